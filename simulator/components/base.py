@@ -1,0 +1,55 @@
+"""The component contract and the registry of kinds.
+
+A component is built from its spec (pure data) and a :class:`~simulator.engine.world.World`.
+The engine calls :meth:`Component.handle` as a SimPy process body: it yields events and
+returns a :class:`~simulator.engine.request.Status`. Components emit records into the
+:class:`~simulator.metrics.recorder.SpanLog` the world gives them; they never print,
+plot or compute statistics.
+
+Adding a kind: a spec model in :data:`simulator.scenario.model.COMPONENT_SPECS` and a
+subclass here decorated with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Generator
+
+if TYPE_CHECKING:
+    from ..engine.world import World
+    from ..scenario.model import ComponentBase
+
+REGISTRY: dict[str, type["Component"]] = {}
+
+
+def register(cls: type["Component"]) -> type["Component"]:
+    """Class decorator: make *cls* the runtime of YAML ``kind: cls.kind``."""
+    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
+        raise ValueError(f"component kind {cls.kind!r} is already registered by {REGISTRY[cls.kind].__name__}")
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+class Component:
+    """Base class of every runtime component."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, name: str, spec: "ComponentBase", world: "World"):
+        self.name = name
+        self.spec = spec
+        self.world = world
+        self.zone = spec.zone
+
+    def wire(self) -> None:
+        """Resolve references to other components; called once all exist."""
+
+    def operation(self, name: str) -> Any:
+        """The compiled operation *name*, passed back to :meth:`handle`."""
+        raise NotImplementedError
+
+    def handle(self, operation: Any, request: Any) -> Generator[Any, Any, int]:
+        """Serve *request* for *operation*; a SimPy process body returning a status."""
+        raise NotImplementedError
+
+    def finish(self, now: float) -> None:
+        """The run is over: emit records for work still in progress."""

@@ -1,0 +1,126 @@
+"""``kind: service`` — replicas × workers serving named operations.
+
+A request picks a replica (round robin over those up), waits FIFO for a worker (or is
+rejected when the replica's queue is full), holds the worker for the operation's
+``work`` (× any slow-down), then runs the operation's steps. With ``io: blocking`` the
+worker stays held during the steps; with ``io: async`` it is freed first.
+
+Each visit emits one span: arrival, start (worker granted), release (worker freed),
+end (response sent) and status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generator
+
+import simpy
+
+from ..engine.request import ERROR, OK, REJECTED
+from ..engine.sampling import is_zero, sampler
+from .base import Component, register
+from .replica import Crash, ReplicaSet
+from .steps import compile_steps, run_sequence
+
+
+class _GaveUp(Exception):
+    """No worker became free within ``max_wait``."""
+
+
+class CompiledOperation:
+    """An operation ready to run: a work sampler (``None`` = no work) and compiled steps."""
+
+    __slots__ = ("name", "index", "work", "steps")
+
+    def __init__(self, name: str, index: int, work, steps):
+        self.name = name
+        self.index = index
+        self.work = work
+        self.steps = steps
+
+
+@register
+class Service(Component):
+    kind = "service"
+
+    def __init__(self, name, spec, world):
+        super().__init__(name, spec, world)
+        self.env = world.env
+        self.replicas = ReplicaSet(world.env, self.replica_count(), self.worker_count(), spec.queue_limit,
+                                   world.may_crash(name))
+        self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(spec.operations))
+        self.blocking = getattr(spec, "io", "blocking") == "blocking"
+        self.max_wait = self.wait_limit()
+        self.ops: dict[str, CompiledOperation] = {}
+        for index, (op_name, op) in enumerate(spec.operations.items()):
+            work = None if is_zero(op.work) else sampler(op.work, world.rng(f"{name}/{op_name}/work"))
+            self.ops[op_name] = CompiledOperation(op_name, index, work, [])
+
+    def wait_limit(self) -> float | None:
+        """Longest a request may wait for a worker before it fails (``None``: no limit)."""
+        return None
+
+    def replica_count(self) -> int:
+        return self.spec.replicas
+
+    def worker_count(self) -> int:
+        return self.spec.workers
+
+    def wire(self) -> None:
+        for op_name, op in self.spec.operations.items():
+            steps = getattr(op, "steps", [])
+            self.ops[op_name].steps = compile_steps(steps, self.world, self.zone, f"{self.name}/{op_name}/steps")
+
+    def operation(self, name: str) -> CompiledOperation:
+        return self.ops[name]
+
+    def handle(self, op: CompiledOperation, request: Any) -> Generator[Any, Any, int]:
+        env = self.env
+        t_arrive = env.now
+        replica = self.replicas.pick()
+        if replica is None or replica.full():
+            status = ERROR if replica is None else REJECTED
+            self.log.add(t_arrive, t_arrive, t_arrive, t_arrive, status, op.index)
+            return status
+        process = env.active_process
+        replica.enter(process)
+        t_start = t_release = None
+        try:
+            with replica.resource.request() as grant:
+                grant.t_arrive = t_arrive
+                if self.max_wait is None:
+                    yield grant
+                else:
+                    yield grant | env.timeout(self.max_wait)
+                    if not grant.triggered:
+                        raise _GaveUp
+                t_start = grant.t_start = env.now
+                if op.work is not None:
+                    yield env.timeout(op.work() * replica.slowdown)
+                if self.blocking and op.steps:
+                    status = yield from run_sequence(op.steps, request)
+                else:
+                    status = OK
+            t_release = env.now
+            if not self.blocking and op.steps:
+                status = yield from run_sequence(op.steps, request)
+        except _GaveUp:
+            status = ERROR
+        except simpy.Interrupt as interrupt:
+            if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
+                raise  # a crash further up the call stack: let that component fail the request
+            status = ERROR
+        finally:
+            replica.leave(process)
+        now = env.now
+        if t_start is None:
+            t_start = now
+        self.log.add(t_arrive, t_start, t_release if t_release is not None else now, now, status, op.index)
+        return status
+
+    def finish(self, now: float) -> None:
+        for replica in self.replicas.replicas:
+            res = replica.resource
+            for grant in res.users:
+                self.log.add_unfinished(grant.t_arrive, grant.t_start, now)
+            for grant in res.queue:
+                self.log.add_unfinished(grant.t_arrive, now, now)

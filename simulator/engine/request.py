@@ -1,0 +1,32 @@
+"""What travels through the simulated system, and how it can end."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Status(IntEnum):
+    """Outcome of a request or of one component's part of it."""
+
+    OK = 0
+    ERROR = 1  # failed: a crash, a failed dependency, an exhausted pool, nothing up to serve it
+    TIMEOUT = 2  # the client stopped waiting (the work may still go on downstream)
+    REJECTED = 3  # refused at the door: queue full (rate limits and open breakers later)
+
+
+OK, ERROR, TIMEOUT, REJECTED = Status.OK, Status.ERROR, Status.TIMEOUT, Status.REJECTED
+UNFINISHED = 4
+"""Span status for work still in progress when the run stopped (never a request status)."""
+
+
+class Request:
+    """One client request. Components read ``key`` and ``operation``; they never change a request."""
+
+    __slots__ = ("id", "t_issue", "workload", "operation", "key")
+
+    def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int):
+        self.id = id
+        self.t_issue = t_issue
+        self.workload = workload
+        self.operation = operation
+        self.key = key

@@ -1,0 +1,112 @@
+"""The runnable world: a SimPy environment with components wired by name.
+
+:func:`build` turns a :class:`~simulator.scenario.model.Scenario` into a :class:`World`:
+faults announce what they may touch, components are created from the registry by
+``kind``, then wired (steps compiled against their targets), then clients and fault
+schedules become processes. Every random stream is derived from ``(seed, name)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import simpy
+
+from ..components import REGISTRY, Component
+from ..faults import FAULTS
+from ..metrics.recorder import Recorder
+from ..scenario.model import Scenario
+from .network import Links
+from .rng import stream
+from .request import TIMEOUT
+from .sampling import Buffered
+
+
+class World:
+    def __init__(self, scenario: Scenario, seed: int):
+        self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.recorder = Recorder()
+        self.crashable: set[str] = set()
+        self.degradable_links: set[frozenset] = set()
+        self.components: dict[str, Component] = {}
+        self.issued = 0
+        self.pending: dict[int, Any] = {}
+        self._drained: simpy.Event | None = None
+        self.faults = [FAULTS[f.kind](f) for f in scenario.faults]
+        for fault in self.faults:
+            fault.prepare(self)
+        self.links = Links(scenario.network, self.rng, self.degradable_links)
+
+    # -- randomness ---------------------------------------------------------------------
+    def rng(self, name: str) -> np.random.Generator:
+        """The random generator of stream *name* under this run's seed."""
+        return stream(self.seed, name)
+
+    def uniform(self, name: str) -> Callable[[], float]:
+        """A fast U(0,1) sampler on stream *name*."""
+        return Buffered(lambda r, n: r.random(n), self.rng(name))
+
+    # -- draining -----------------------------------------------------------------------
+    def drained(self) -> None:
+        """Called by clients when nothing is pending after the clients stopped."""
+        if self._drained is not None and not self._drained.triggered:
+            self._drained.succeed()
+
+    def run(self) -> float:
+        """Run to ``duration``, then drain (at most ``drain``); returns the end time.
+
+        Requests still pending at the end are recorded as timeouts.
+        """
+        env, sc = self.env, self.scenario
+        env.run(until=sc.duration)
+        if self.pending and sc.drain > 0:
+            self._drained = env.event()
+            env.run(until=env.any_of([self._drained, env.timeout(sc.drain)]))
+        end = env.now
+        for request in self.pending.values():
+            self.recorder.request_done(request.t_issue, end, TIMEOUT, request.workload, request.operation)
+        self.pending.clear()
+        for component in self.components.values():
+            component.finish(end)
+        return end
+
+    # -- wiring -------------------------------------------------------------------------
+    def may_crash(self, component: str) -> bool:
+        return component in self.crashable
+
+    def caller(self, zone: str | None, target: str) -> Callable[[Any], Any]:
+        """A step function calling ``component.operation`` from *zone*, network included."""
+        name, _, op_name = target.partition(".")
+        component = self.components[name]
+        op = component.operation(op_name)
+        handle = component.handle
+        link = self.links.between(zone, component.zone)
+        if link is None:
+            return lambda request: handle(op, request)
+        env = self.env
+
+        def call(request):
+            yield env.timeout(link.delay())
+            status = yield from handle(op, request)
+            yield env.timeout(link.delay())
+            return status
+
+        return call
+
+
+def build(scenario: Scenario, seed: int | None = None) -> World:
+    """Create the world for *scenario* (its own seed unless *seed* is given)."""
+    from .clients import make_clients
+
+    world = World(scenario, scenario.seed if seed is None else seed)
+    for name, spec in scenario.components.items():
+        world.components[name] = REGISTRY[spec.kind](name, spec, world)
+    for component in world.components.values():
+        component.wire()
+    world.clients = make_clients(world)
+    for fault in world.faults:
+        world.env.process(fault.schedule(world))
+    return world

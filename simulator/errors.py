@@ -1,0 +1,37 @@
+"""The one domain exception of sdsim, and the shape of a reported problem.
+
+A bad scenario never produces a traceback. Every check (YAML syntax, types, units,
+references, topology) collects :class:`Problem` records; the loader raises a single
+:class:`ScenarioError` carrying all of them. The CLI catches it at its edge, prints one
+line per problem in the compiler-style form ``FILE:LINE:COL: dotted.path: message`` and
+exits with code 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario (or submission) could not be loaded; holds every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,48 @@
+"""The fault contract: prepare, apply, revert."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ..engine.world import World
+
+FAULTS: dict[str, type["Fault"]] = {}
+
+
+def register(cls: type["Fault"]) -> type["Fault"]:
+    FAULTS[cls.kind] = cls
+    return cls
+
+
+class Fault:
+    """One scheduled fault. Subclasses implement :meth:`apply` and :meth:`revert`."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def prepare(self, world: "World") -> None:
+        """Tell the world, before components are built, what this fault may touch."""
+
+    def apply(self, world: "World") -> None:
+        raise NotImplementedError
+
+    def revert(self, world: "World") -> None:
+        raise NotImplementedError
+
+    def describe(self) -> tuple[str, str]:
+        """(target, detail) for the fault records."""
+        return getattr(self.spec, "target", ""), ""
+
+    def schedule(self, world: "World"):
+        env = world.env
+        if self.spec.at > env.now:
+            yield env.timeout(self.spec.at - env.now)
+        target, detail = self.describe()
+        world.recorder.fault(env.now, "start", self.kind, target, detail)
+        self.apply(world)
+        yield env.timeout(self.spec.for_)
+        self.revert(world)
+        world.recorder.fault(env.now, "end", self.kind, target, detail)

@@ -1,0 +1,73 @@
+"""The built-in fault kinds: crash, slowdown and extra link latency."""
+
+from __future__ import annotations
+
+from ..engine.sampling import sampler
+from .base import Fault, register
+
+
+@register
+class Crash(Fault):
+    """``target`` (or its first ``replicas`` replicas) goes down; in-flight work there fails."""
+
+    kind = "crash"
+
+    def prepare(self, world) -> None:
+        world.crashable.add(self.spec.target)
+
+    def _replicas(self, world):
+        replicas = world.components[self.spec.target].replicas.replicas
+        return replicas[: self.spec.replicas] if self.spec.replicas else replicas
+
+    def apply(self, world) -> None:
+        for replica in self._replicas(world):
+            replica.crash()
+
+    def revert(self, world) -> None:
+        for replica in self._replicas(world):
+            replica.restart()
+
+    def describe(self) -> tuple[str, str]:
+        return self.spec.target, f"{self.spec.replicas} replicas" if self.spec.replicas else "all replicas"
+
+
+@register
+class Slowdown(Fault):
+    """Work at ``target`` takes ``factor`` times longer while the fault lasts."""
+
+    kind = "slowdown"
+
+    def apply(self, world) -> None:
+        for replica in world.components[self.spec.target].replicas.replicas:
+            replica.slowdown *= self.spec.factor
+
+    def revert(self, world) -> None:
+        for replica in world.components[self.spec.target].replicas.replicas:
+            replica.slowdown /= self.spec.factor
+
+    def describe(self) -> tuple[str, str]:
+        return self.spec.target, f"x{self.spec.factor:g}"
+
+
+@register
+class LatencySpike(Fault):
+    """Extra one-way delay on the link between two zones."""
+
+    kind = "latency"
+
+    def prepare(self, world) -> None:
+        world.degradable_links.add(frozenset(self.spec.between))
+        self._extra = None
+
+    def apply(self, world) -> None:
+        a, b = self.spec.between
+        if self._extra is None:
+            self._extra = sampler(self.spec.extra, world.rng(f"fault/latency/{a}|{b}/{self.spec.at}"))
+        world.links.force(a, b).extra.append(self._extra)
+
+    def revert(self, world) -> None:
+        a, b = self.spec.between
+        world.links.force(a, b).extra.remove(self._extra)
+
+    def describe(self) -> tuple[str, str]:
+        return "|".join(self.spec.between), ""

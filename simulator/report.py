@@ -1,0 +1,73 @@
+"""Human-readable rendering of a run summary (rich tables). Pure presentation: reads a summary dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .units import format_duration
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else format_duration(value)
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _slo_value(slo: dict[str, Any]) -> str:
+    if slo["value"] is None:
+        return "–"
+    if slo["metric"].startswith("latency"):
+        return _ms(slo["value"])
+    if slo["metric"] in ("availability", "error_rate"):
+        return _pct(slo["value"], 3)
+    return f"{slo['value']:.1f}/s"
+
+
+def summary_renderable(summary: dict[str, Any]) -> Group:
+    """Tables for a summary: headline, operations, components (busiest first), SLOs."""
+    req, lat = summary["requests"], summary["latency_s"]
+    head = Table(title=f"{summary['scenario']} · seed {summary['seed']} · "
+                       f"window {format_duration(summary['duration_s'] - summary['warmup_s'])}",
+                 title_justify="left")
+    for col in ("issued", "ok", "error", "timeout", "rejected", "throughput", "goodput", "availability"):
+        head.add_column(col, justify="right")
+    head.add_row(str(req["issued"]), str(req["ok"]), str(req["error"]), str(req["timeout"]), str(req["rejected"]),
+                 f"{summary['throughput_rps']:.1f}/s", f"{summary['goodput_rps']:.1f}/s",
+                 _pct(summary["availability"], 3))
+
+    ops = Table(title="latency of successful requests", title_justify="left")
+    for col in ("operation", "issued", "availability", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"):
+        ops.add_column(col, justify="left" if col == "operation" else "right")
+    rows = [("all", req["issued"], summary["availability"], lat)]
+    rows += [(name, o["issued"], o["availability"], o["latency_s"]) for name, o in summary["operations"].items()]
+    for name, issued, avail, l in rows if len(rows) > 2 else rows[:1]:
+        ops.add_row(name, str(issued), _pct(avail, 3), *[_ms(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
+
+    comps = Table(title="components (busiest first)", title_justify="left")
+    for col in ("component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "queue mean", "served",
+                "errors", "rejected"):
+        comps.add_column(col, justify="left" if col in ("component", "kind") else "right")
+    ordered = sorted(summary["components"].items(), key=lambda kv: -(kv[1]["utilization"] or 0))
+    for name, c in ordered:
+        comps.add_row(name, c["kind"], _pct(c["utilization"], 1), _pct(c["p_wait"], 1), _ms(c["wait_s"]["mean"]),
+                      _ms(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
+                      str(c["rejected"]))
+    parts: list[Any] = [head, ops, comps]
+    if summary["slos"]:
+        slos = Table(title="SLOs", title_justify="left")
+        for col in ("SLO", "metric", "value", "target", "verdict"):
+            slos.add_column(col)
+        for s in summary["slos"]:
+            target = dict(s, value=s["target"])
+            verdict = Text("pass", style="green") if s["passed"] else Text("FAIL", style="bold red")
+            metric = s["metric"] + (f" ({s['operation']})" if s["operation"] else "")
+            slos.add_row(s["name"], metric, _slo_value(s), ("≤ " if s["bound"] == "max" else "≥ ") + _slo_value(target),
+                         verdict)
+        parts.append(slos)
+    return Group(*parts)

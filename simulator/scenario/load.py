@@ -1,0 +1,121 @@
+"""Load a scenario file: YAML → overrides → ``${param}`` substitution → pydantic → topology checks.
+
+Every problem found on the way is collected, located (``FILE:LINE:COL``) and raised at
+once as a :class:`~simulator.errors.ScenarioError`. Warnings (such as an unreachable
+component) do not stop loading; :func:`check_scenario` returns them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Iterable
+
+from pydantic import ValidationError
+
+from ..errors import Problem, ScenarioError
+from . import topology
+from .model import Scenario
+from .params import OVERRIDE_FILE, apply_sets, parse_assignment, resolve_params, substitute
+from .source import Path, Source, dotted, read_yaml
+
+_TAGS = {"function-after", "function-before", "function-plain", "function-wrap"}
+
+
+def load_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iterable[str] = ()) -> Scenario:
+    """Read and validate the scenario at *path*.
+
+    Args:
+        path: the YAML file.
+        params: ``name=value`` overrides of declared ``params``.
+        sets: ``dotted.path=value`` overrides of any field.
+
+    Raises:
+        ScenarioError: with every problem found, each located in the file.
+    """
+    return check_scenario(path, params=params, sets=sets)[0]
+
+
+def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iterable[str] = (),
+                   text: str | None = None) -> tuple[Scenario, list[Problem]]:
+    """Like :func:`load_scenario`, also returning the warnings."""
+    file = str(path)
+    if text is None:
+        try:
+            text = FsPath(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError([Problem(file, None, None, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+        except UnicodeDecodeError:
+            raise ScenarioError([Problem(file, None, None, "", "the file is not UTF-8 text")]) from None
+    source = read_yaml(text, file)
+    problems = list(source.problems)
+    if source.data is not None and not isinstance(source.data, dict):
+        problems.append(Problem(file, 1, 1, "", "expected a mapping of scenario fields at the top level"))
+    if not isinstance(source.data, dict):
+        raise ScenarioError(problems)
+
+    set_list, param_list = list(sets), list(params)
+    problems += apply_sets(source, set_list)
+    overridden = _overridden_paths(set_list) | {("params", parse_assignment(p, "--param")[0])
+                                                for p in param_list if "=" in p}
+    values, param_problems = resolve_params(source, param_list)
+    problems += param_problems
+    unresolved = substitute(source, values)
+    problems += unresolved
+    skip = {p.path for p in unresolved}  # the type error there only repeats the unknown ${param}
+
+    try:
+        scenario = Scenario.model_validate(source.data)
+    except ValidationError as exc:
+        problems += [p for p in (_from_pydantic(source, err, overridden) for err in exc.errors()) if p.path not in skip]
+        raise ScenarioError(_sorted(problems)) from None
+    if problems:
+        raise ScenarioError(_sorted(problems))
+
+    errors, warnings = topology.check(scenario)
+    if errors:
+        raise ScenarioError(_sorted([_located(source, p, m, overridden) for p, m in errors]))
+    return scenario, [_located(source, p, m, overridden) for p, m in warnings]
+
+
+def _overridden_paths(sets: list[str]) -> set[Path]:
+    paths = set()
+    for text in sets:
+        name, eq, _ = text.partition("=")
+        if eq:
+            paths.add(tuple(int(p) if p.isdigit() else p for p in name.strip().split(".")))
+    return paths
+
+
+def _located(source: Source, path: Path, message: str, overridden: set[Path], *, key: bool = False) -> Problem:
+    for o in overridden:
+        if path[: len(o)] == o:
+            return Problem(OVERRIDE_FILE, None, None, dotted(path), message)
+    return source.problem(path, message, key=key)
+
+
+def _from_pydantic(source: Source, err: dict, overridden: set[Path]) -> Problem:
+    loc = tuple(s for s in err["loc"] if not (isinstance(s, str) and s.split("[")[0] in _TAGS))
+    resolved = source.resolve(loc)
+    rest = loc[len(resolved):] if loc[: len(resolved)] == resolved else ()
+    shown = resolved
+    message = err["msg"].removeprefix("Value error, ")
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        shown = resolved if resolved and resolved[-1] == loc[-1] else resolved + (loc[-1],)
+        message = f"unknown field {loc[-1]!r} (not allowed here; check the spelling)"
+        return _located(source, shown, message, overridden, key=True)
+    if kind == "missing":
+        shown = resolved + (loc[-1],)
+        message = f"required field {loc[-1]!r} is missing"
+    elif rest and isinstance(rest[-1], str) and not rest[-1][:1].isupper():
+        shown = resolved + (rest[-1],)
+    if kind.startswith(("int_", "float_", "bool_", "string_", "literal_", "greater", "less", "dict_", "list_")):
+        given = err.get("input")
+        if not isinstance(given, (dict, list)):
+            message += f" (got {given!r})"
+    return _located(source, shown, message, overridden)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.file, p.line or 0, p.column or 0, p.path))

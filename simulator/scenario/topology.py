@@ -1,0 +1,193 @@
+"""Cross-references and the call graph of a scenario (networkx).
+
+:func:`check` finds what pydantic cannot: call targets that do not exist, workloads aimed
+at missing operations, undeclared zones, faults on unknown components, links missing
+between zones that talk, and cycles of synchronous calls that would recurse forever. It
+returns problems (errors) and warnings (unreachable components).
+
+:func:`call_graph` is the architecture as a :class:`networkx.DiGraph`: one node per
+component and per workload, one edge per caller → callee with ``sync``/``async`` kind and
+the operations involved. Reports and pictures draw from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import networkx as nx
+
+from .model import BranchStep, CallStep, ParallelStep, PublishStep, Scenario, Step
+from .source import Path
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One step that calls another operation, with where it is written."""
+
+    caller: str
+    operation: str
+    target: str
+    target_op: str
+    sync: bool
+    certain: bool  # False when inside a branch option with p < 1
+    path: Path
+
+
+def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[tuple[Step, Path, bool]]:
+    """Every step, nested ones included, with its path and whether it always runs."""
+    for i, step in enumerate(steps):
+        here = path + (i,)
+        yield step, here, certain
+        if isinstance(step, ParallelStep):
+            yield from iter_steps(step.parallel, here + ("parallel",), certain)
+        elif isinstance(step, BranchStep):
+            for j, option in enumerate(step.branch):
+                yield from iter_steps(option.steps, here + ("branch", j, "steps"), certain and option.p >= 1.0)
+
+
+def edges(scenario: Scenario) -> Iterator[Edge]:
+    for name, spec in scenario.components.items():
+        for op_name, op in spec.operations.items():
+            steps = getattr(op, "steps", [])
+            base = ("components", name, "operations", op_name, "steps")
+            for step, path, certain in iter_steps(steps, base):
+                if isinstance(step, (CallStep, PublishStep)):
+                    sync = isinstance(step, CallStep)
+                    target, _, target_op = (step.call if sync else step.publish).partition(".")
+                    yield Edge(name, op_name, target, target_op, sync, certain,
+                               path + ("call" if sync else "publish",))
+
+
+def call_graph(scenario: Scenario) -> nx.DiGraph:
+    """The architecture: components and workloads as nodes, calls and publishes as edges."""
+    graph = nx.DiGraph(name=scenario.name)
+    for name, spec in scenario.components.items():
+        graph.add_node(name, role="component", kind=spec.kind, zone=spec.zone,
+                       replicas=getattr(spec, "replicas", 1))
+    for w in scenario.workload:
+        graph.add_node(f"workload:{w.name}", role="workload", kind=w.arrivals.kind, zone=w.zone)
+        if w.entry in graph:
+            graph.add_edge(f"workload:{w.name}", w.entry, kind="sync", operations=sorted(w.operations()))
+    for e in edges(scenario):
+        if e.target not in scenario.components:
+            continue
+        if graph.has_edge(e.caller, e.target):
+            data = graph.edges[e.caller, e.target]
+            data["operations"] = sorted(set(data["operations"]) | {e.target_op})
+            if e.sync:
+                data["kind"] = "sync"
+        else:
+            graph.add_edge(e.caller, e.target, kind="sync" if e.sync else "async", operations=[e.target_op])
+    return graph
+
+
+def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """Return ``(errors, warnings)`` as ``(path, message)`` pairs."""
+    errors: list[tuple[Path, str]] = []
+    warnings: list[tuple[Path, str]] = []
+    comps = scenario.components
+
+    def op_exists(target: str, op: str, path: Path, what: str) -> bool:
+        if target not in comps:
+            errors.append((path, f"{what} {target!r} does not exist (expected one of: {', '.join(comps)})"))
+            return False
+        if op not in comps[target].operations:
+            errors.append((path, f"{target!r} has no operation {op!r} (it has: {', '.join(comps[target].operations)})"))
+            return False
+        return True
+
+    for i, w in enumerate(scenario.workload):
+        if w.entry not in comps:
+            errors.append((("workload", i, "entry"),
+                           f"entry component {w.entry!r} does not exist (expected one of: {', '.join(comps)})"))
+            continue
+        for op in w.operations():
+            field = ("workload", i, "operation") if w.operation else ("workload", i, "mix", op)
+            op_exists(w.entry, op, field, "entry component")
+    graph_edges = list(edges(scenario))
+    for e in graph_edges:
+        op_exists(e.target, e.target_op, e.path, "call target")
+
+    _check_zones(scenario, errors)
+    _check_faults(scenario, errors)
+    _check_cycles(scenario, graph_edges, errors)
+
+    reachable: set[str] = set()
+    graph = call_graph(scenario)
+    for w in scenario.workload:
+        node = f"workload:{w.name}"
+        reachable |= nx.descendants(graph, node) if node in graph else set()
+    for name in comps:
+        if name not in reachable:
+            warnings.append((("components", name), f"component {name!r} is unreachable: no workload or call leads to it"))
+    entry_ops = {op for w in scenario.workload for op in w.operations()}
+    entry_ops |= {f"{w.entry}.{op}" for w in scenario.workload for op in w.operations()}
+    for i, slo in enumerate(scenario.slos):
+        if slo.operation is not None and slo.operation not in entry_ops:
+            errors.append((("slos", i, "operation"), f"no workload sends operation {slo.operation!r} "
+                                                     f"(expected one of: {', '.join(sorted(entry_ops))})"))
+    names = [w.name for w in scenario.workload]
+    for i, w in enumerate(scenario.workload):
+        if names.index(w.name) != i:
+            errors.append((("workload", i, "name"), f"duplicate workload name {w.name!r}"))
+    return errors, warnings
+
+
+def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
+    net = scenario.network
+    declared = set(net.zones)
+    used: list[tuple[Path, str]] = [(("components", n, "zone"), s.zone) for n, s in scenario.components.items() if s.zone]
+    used += [(("workload", i, "zone"), w.zone) for i, w in enumerate(scenario.workload) if w.zone]
+    used += [(("network", "links", i, "between", j), z) for i, l in enumerate(net.links) for j, z in enumerate(l.between)]
+    used += [(("faults", i, "between", j), z) for i, f in enumerate(scenario.faults)
+             for j, z in enumerate(getattr(f, "between", []))]
+    for path, zone in used:
+        if zone not in declared:
+            expected = ", ".join(sorted(declared)) if declared else "declare it under network.zones"
+            errors.append((path, f"unknown zone {zone!r} (expected one of: {expected})"))
+    if net.default is not None:
+        return
+    linked = {frozenset(l.between) for l in net.links}
+    zone_of = {n: s.zone for n, s in scenario.components.items()}
+    pairs = {(w.zone, zone_of.get(w.entry), ("workload", i, "zone")) for i, w in enumerate(scenario.workload)}
+    pairs |= {(zone_of[e.caller], zone_of.get(e.target), e.path) for e in edges(scenario)}
+    reported = set()
+    for a, b, path in sorted(pairs, key=lambda t: str(t)):
+        if a and b and a != b and a in declared and b in declared and frozenset((a, b)) not in linked:
+            if frozenset((a, b)) not in reported:
+                reported.add(frozenset((a, b)))
+                errors.append((path, f"no network link between zones {a!r} and {b!r} "
+                                     "(add one under network.links or set network.default)"))
+
+
+def _check_faults(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
+    for i, fault in enumerate(scenario.faults):
+        target = getattr(fault, "target", None)
+        if target is None:
+            continue
+        if target not in scenario.components:
+            errors.append((("faults", i, "target"),
+                           f"fault target {target!r} does not exist (expected one of: {', '.join(scenario.components)})"))
+            continue
+        replicas = getattr(fault, "replicas", None)
+        have = getattr(scenario.components[target], "replicas", 1)
+        if replicas is not None and replicas > have:
+            errors.append((("faults", i, "replicas"), f"cannot crash {replicas} replicas of {target!r}: it has {have}"))
+
+
+def _check_cycles(scenario: Scenario, graph_edges: list[Edge], errors: list[tuple[Path, str]]) -> None:
+    """A cycle of synchronous calls that always recurses never terminates: reject it.
+
+    Cycles through a probabilistic branch (feedback loops such as a Jackson network's
+    "back to the app server with probability 0.5") terminate with probability one and are
+    allowed.
+    """
+    ops = nx.DiGraph()
+    for e in graph_edges:
+        if e.sync and e.certain and e.target in scenario.components:
+            ops.add_edge((e.caller, e.operation), (e.target, e.target_op), path=e.path)
+    for cycle in nx.simple_cycles(ops):
+        first = ops.edges[cycle[0], cycle[(1) % len(cycle)]]["path"]
+        loop = " → ".join(f"{c}.{o}" for c, o in cycle + [cycle[0]])
+        errors.append((first, f"cycle of synchronous calls never ends: {loop}"))
