@@ -25,3 +25,6 @@ class Database(Service):
 
     def wait_limit(self) -> float | None:
         return self.spec.pool_timeout
+
+    def operation_labels(self) -> dict[str, str]:
+        return {name: self.spec.op_type(name) for name in self.spec.operations}

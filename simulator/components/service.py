@@ -48,12 +48,17 @@ class Service(Component):
         self.replicas = ReplicaSet(world.env, self.replica_count(), self.worker_count(), spec.queue_limit,
                                    world.may_crash(name))
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(spec.operations))
+        self.log.labels = self.operation_labels()
         self.blocking = getattr(spec, "io", "blocking") == "blocking"
         self.max_wait = self.wait_limit()
         self.ops: dict[str, CompiledOperation] = {}
         for index, (op_name, op) in enumerate(spec.operations.items()):
             work = None if is_zero(op.work) else sampler(op.work, world.rng(f"{name}/{op_name}/work"))
             self.ops[op_name] = CompiledOperation(op_name, index, work, [])
+
+    def operation_labels(self) -> dict[str, str]:
+        """A label per operation that the metrics count separately (e.g. read/write)."""
+        return {}
 
     def wait_limit(self) -> float | None:
         """Longest a request may wait for a worker before it fails (``None``: no limit)."""

@@ -152,7 +152,7 @@ class Result:
         if rec.labels:
             for label in sorted(set(rec.labels.values())):
                 ids = [i for i, op in enumerate(rec.operations) if rec.labels.get(op) == label]
-                out[f"{label}s"] = int((served & np.isin(rec.op, ids)).sum())
+                out[f"{label}s"] = int((visits & (rec.status == OK) & np.isin(rec.op, ids)).sum())
         return out
 
     def _slos(self, summary: dict[str, Any]) -> list[dict[str, Any]]:

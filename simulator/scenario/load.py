@@ -74,7 +74,7 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
     errors, warnings = topology.check(scenario)
     if errors:
         raise ScenarioError(_sorted([_located(source, p, m, overridden) for p, m in errors]))
-    return scenario, [_located(source, p, m, overridden) for p, m in warnings]
+    return scenario, [_located(source, p, m, overridden, key=True) for p, m in warnings]
 
 
 def _overridden_paths(sets: list[str]) -> set[Path]:
