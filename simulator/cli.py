@@ -22,8 +22,8 @@ from .errors import ScenarioError
 app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="sdsim — simulate system designs, measure latency, throughput and availability.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # piped tables are not truncated
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Exit(IntEnum):

@@ -9,8 +9,9 @@ processes) and derives, on demand:
 
 Definitions. The measurement window is ``[warmup, duration)`` by issue time. Latency
 statistics are over *successful* requests (failures are counted in availability, not
-mixed into latency). ``throughput`` = requests answered (ok, error or rejected) per second
-of window; ``goodput`` = ok ones; ``availability`` = ok / issued. Per component:
+mixed into latency). ``throughput`` = requests answered (ok, error or rejected) per second,
+counted by completion time inside the window (so an overloaded system shows what it
+really serves); ``goodput`` = ok ones; ``availability`` = ok / issued. Per component:
 ``utilization`` = time-average busy workers / workers over the window; ``p_wait`` = share
 of visits (arriving in the window) that queued; ``wait_s`` = time queued before a worker
 took the visit; ``queue_len_mean`` = time-average number queued.
@@ -99,7 +100,7 @@ class Result:
         ok = status == OK
         issued = int(mask.sum())
         counts = {name: int((status == code).sum()) for code, name in STATUS_NAMES.items() if code != UNFINISHED}
-        answered = counts["ok"] + counts["error"] + counts["rejected"]
+        answered, good = self._completed_in_window()
         summary: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -107,8 +108,8 @@ class Result:
             "warmup_s": self.scenario.warmup,
             "requests": {"issued": issued, **counts},
             "latency_s": latency_stats(latency[ok]),
-            "throughput_rps": answered / window,
-            "goodput_rps": counts["ok"] / window,
+            "throughput_rps": int(answered.sum()) / window,
+            "goodput_rps": int(good.sum()) / window,
             "availability": counts["ok"] / issued if issued else None,
             "operations": self._operations(mask, latency, status),
             "components": {name: self._component(rec) for name, rec in self.components.items()},
@@ -116,17 +117,26 @@ class Result:
         summary["slos"] = self._slos(summary)
         return summary
 
+    def _completed_in_window(self) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of requests answered (ok, error or rejected) and answered ok inside the window, by end time."""
+        lo, hi = self.window
+        done = (self.t_end >= lo) & (self.t_end < hi)
+        answered = done & (self.status != TIMEOUT)
+        return answered, done & (self.status == OK)
+
     def _operations(self, mask, latency, status) -> dict[str, Any]:
         out = {}
         ops = self.operation[mask]
+        answered, completed_ok = self._completed_in_window()
+        window = self.scenario.window
         for op_id, name in enumerate(self.operation_names()):
             sel = ops == op_id
             n = int(sel.sum())
             good = sel & (status == OK)
-            answered = sel & (status != TIMEOUT)
-            window = self.scenario.window
+            this_op = self.operation == op_id
             out[name] = {"issued": n, "ok": int(good.sum()), "availability": int(good.sum()) / n if n else None,
-                         "throughput_rps": int(answered.sum()) / window, "goodput_rps": int(good.sum()) / window,
+                         "throughput_rps": int((answered & this_op).sum()) / window,
+                         "goodput_rps": int((completed_ok & this_op).sum()) / window,
                          "latency_s": latency_stats(latency[good])}
         return out
 

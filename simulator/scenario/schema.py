@@ -18,6 +18,34 @@ PARAM_REF = {"type": "string", "pattern": r"^\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}$
 SCHEMA_ID = "https://sdsim.invalid/scenario.schema.json"
 
 
+INLINE_FORMS = {
+    frozenset({"Const", "Exp"}): {"anyOf": [{"type": "string", "description": "inline, e.g. exp(3ms) or 5ms"},
+                                            {"type": "number", "description": "a constant, seconds"}]},
+    frozenset({"UniformKeys", "ZipfKeys"}): {"anyOf": [{"type": "string", "description": "inline, e.g. zipf(s=1.1, n=1000)"}]},
+    frozenset({"Param"}): {"anyOf": [{"type": ["number", "string", "boolean"], "description": "the default value"}]},
+}
+
+
+def _refs(node: dict) -> set[str]:
+    options = node.get("oneOf") or ([node] if "$ref" in node else [])
+    return {o["$ref"].rsplit("/", 1)[-1] for o in options if isinstance(o, dict) and "$ref" in o}
+
+
+def _allow_inline(node: Any) -> Any:
+    """Distributions, key laws and params may also be written inline as a string or scalar."""
+    if isinstance(node, dict):
+        node = {k: _allow_inline(v) for k, v in node.items()}
+        refs = _refs(node)
+        for marker, extra in INLINE_FORMS.items():
+            if marker <= refs:
+                annotations = {k: node.pop(k) for k in ("title", "description", "default") if k in node}
+                return {"anyOf": extra["anyOf"] + [node], **annotations}
+        return node
+    if isinstance(node, list):
+        return [_allow_inline(v) for v in node]
+    return node
+
+
 def _allow_params(node: Any) -> Any:
     if isinstance(node, dict):
         node = {k: _allow_params(v) for k, v in node.items()}
@@ -32,7 +60,7 @@ def _allow_params(node: Any) -> Any:
 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
-    schema = _allow_params(Scenario.model_json_schema(by_alias=True))
+    schema = _allow_inline(_allow_params(Scenario.model_json_schema(by_alias=True)))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
