@@ -220,7 +220,7 @@ def profile_engine(customers: int, seed: int, top: int = 25) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[2],
+    parser = argparse.ArgumentParser(description="sdsim engine vs plain SimPy on the same M/M/c queue, per customer.",
                                      usage="python benchmarks/bench_mmc.py [--customers N] [--repeat K]")
     parser.add_argument("--customers", type=int, default=200_000, metavar="N",
                         help="customers per run (engine: duration = N/λ) [200000]")

@@ -219,14 +219,14 @@ def test_zipf_keys_follow_their_law():
 
     world = build(sc)
     seen = []
-    original = world.clients[0].request
+    pending = world.pending
 
-    def spy():
-        req, choice = original()
-        seen.append(req.key)
-        return req, choice
+    class Spy(dict):  # every issued request passes through the pending table
+        def __setitem__(self, rid, request):
+            seen.append(request.key)
+            super().__setitem__(rid, request)
 
-    world.clients[0].request = spy
+    world.pending = world.clients[0].pending = Spy(pending)
     world.run()
     keys = np.array(seen)
     h = sum(1 / k for k in range(1, 101))

@@ -74,6 +74,12 @@ class ReplicaSet:
         self.replicas = [Replica(env, i, workers, queue_limit, track_inflight) for i in range(count)]
         self.workers = workers
         self._next = 0
+        if count == 1:
+            self.pick = self._only  # the common case needs no rotation
+
+    def _only(self) -> Replica | None:
+        replica = self.replicas[0]
+        return replica if replica.up else None
 
     @property
     def capacity(self) -> int:

@@ -48,6 +48,8 @@ class Service(Component):
         self.replicas = ReplicaSet(world.env, self.replica_count(), self.worker_count(), spec.queue_limit,
                                    world.may_crash(name))
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(spec.operations))
+        self.record = self.log.add
+        self.pick = self.replicas.pick
         self.log.labels = self.operation_labels()
         self.blocking = getattr(spec, "io", "blocking") == "blocking"
         self.max_wait = self.wait_limit()
@@ -81,24 +83,30 @@ class Service(Component):
     def handle(self, op: CompiledOperation, request: Any) -> Generator[Any, Any, int]:
         env = self.env
         t_arrive = env.now
-        replica = self.replicas.pick()
-        if replica is None or replica.full():
-            status = ERROR if replica is None else REJECTED
-            self.log.add(t_arrive, t_arrive, t_arrive, t_arrive, status, op.index)
-            return status
-        process = env.active_process
-        replica.enter(process)
+        replica = self.pick()
+        if replica is None:
+            self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
+            return ERROR
+        res = replica.resource
+        limit = replica.queue_limit
+        if limit is not None and res.count >= res.capacity and len(res.queue) >= limit:
+            self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
+            return REJECTED
+        inflight = replica.inflight  # None unless a crash fault may hit this component
+        if inflight is not None:
+            process = env.active_process
+            replica.enter(process)
         t_start = t_release = None
         try:
-            with replica.resource.request() as grant:
-                grant.t_arrive = t_arrive
+            with res.request() as grant:
+                grant.t_arrive = t_arrive  # read by finish() if the run ends first
                 if self.max_wait is None:
                     yield grant
                 else:
                     yield grant | env.timeout(self.max_wait)
                     if not grant.triggered:
                         raise _GaveUp
-                t_start = grant.t_start = env.now
+                t_start = env.now
                 if op.work is not None:
                     yield env.timeout(op.work() * replica.slowdown)
                 if self.blocking and op.steps:
@@ -115,17 +123,17 @@ class Service(Component):
                 raise  # a crash further up the call stack: let that component fail the request
             status = ERROR
         finally:
-            replica.leave(process)
+            if inflight is not None:
+                replica.leave(process)
         now = env.now
-        if t_start is None:
-            t_start = now
-        self.log.add(t_arrive, t_start, t_release if t_release is not None else now, now, status, op.index)
+        self.record(t_arrive, now if t_start is None else t_start, now if t_release is None else t_release, now,
+                    status, op.index)
         return status
 
     def finish(self, now: float) -> None:
         for replica in self.replicas.replicas:
             res = replica.resource
             for grant in res.users:
-                self.log.add_unfinished(grant.t_arrive, grant.t_start, now)
+                self.log.add_unfinished(grant.t_arrive, grant.usage_since, now)
             for grant in res.queue:
                 self.log.add_unfinished(grant.t_arrive, now, now)

@@ -46,17 +46,13 @@ class Client:
         self.pending = world.pending
         self.record = world.recorder.request_done
 
-    def request(self) -> tuple[Request, int]:
-        choice = 0 if self.choose is None else min(bisect_right(self.cumulative, self.choose()), len(self.calls) - 1)
-        world = self.world
-        world.issued += 1
-        key = self.key() if self.key is not None else 0
-        return Request(world.issued, self.env.now, self.index, self.op_ids[choice], key), choice
-
     def send(self):
         """Issue one request and wait for its outcome (a process body, or ``yield from`` it)."""
-        env = self.env
-        request, choice = self.request()
+        env, world = self.env, self.world
+        choice = 0 if self.choose is None else min(bisect_right(self.cumulative, self.choose()), len(self.calls) - 1)
+        world.issued += 1
+        request = Request(world.issued, env.now, self.index, self.op_ids[choice],
+                          0 if self.key is None else self.key())
         call = self.calls[choice]
         self.pending[request.id] = request
         try:

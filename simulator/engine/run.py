@@ -20,23 +20,26 @@ def simulate(scenario: Scenario, seed: int | None = None) -> Result:
     world = build(scenario, seed)
     end = world.run()
     rec = world.recorder
-    times = np.frombuffer(rec.request_times, dtype=float).reshape(-1, 2) if rec.request_times else np.zeros((0, 2))
+    req = _table(rec.requests, rec.REQUEST_FIELDS)
     components = {}
     for name, log in rec.spans.items():
-        spans = np.frombuffer(log.times, dtype=float).reshape(-1, 4) if log.times else np.zeros((0, 4))
+        spans = _table(log.rows, log.FIELDS)
         components[name] = ComponentRecords(
             name=name, kind=log.kind, capacity=log.capacity, operations=log.operations, labels=dict(log.labels),
             arrival=spans[:, 0].copy(), start=spans[:, 1].copy(), release=spans[:, 2].copy(), end=spans[:, 3].copy(),
-            status=np.array(log.status, dtype=np.int8), op=np.array(log.ops, dtype=np.uint16))
+            status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16))
     return Result(
         scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
-        t_issue=times[:, 0].copy(), t_end=times[:, 1].copy(),
-        status=np.array(rec.request_status, dtype=np.int8),
-        workload=np.array(rec.request_workload, dtype=np.uint16),
-        operation=np.array(rec.request_operation, dtype=np.uint16),
+        t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
+        workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16),
         components=components, fault_events=_pair_faults(rec.faults, end),
         wall_time_s=time.perf_counter() - started,
     )
+
+
+def _table(flat, fields: int) -> np.ndarray:
+    """A flat ``array('d')`` of records as an (n, fields) matrix."""
+    return np.frombuffer(flat, dtype=float).reshape(-1, fields) if len(flat) else np.zeros((0, fields))
 
 
 def _pair_faults(events, end: float) -> list[dict]:
