@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -11,14 +12,16 @@ from ..scenario.model import Scenario
 from .world import build
 
 
-def simulate(scenario: Scenario, seed: int | None = None) -> Result:
+def simulate(scenario: Scenario, seed: int | None = None,
+             progress: Callable[[float, float, int], None] | None = None) -> Result:
     """Run *scenario* once (with its own seed unless *seed* is given) and return the result.
 
-    Same scenario + same seed ⇒ identical result, bit for bit.
+    Same scenario + same seed ⇒ identical result, bit for bit (with or without *progress*,
+    which is called about a hundred times as ``progress(sim_time, duration, events)``).
     """
     started = time.perf_counter()
     world = build(scenario, seed)
-    end = world.run()
+    end = world.run(progress)
     rec = world.recorder
     req = _table(rec.requests, rec.REQUEST_FIELDS)
     components = {}
@@ -33,7 +36,7 @@ def simulate(scenario: Scenario, seed: int | None = None) -> Result:
         t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
         workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16),
         components=components, fault_events=_pair_faults(rec.faults, end),
-        wall_time_s=time.perf_counter() - started,
+        wall_time_s=time.perf_counter() - started, events=world.events(),
     )
 
 

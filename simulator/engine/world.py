@@ -55,13 +55,24 @@ class World:
         if self._drained is not None and not self._drained.triggered:
             self._drained.succeed()
 
-    def run(self) -> float:
+    def events(self) -> int:
+        """How many events SimPy has scheduled so far (reads its event counter)."""
+        counter = self.env._eid  # itertools.count: peek by taking one id; ids only break ties in order
+        return next(counter)
+
+    def run(self, progress: Callable[[float, float, int], None] | None = None, ticks: int = 100) -> float:
         """Run to ``duration``, then drain (at most ``drain``); returns the end time.
 
+        *progress*, if given, is called ``ticks`` times as ``progress(now, duration, events)``.
         Requests still pending at the end are recorded as timeouts.
         """
         env, sc = self.env, self.scenario
-        env.run(until=sc.duration)
+        if progress is None:
+            env.run(until=sc.duration)
+        else:
+            for k in range(1, ticks + 1):
+                env.run(until=sc.duration * k / ticks)
+                progress(env.now, sc.duration, self.events())
         if self.pending and sc.drain > 0:
             self._drained = env.event()
             env.run(until=env.any_of([self._drained, env.timeout(sc.drain)]))
@@ -71,6 +82,8 @@ class World:
         self.pending.clear()
         for component in self.components.values():
             component.finish(end)
+        if progress is not None:
+            progress(end, sc.duration, self.events())
         return end
 
     # -- wiring -------------------------------------------------------------------------

@@ -177,6 +177,31 @@ class Result:
     def slos_passed(self) -> bool:
         return all(v["passed"] for v in self.summary()["slos"])
 
+    # -- charts (matplotlib figures; see simulator.viz) -----------------------------------------
+    def plot_latency(self, **kwargs):
+        """Latency percentiles (p50/p95/p99) over time, fault intervals shaded."""
+        from ..viz import plot_latency
+
+        return plot_latency(self, **kwargs)
+
+    def plot_throughput(self, **kwargs):
+        """Throughput and goodput over time, with availability below."""
+        from ..viz import plot_throughput
+
+        return plot_throughput(self, **kwargs)
+
+    def plot_components(self, **kwargs):
+        """Per component utilization and queue length over time (small multiples)."""
+        from ..viz import plot_components
+
+        return plot_components(self, **kwargs)
+
+    def plot_distribution(self, **kwargs):
+        """Latency histogram and CDF on a log axis."""
+        from ..viz import plot_distribution
+
+        return plot_distribution(self, **kwargs)
+
     # -- tables ----------------------------------------------------------------------------------
     @property
     def requests(self) -> "pd.DataFrame":
