@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -39,6 +41,56 @@ SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="PAT
                                                      help="Override any field, e.g. components.web.workers=8 (repeatable).")]
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+
+
+def _load(path: Path, params: list[str] | None, sets: list[str] | None):
+    from .scenario.load import load_scenario
+
+    try:
+        return load_scenario(path, params=params or [], sets=sets or [])
+    except ScenarioError as error:
+        _fail_invalid(error)
+
+
+def _design_name(path: Path, params: list[str] | None, sets: list[str] | None, fallback: str) -> str:
+    tweaks = [*(params or []), *(sets or [])]
+    return f"{path.stem} ({', '.join(tweaks)})" if tweaks else path.stem or fallback
+
+
+@contextmanager
+def _sim_progress(name: str) -> Iterator[Callable[[float, float, int], None] | None]:
+    """A progress bar on stderr (simulated time, events/s), or nothing when stderr is not a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(name, total=1.0, clock="", rate="")
+
+        def update(now: float, duration: float, events: int) -> None:
+            wall = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=min(now / duration, 1.0), clock=f"sim {now:,.0f}/{duration:,.0f}s",
+                       rate=f"{events / wall:,.0f} events/s")
+
+        yield update
+
+
+@contextmanager
+def _count_progress(label: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
 def _fail_invalid(error: ScenarioError) -> None:
     for problem in error.problems:
         err.print(str(problem), markup=False, highlight=False)
@@ -63,17 +115,17 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the scenario's).", min=0)] = None,
     param: ParamOpt = None,
     set_: SetOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout, nothing else.")] = False,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write summary.json, tables, charts and "
+                                                    "report.html into this directory.", file_okay=False)] = None,
+    svg: Annotated[bool, typer.Option("--svg", help="With --out, also write SVG charts.")] = False,
 ) -> None:
     """Run a scenario and report latency, throughput, availability and SLO verdicts."""
     from .engine.run import simulate
-    from .scenario.load import load_scenario
 
-    try:
-        spec = load_scenario(scenario, params=param or [], sets=set_ or [])
-    except ScenarioError as error:
-        _fail_invalid(error)
-    result = simulate(spec, seed)
+    spec = _load(scenario, param, set_)
+    with _sim_progress(spec.name) as progress:
+        result = simulate(spec, seed, progress=progress)
     summary = _json_safe(result.summary())
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
@@ -81,9 +133,85 @@ def run(
         from .report import summary_renderable
 
         out.print(summary_renderable(summary))
-        err.print(f"simulated {spec.duration:g}s in {result.wall_time_s:.2f}s wall", style="dim")
+    err.print(f"simulated {spec.duration:g}s ({result.events:,} events) in {result.wall_time_s:.2f}s wall",
+              style="dim", highlight=False)
+    if out_dir is not None:
+        from .artifacts import write_run
+
+        written = write_run(result, out_dir, svg=svg)
+        err.print(f"wrote {len(written)} files to {out_dir} (open {out_dir / 'report.html'})", highlight=False)
     if not all(s["passed"] for s in summary["slos"]):
         raise typer.Exit(Exit.CHECK_FAILED)
+
+
+@app.command()
+def compare(
+    scenario_a: Annotated[Path, typer.Argument(metavar="A", help="Scenario of design A.", exists=True, dir_okay=False)],
+    scenario_b: Annotated[Optional[Path], typer.Argument(metavar="[B]", help="Scenario of design B (default: A "
+                                                         "again, told apart by --param-b/--set-b).", exists=True,
+                                                         dir_okay=False)] = None,
+    param: ParamOpt = None,
+    set_: SetOpt = None,
+    param_a: Annotated[Optional[list[str]], typer.Option("--param-a", metavar="NAME=VALUE", help="Parameter for A only.")] = None,
+    param_b: Annotated[Optional[list[str]], typer.Option("--param-b", metavar="NAME=VALUE", help="Parameter for B only.")] = None,
+    set_a: Annotated[Optional[list[str]], typer.Option("--set-a", metavar="PATH=VALUE", help="Field override for A only.")] = None,
+    set_b: Annotated[Optional[list[str]], typer.Option("--set-b", metavar="PATH=VALUE", help="Field override for B only.")] = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Paired runs (same seeds for A and B).")] = 10,
+    seed: Annotated[Optional[int], typer.Option(help="Base seed (default: A's).", min=0)] = None,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write comparison.json/.png/.html here.",
+                                                    file_okay=False)] = None,
+) -> None:
+    """Compare two designs with common random numbers: same seeds, paired differences, 95 % intervals."""
+    from .compare import compare as run_compare
+
+    a = _load(scenario_a, [*(param or []), *(param_a or [])], [*(set_ or []), *(set_a or [])])
+    b = _load(scenario_b or scenario_a, [*(param or []), *(param_b or [])], [*(set_ or []), *(set_b or [])])
+    names = (_design_name(scenario_a, param_a, set_a, "A"), _design_name(scenario_b or scenario_a, param_b, set_b, "B"))
+    with _count_progress("comparing", 2 * replications) as advance:
+        comparison = run_compare(a, b, replications=replications, seed=seed, names=names, progress=advance)
+    rows = comparison.rows()
+    if as_json:
+        sys.stdout.write(json.dumps(_json_safe(comparison.to_dict()), indent=2) + "\n")
+    else:
+        from .report import comparison_renderable
+
+        out.print(comparison_renderable(comparison.names, rows, replications))
+    if out_dir is not None:
+        from .artifacts import write_comparison
+
+        written = write_comparison(comparison.first, _json_safe(rows), out_dir)
+        err.print(f"wrote {len(written)} files to {out_dir}", highlight=False)
+
+
+@app.command()
+def graph(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Picture to write: .png or .svg.")],
+    from_dir: Annotated[Optional[Path], typer.Option("--from", help="A run's --out directory: colour nodes by "
+                                                     "utilization from its summary.json.", exists=True,
+                                                     file_okay=False)] = None,
+    param: ParamOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Draw the architecture of a scenario (after a run, coloured by utilization)."""
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise typer.BadParameter("the picture must end in .png or .svg", param_hint="--out")
+    spec = _load(scenario, param, set_)
+    utilization = None
+    if from_dir is not None:
+        try:
+            summary = json.loads((from_dir / "summary.json").read_text())
+            utilization = {name: c["utilization"] for name, c in summary["components"].items()}
+        except (OSError, ValueError, KeyError) as exc:
+            err.print(f"{from_dir / 'summary.json'}: cannot read component utilization ({exc})", highlight=False)
+            raise typer.Exit(Exit.INVALID)
+    from .viz import plot_topology
+
+    figure = plot_topology(spec, utilization)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=150, bbox_inches="tight")
+    err.print(f"wrote {output}", highlight=False)
 
 
 @app.command()

@@ -71,3 +71,31 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
                          verdict)
         parts.append(slos)
     return Group(*parts)
+
+
+def _metric_value(metric: str, value: float | None) -> str:
+    if value is None or value != value:
+        return "–"
+    if metric.startswith("latency"):
+        return _ms(value)
+    if metric == "availability":
+        return _pct(value, 3)
+    return f"{value:.2f}/s"
+
+
+def comparison_renderable(names: tuple[str, str], rows: list[dict[str, Any]], replications: int) -> Table:
+    """Side by side: A, B, the mean paired difference B − A with its 95 % interval, and significance."""
+    table = Table(title=f"{names[0]}  vs  {names[1]}  ·  {replications} paired replications (same seeds)",
+                  title_justify="left")
+    for col in ("metric", "A", "B", "B − A", "95% CI of B − A", "significant"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for row in rows:
+        metric = row["metric"]
+        diff = row["diff"]
+        sign = "+" if diff is not None and diff == diff and diff > 0 else ""
+        ci = (f"[{_metric_value(metric, row['ci_low'])}, {_metric_value(metric, row['ci_high'])}]"
+              if row["ci_low"] is not None and row["ci_low"] == row["ci_low"] else "–")
+        verdict = Text("yes", style="bold") if row["significant"] else Text("no", style="dim")
+        table.add_row(metric, _metric_value(metric, row["a"]), _metric_value(metric, row["b"]),
+                      sign + _metric_value(metric, diff), ci, verdict)
+    return table

@@ -23,3 +23,13 @@ def stream_key(name: str) -> tuple[int, ...]:
 def stream(seed: int, name: str) -> np.random.Generator:
     """The random generator for stream *name* under *seed*."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=stream_key(name))))
+
+
+def replication_seeds(base_seed: int, count: int) -> list[int]:
+    """*count* independent run seeds derived from *base_seed* (the first is *base_seed* itself).
+
+    Derived seeds come from ``SeedSequence(base_seed).spawn``, so they are reproducible on
+    any machine and statistically independent of each other.
+    """
+    children = np.random.SeedSequence(base_seed).spawn(max(count - 1, 0))
+    return [base_seed] + [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]

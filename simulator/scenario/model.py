@@ -403,12 +403,6 @@ class Scenario(Strict):
     faults: list[FaultSpec] = []
     slos: list[Slo] = []
 
-    @model_validator(mode="after")
-    def _window(self):
-        if self.warmup >= self.duration:
-            raise ValueError(f"warmup ({self.warmup:g}s) must be shorter than duration ({self.duration:g}s)")
-        return self
-
     @property
     def window(self) -> float:
         """Length of the measurement window, seconds."""

@@ -87,6 +87,9 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
     errors: list[tuple[Path, str]] = []
     warnings: list[tuple[Path, str]] = []
     comps = scenario.components
+    if scenario.warmup >= scenario.duration:
+        errors.append((("warmup",), f"warmup ({scenario.warmup:g}s) must be shorter than duration "
+                                    f"({scenario.duration:g}s)"))
 
     def op_exists(target: str, op: str, path: Path, what: str) -> bool:
         if target not in comps:
