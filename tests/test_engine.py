@@ -155,6 +155,45 @@ def test_crash_deep_in_a_call_chain_fails_the_request_cleanly():
     assert s["components"]["svc"]["errors"] == s["requests"]["error"]
 
 
+def test_error_fault_fails_that_share_of_operations_only_while_it_lasts():
+    """A bad deploy: 30 % of the operations at svc fail between 100 s and 200 s."""
+    sc = scenario({"svc": service("1ms", workers=100)}, rate="50/s", duration="300s",
+                  faults=[{"kind": "errors", "target": "svc", "probability": 0.3, "at": "100s", "for": "100s"}])
+    req = simulate(sc).requests
+    during = (req.t_issue >= 100) & (req.t_issue < 200)
+    share = (req[during].status == "error").mean()
+    n = int(during.sum())
+    assert abs(share - 0.3) < 3 * math.sqrt(0.3 * 0.7 / n)
+    assert (req[~during & (req.t_issue < 99.99)].status == "ok").all() and (req[req.t_issue >= 200].status == "ok").all()
+
+
+def test_call_timeout_fails_the_caller_and_fallback_degrades_gracefully():
+    """A 2 s dependency behind a 100 ms call timeout: without a fallback the operation fails
+    after 100 ms; with ``fallback: []`` it succeeds after 100 ms without the answer."""
+    def design(fallback):
+        step = {"call": "slow.op", "timeout": "100ms", **({"fallback": fallback} if fallback is not None else {})}
+        return scenario({"svc": service("10ms", steps=[step], workers=100), "slow": service("2s", workers=100)},
+                        rate="5/s", duration="60s")
+    strict = simulate(design(None)).requests
+    assert (strict.status == "error").all() and np.allclose(strict.latency, 0.110)
+    degraded = simulate(design([])).requests
+    assert (degraded.status == "ok").all() and np.allclose(degraded.latency, 0.110)
+
+
+def test_fallback_runs_its_own_steps_when_the_call_fails():
+    sc = scenario({"svc": service("1ms", steps=[{"call": "primary.op", "fallback": [{"call": "cache.op"}]}],
+                                  workers=100),
+                   "primary": service("5ms", workers=100), "cache": service("2ms", workers=100)},
+                  rate="10/s", duration="100s", faults=[{"kind": "crash", "target": "primary", "at": "40s", "for": "20s"}])
+    r = simulate(sc)
+    s = r.summary()
+    assert s["availability"] == 1.0
+    req = r.requests
+    during = (req.t_issue >= 40) & (req.t_issue < 60)
+    assert np.allclose(req[during].latency, 0.003) and np.allclose(req[req.t_issue >= 60].latency, 0.006)
+    assert s["components"]["cache"]["served"] == int(during.sum())
+
+
 def test_slowdown_multiplies_work():
     sc = scenario({"svc": service("10ms", workers=100)}, rate="10/s",
                   faults=[{"kind": "slowdown", "target": "svc", "at": "20s", "for": "10s", "factor": 5}])

@@ -23,7 +23,7 @@ class Crash:
 
 
 class Replica:
-    __slots__ = ("index", "resource", "queue_limit", "up", "slowdown", "inflight")
+    __slots__ = ("index", "resource", "queue_limit", "up", "slowdown", "error_probability", "inflight")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
                  track_inflight: bool):
@@ -32,6 +32,7 @@ class Replica:
         self.queue_limit = queue_limit
         self.up = True
         self.slowdown = 1.0
+        self.error_probability = 0.0
         self.inflight: dict[simpy.Process, int] | None = {} if track_inflight else None
 
     def full(self) -> bool:

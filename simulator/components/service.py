@@ -26,6 +26,10 @@ class _GaveUp(Exception):
     """No worker became free within ``max_wait``."""
 
 
+class _Failed(Exception):
+    """The operation itself failed (an error-rate fault)."""
+
+
 class CompiledOperation:
     """An operation ready to run: a work sampler (``None`` = no work) and compiled steps."""
 
@@ -50,6 +54,7 @@ class Service(Component):
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(spec.operations))
         self.record = self.log.add
         self.pick = self.replicas.pick
+        self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
         self.log.labels = self.operation_labels()
         self.blocking = getattr(spec, "io", "blocking") == "blocking"
         self.max_wait = self.wait_limit()
@@ -109,6 +114,8 @@ class Service(Component):
                 t_start = env.now
                 if op.work is not None:
                     yield env.timeout(op.work() * replica.slowdown)
+                if replica.error_probability and self.error_draw() < replica.error_probability:
+                    raise _Failed  # a bad deploy: the work was done, the answer is an error
                 if self.blocking and op.steps:
                     status = yield from run_sequence(op.steps, request)
                 else:
@@ -116,7 +123,7 @@ class Service(Component):
             t_release = env.now
             if not self.blocking and op.steps:
                 status = yield from run_sequence(op.steps, request)
-        except _GaveUp:
+        except (_GaveUp, _Failed):
             status = ERROR
         except simpy.Interrupt as interrupt:
             if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):

@@ -2,7 +2,8 @@
 
 Each compiled step is ``step(request) -> generator returning a status``:
 
-* ``call``: go to the target (paying network latency both ways) and wait for its status;
+* ``call``: go to the target (paying network latency both ways) and wait for its status,
+  at most ``timeout``; on failure run the ``fallback`` steps if there are any;
 * ``publish``: start the target's work in its own process and carry on at once;
 * ``parallel``: run every branch concurrently, wait for all; fails if any fails;
 * ``branch``: draw once, run the chosen option's steps.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
-from ..engine.request import ERROR, OK
+from ..engine.request import ERROR, OK, TIMEOUT
 from ..scenario.model import BranchStep, CallStep, ParallelStep, PublishStep
 
 if TYPE_CHECKING:
@@ -42,6 +43,29 @@ def run_sequence(steps: list[StepFn], request: Any) -> Generator[Any, Any, int]:
     return OK
 
 
+def _with_timeout(env, call: StepFn, limit: float) -> StepFn:
+    """Stop waiting for *call* after *limit*: a late answer is a failure (the callee still works)."""
+
+    def timed(request):
+        process = env.process(guarded(call(request)))
+        yield process | env.timeout(limit)
+        return process.value if process.triggered else TIMEOUT
+
+    return timed
+
+
+def _with_fallback(call: StepFn, fallback: list[StepFn]) -> StepFn:
+    """Run *fallback* instead of failing when *call* fails."""
+
+    def degraded(request):
+        status = yield from call(request)
+        if status:
+            return (yield from run_sequence(fallback, request))
+        return status
+
+    return degraded
+
+
 def compile_steps(steps: list, world: "World", caller_zone: str | None, stream: str) -> list[StepFn]:
     """Turn step specs into step functions; *stream* names the random stream for branches."""
     return [_compile(step, world, caller_zone, f"{stream}/{i}") for i, step in enumerate(steps)]
@@ -50,7 +74,12 @@ def compile_steps(steps: list, world: "World", caller_zone: str | None, stream: 
 def _compile(step, world: "World", zone: str | None, stream: str) -> StepFn:
     env = world.env
     if isinstance(step, CallStep):
-        return world.caller(zone, step.call)
+        call = world.caller(zone, step.call)
+        if step.timeout is not None:
+            call = _with_timeout(env, call, step.timeout)
+        if step.fallback is not None:
+            call = _with_fallback(call, compile_steps(step.fallback, world, zone, f"{stream}/fallback"))
+        return call
     if isinstance(step, PublishStep):
         call = world.caller(zone, step.publish)
 

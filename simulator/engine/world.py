@@ -30,6 +30,7 @@ class World:
         self.env = simpy.Environment()
         self.recorder = Recorder()
         self.crashable: set[str] = set()
+        self.erratic: set[str] = set()  # components an error-rate fault may hit
         self.degradable_links: set[frozenset] = set()
         self.components: dict[str, Component] = {}
         self.issued = 0

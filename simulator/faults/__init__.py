@@ -6,6 +6,6 @@ Partitions, autoscaling and breakers add kinds here.
 """
 
 from .base import FAULTS, Fault, register
-from .kinds import Crash, LatencySpike, Slowdown
+from .kinds import Crash, Errors, LatencySpike, Slowdown
 
-__all__ = ["FAULTS", "Crash", "Fault", "LatencySpike", "Slowdown", "register"]
+__all__ = ["FAULTS", "Crash", "Errors", "Fault", "LatencySpike", "Slowdown", "register"]

@@ -71,3 +71,24 @@ class LatencySpike(Fault):
 
     def describe(self) -> tuple[str, str]:
         return "|".join(self.spec.between), ""
+
+
+@register
+class Errors(Fault):
+    """Operations at ``target`` fail with ``probability`` (after their work) while the fault lasts."""
+
+    kind = "errors"
+
+    def prepare(self, world) -> None:
+        world.erratic.add(self.spec.target)
+
+    def apply(self, world) -> None:
+        for replica in world.components[self.spec.target].replicas.replicas:
+            replica.error_probability = self.spec.probability
+
+    def revert(self, world) -> None:
+        for replica in world.components[self.spec.target].replicas.replicas:
+            replica.error_probability = 0.0
+
+    def describe(self) -> tuple[str, str]:
+        return self.spec.target, f"{self.spec.probability:.0%} errors"

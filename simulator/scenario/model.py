@@ -64,9 +64,17 @@ Target = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za
 
 
 class CallStep(Strict):
-    """Synchronous call: the caller waits for the callee's response; a failure fails the caller."""
+    """Synchronous call: the caller waits for the callee's response; a failure fails the caller.
+
+    ``timeout``: the caller stops waiting after this long (the callee's work goes on) and
+    the call counts as failed. ``fallback``: steps to run instead when the call fails —
+    ``[]`` means carry on without the answer (graceful degradation); without a fallback a
+    failed call fails the operation.
+    """
 
     call: Target
+    timeout: PositiveDuration | None = None
+    fallback: list["Step"] | None = None
 
 
 class PublishStep(Strict):
@@ -120,6 +128,7 @@ Step = Annotated[
 ]
 ParallelStep.model_rebuild()
 BranchOption.model_rebuild()
+CallStep.model_rebuild()
 
 # ----------------------------------------------------------------------------- components
 
@@ -327,7 +336,16 @@ class LatencyFault(FaultBase):
     extra: Distribution
 
 
-FAULT_SPECS: dict[str, type[FaultBase]] = {"crash": CrashFault, "slowdown": SlowdownFault, "latency": LatencyFault}
+class ErrorsFault(FaultBase):
+    """Each operation at ``target`` fails with ``probability`` after doing its work (a bad deploy)."""
+
+    kind: Literal["errors"] = "errors"
+    target: Name
+    probability: Probability
+
+
+FAULT_SPECS: dict[str, type[FaultBase]] = {"crash": CrashFault, "slowdown": SlowdownFault, "latency": LatencyFault,
+                                           "errors": ErrorsFault}
 """Registry of fault kinds to their spec models."""
 
 # ----------------------------------------------------------------------------- SLOs

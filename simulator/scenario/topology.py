@@ -39,6 +39,8 @@ def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[
     for i, step in enumerate(steps):
         here = path + (i,)
         yield step, here, certain
+        if isinstance(step, CallStep) and step.fallback:
+            yield from iter_steps(step.fallback, here + ("fallback",), False)
         if isinstance(step, ParallelStep):
             yield from iter_steps(step.parallel, here + ("parallel",), certain)
         elif isinstance(step, BranchStep):
