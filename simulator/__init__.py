@@ -10,6 +10,7 @@ results. :mod:`simulator.theory` holds the closed forms to compare against.
 >>> result.summary()["latency_s"]["p99"]                           # doctest: +SKIP
 """
 
+from . import theory
 from .engine.run import simulate
 from .errors import Problem, ScenarioError
 from .metrics.result import Result
@@ -18,4 +19,4 @@ from .scenario import Scenario, call_graph, check_scenario, load_scenario
 __version__ = "0.1.0"
 
 __all__ = ["Problem", "Result", "Scenario", "ScenarioError", "call_graph", "check_scenario", "load_scenario",
-           "simulate", "__version__"]
+           "simulate", "theory", "__version__"]

@@ -90,3 +90,26 @@ def test_schema_command(runner):
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["title"] == "Scenario"
+
+
+def test_run_out_writes_the_report_and_graph_colours_from_it(runner, tmp_path):
+    out_dir = tmp_path / "run"
+    result = runner.invoke(app, ["run", MMC, *SHORT, "--param", "slo_mean_latency=60", "--out", str(out_dir), "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary == json.loads(result.stdout)
+    for name in ("report.html", "latency.png", "throughput.png", "components.png", "distribution.png"):
+        assert (out_dir / name).stat().st_size > 10_000, name
+    assert any((out_dir / f"requests.{ext}").exists() for ext in ("csv", "parquet"))
+    picture = tmp_path / "arch.svg"
+    result = runner.invoke(app, ["graph", MMC, "--from", str(out_dir), "--out", str(picture)])
+    assert result.exit_code == 0, result.stderr
+    svg = picture.read_text()
+    assert "station" in svg and "utilization" in svg
+
+
+def test_graph_needs_a_picture_suffix(runner, tmp_path):
+    result = runner.invoke(app, ["graph", MMC, "--out", str(tmp_path / "x.txt")])
+    assert result.exit_code == 2
+    png = tmp_path / "x.png"
+    assert runner.invoke(app, ["graph", MMC, "--out", str(png)]).exit_code == 0 and png.stat().st_size > 10_000

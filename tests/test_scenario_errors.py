@@ -183,3 +183,11 @@ def test_unreachable_component_is_a_warning(tmp_path):
     _, warnings = check_scenario(path)
     assert [str(w).replace(str(path), "s.yaml") for w in warnings] == [
         "s.yaml:22:3: components.orphan: component 'orphan' is unreachable: no workload or call leads to it"]
+
+
+def test_param_overrides_respect_declared_bounds(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(GOOD.replace("  rate: 5\n", "  rate: {default: 5, min: 1, max: 50}\n"))
+    assert load_scenario(path, params=["rate=50"]).workload[0].arrivals.rate == 50
+    got = problems(tmp_path, GOOD.replace("  rate: 5\n", "  rate: {default: 5, min: 1, max: 50}\n"), params=["rate=51"])
+    assert got == ["<command line>: params.rate: --param: 51 is outside the declared range [1, 50]"]

@@ -232,49 +232,63 @@ class Result:
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def _edges(self) -> np.ndarray:
-        step = self.scenario.sample_interval
-        return np.arange(0.0, self.end_time + step, step)
+    def latencies(self, *, ok_only: bool = True, window: bool = True) -> np.ndarray:
+        """Client-observed latencies (s): by default of successful requests issued in the window."""
+        mask = self.in_window() if window else np.ones(self.t_issue.size, dtype=bool)
+        if ok_only:
+            mask &= self.status == OK
+        return (self.t_end - self.t_issue)[mask]
+
+    def _edges(self, interval: float | None, until: float | None) -> np.ndarray:
+        step = self.scenario.sample_interval if interval is None else float(interval)
+        stop = self.end_time if until is None else float(until)
+        n = max(1, int(np.ceil(stop / step - 1e-9)))
+        return np.minimum(np.arange(n + 1) * step, max(stop, step * 1e-9)) if n else np.array([0.0, step])
 
     @property
     def timeseries(self) -> "pd.DataFrame":
-        """Per sample interval: issued, ok, failed, availability and latency p50/p95/p99 (ok only).
+        """:meth:`timeseries_at` with the scenario's ``sample_interval``, over the whole run."""
+        return self.timeseries_at()
 
-        Issued counts by issue time; outcomes and latencies by completion time.
+    def timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
+        """Per bucket of *interval* seconds (default ``sample_interval``) from 0 to *until* (default: the end).
+
+        ``issued`` counts by issue time; ``ok``, ``failed`` (error, timeout or rejected),
+        ``throughput_rps`` (answered: ok, error or rejected), ``goodput_rps``, ``availability``
+        (ok / (ok + failed)) and the latency percentiles of ok requests count by completion time,
+        the same definitions as :meth:`summary` applied bucket by bucket.
         """
         import pandas as pd
 
-        edges = self._edges()
-        step = self.scenario.sample_interval
+        edges = self._edges(interval, until)
+        n = len(edges) - 1
+        width = np.diff(edges)
         issued = np.histogram(self.t_issue, edges)[0]
-        done_bucket = np.clip(np.searchsorted(edges, self.t_end, side="right") - 1, 0, len(edges) - 2)
-        ok_mask = self.status == OK
-        ok = np.bincount(done_bucket[ok_mask], minlength=len(edges) - 1)
-        failed = np.bincount(done_bucket[~ok_mask], minlength=len(edges) - 1)
-        latency = self.t_end - self.t_issue
+        done = np.searchsorted(edges, self.t_end, side="right") - 1
+        inside = (done >= 0) & (done < n)
+        ok_mask = (self.status == OK) & inside
+        ok = np.bincount(done[ok_mask], minlength=n)[:n]
+        failed = np.bincount(done[~(self.status == OK) & inside], minlength=n)[:n]
+        timeouts = np.bincount(done[(self.status == TIMEOUT) & inside], minlength=n)[:n]
         frame = pd.DataFrame({"time": edges[:-1], "issued": issued, "ok": ok, "failed": failed})
-        frame["throughput_rps"] = (ok + failed) / step
-        frame["goodput_rps"] = ok / step
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frame["availability"] = np.where(ok + failed > 0, ok / np.maximum(ok + failed, 1), np.nan)
-        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-            frame[f"latency_{name}"] = np.nan
-        if ok_mask.any():
-            lat_ok, bucket_ok = latency[ok_mask], done_bucket[ok_mask]
-            order = np.argsort(bucket_ok, kind="stable")
-            bucket_sorted, lat_sorted = bucket_ok[order], lat_ok[order]
-            bounds = np.searchsorted(bucket_sorted, np.arange(len(edges)))
-            for k in np.nonzero(ok)[0]:
-                chunk = lat_sorted[bounds[k]:bounds[k + 1]]
-                frame.loc[k, ["latency_p50", "latency_p95", "latency_p99"]] = np.quantile(chunk, [0.5, 0.95, 0.99])
+        frame["throughput_rps"] = (ok + failed - timeouts) / width
+        frame["goodput_rps"] = ok / width
+        frame["availability"] = np.where(ok + failed > 0, ok / np.maximum(ok + failed, 1), np.nan)
+        qs = grouped_quantiles(done[ok_mask], (self.t_end - self.t_issue)[ok_mask], n, (0.5, 0.95, 0.99))
+        for j, name in enumerate(("p50", "p95", "p99")):
+            frame[f"latency_{name}"] = qs[:, j]
         return frame
 
     @property
     def component_timeseries(self) -> "pd.DataFrame":
-        """Per component and sample interval: utilization, mean queue length, mean number inside."""
+        """:meth:`component_timeseries_at` with the scenario's ``sample_interval``, over the whole run."""
+        return self.component_timeseries_at()
+
+    def component_timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
+        """Per component and bucket: utilization, mean queue length, mean number inside (exact time averages)."""
         import pandas as pd
 
-        edges = self._edges()
+        edges = self._edges(interval, until)
         frames = []
         for rec in self.components.values():
             frames.append(pd.DataFrame({
@@ -291,6 +305,27 @@ class Result:
         import pandas as pd
 
         return pd.DataFrame(self.fault_events, columns=["kind", "target", "start", "end", "detail"])
+
+
+def grouped_quantiles(groups: np.ndarray, values: np.ndarray, n: int, qs: tuple[float, ...]) -> np.ndarray:
+    """Quantiles *qs* of *values* per group ``0..n-1`` (NaN where empty), numpy's linear method, vectorised."""
+    out = np.full((n, len(qs)), np.nan)
+    if values.size == 0:
+        return out
+    order = np.lexsort((values, groups))
+    groups, values = groups[order], values[order]
+    bounds = np.searchsorted(groups, np.arange(n + 1))
+    counts = np.diff(bounds)
+    present = np.nonzero(counts)[0]
+    start, count = bounds[present], counts[present]
+    for j, q in enumerate(qs):
+        pos = q * (count - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, count - 1)
+        frac = pos - lo
+        a, b = values[start + lo], values[start + hi]
+        out[present, j] = a + frac * (b - a)
+    return out
 
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:

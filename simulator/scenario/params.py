@@ -96,13 +96,28 @@ def resolve_params(source: Source, overrides: Iterable[str]) -> tuple[dict[str, 
             problems.append(Problem(OVERRIDE_FILE, None, None, f"params.{name}",
                                     f"--param: unknown parameter {name!r} (expected one of: {known})"))
             continue
-        values[name] = value
         spec = declared[name]
+        bound_problem = _outside_bounds(spec, value)
+        if bound_problem:
+            problems.append(Problem(OVERRIDE_FILE, None, None, f"params.{name}", f"--param: {bound_problem}"))
+            continue
+        values[name] = value
         if isinstance(spec, dict):
             spec["default"] = value
         else:
             declared[name] = value
     return values, problems
+
+
+def _outside_bounds(spec: Any, value: Any) -> str | None:
+    """Declared ``min``/``max`` are limits, not hints: a value outside them is refused."""
+    if not isinstance(spec, dict) or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low, high = spec.get("min"), spec.get("max")
+    if isinstance(low, (int, float)) and value < low or isinstance(high, (int, float)) and value > high:
+        return f"{value!r} is outside the declared range [{low if low is not None else '-inf'}, " \
+               f"{high if high is not None else 'inf'}]"
+    return None
 
 
 def substitute(source: Source, values: dict[str, Any]) -> list[Problem]:
