@@ -255,6 +255,82 @@ def schema(
         output.write_text(text, encoding="utf-8")
 
 
+labs_app = typer.Typer(no_args_is_help=True, help="Course labs: list them, start one.")
+app.add_typer(labs_app, name="labs")
+
+
+@labs_app.command("list")
+def labs_list() -> None:
+    """List the labs that can be started and graded."""
+    from .labs import list_labs
+
+    try:
+        labs = list_labs()
+    except ScenarioError as error:
+        _fail_invalid(error)
+    if not labs:
+        err.print("no labs found (set SDSIM_LABS or run from the sdsim checkout)")
+        return
+    for folder, lab in labs:
+        out.print(f"{lab.name:28} {lab.title}  [dim]({lab.total_points:g} points, {folder})[/dim]", highlight=False)
+
+
+@labs_app.command("start")
+def labs_start(
+    lab: Annotated[str, typer.Argument(help="Lab name, e.g. lab1-decomposition.")],
+    directory: Annotated[Path, typer.Argument(help="Where to put your copy of the starter (must be new or empty).")],
+) -> None:
+    """Copy a lab's starter files (only those) into DIRECTORY."""
+    import shutil
+
+    from .labs import find_lab
+
+    try:
+        folder = find_lab(lab)
+    except ScenarioError as error:
+        _fail_invalid(error)
+    if directory.exists() and any(directory.iterdir()):
+        raise typer.BadParameter(f"{directory} is not empty", param_hint="DIRECTORY")
+    shutil.copytree(folder / "starter", directory, dirs_exist_ok=True)
+    out.print(f"started {folder.name} in {directory}: read {folder / 'README.md'}, then edit the files there and run "
+              f"[bold]sdsim grade {folder.name} {directory}[/bold]", highlight=False)
+
+
+@app.command()
+def grade(
+    lab: Annotated[str, typer.Argument(help="Lab name or folder.")],
+    submission: Annotated[Path, typer.Argument(help="Folder with your files (default: here).", file_okay=False)] = Path("."),
+    as_json: JsonOpt = False,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.",
+                                                  dir_okay=False)] = None,
+) -> None:
+    """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if malformed."""
+    from .labs import find_lab, grade as run_grade, load_lab
+
+    try:
+        spec = load_lab(find_lab(lab))
+    except ScenarioError as error:
+        _fail_invalid(error)
+    with _count_progress(f"grading {spec.name}", 1):
+        report = run_grade(spec, submission)
+    if as_json:
+        sys.stdout.write(json.dumps(_json_safe(report.to_dict()), indent=2) + "\n")
+    else:
+        from .report import grade_renderable
+
+        out.print(grade_renderable(report))
+    if junit is not None:
+        from .labs.junit import write_junit
+
+        write_junit(report, junit)
+    if report.malformed:
+        for problem in report.problems:
+            err.print(problem, markup=False, highlight=False)
+        raise typer.Exit(Exit.INVALID)
+    if not report.passed:
+        raise typer.Exit(Exit.CHECK_FAILED)
+
+
 @app.callback(invoke_without_command=True)
 def _root(version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False) -> None:
     if version:

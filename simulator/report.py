@@ -99,3 +99,39 @@ def comparison_renderable(names: tuple[str, str], rows: list[dict[str, Any]], re
         table.add_row(metric, _metric_value(metric, row["a"]), _metric_value(metric, row["b"]),
                       sign + _metric_value(metric, diff), ci, verdict)
     return table
+
+
+def grade_renderable(report) -> Group:
+    """A lab grade: one row per check with verdict, measured bound vs target, margin and feedback."""
+    title = f"{report.title} — {report.score:g}/{report.total:g} points"
+    verdict = ("[bold green]PASS[/bold green]" if report.passed else "[bold red]FAIL[/bold red]") + \
+        " (all required checks)" if not report.malformed else "[bold red]MALFORMED submission: 0 points[/bold red]"
+    table = Table(title=title, title_justify="left", show_lines=True)
+    for col in ("check", "points", "verdict", "measured", "target", "margin", "feedback"):
+        table.add_column(col, justify="right" if col in ("points", "measured", "target", "margin") else "left",
+                         overflow="fold")
+    for c in report.checks:
+        fmt = _grade_value(c)
+        mark = Text("pass", style="green") if c.passed else Text("FAIL", style="bold red")
+        points = f"{c.score:g}/{c.points:g}" + (" *" if c.required else "")
+        table.add_row(c.title, points, mark, fmt(c.bound), fmt(c.target), fmt(c.margin), "\n".join(c.feedback))
+    notes = Text(f"{report.replications} replications per design (seeds {report.seeds}); SLO verdicts use the 95% "
+                 "confidence bound; * = required", style="dim")
+    return Group(Text.from_markup(verdict), table, notes)
+
+
+def _grade_value(check):
+    def fmt(value):
+        if value is None or value != value:
+            return "–"
+        if check.unit == "s":
+            return _ms(value)
+        if check.unit == "USD/h":
+            return f"${value:.2f}/h"
+        if check.unit == "req/s":
+            return f"{value:.1f}/s"
+        if check.kind == "slo":
+            return _pct(value, 2)
+        return f"{value:g}"
+
+    return fmt

@@ -1,0 +1,219 @@
+"""Grade a submission against a lab: impose the lab's run, replicate, judge on confidence bounds.
+
+1. The submission's scenario is loaded as the student wrote it; a malformed file scores
+   zero with the located problems (exit code 3 at the CLI).
+2. The lab's workload, faults, duration, warm-up and seed replace the submission's: a
+   student cannot pass by editing the load or deleting the fault. Only the entry
+   component's name is taken from the submission.
+3. The graded design runs ``replications`` times with seeds derived from the lab's seed,
+   so verdicts are deterministic. An SLO passes when its 95 % confidence bound (upper for
+   a maximum, lower for a minimum) meets the target; the margin is reported.
+4. Budget, structural and numeric-answer checks are evaluated on the design itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..engine.rng import replication_seeds
+from ..engine.run import simulate
+from ..errors import Problem, ScenarioError
+from ..metrics.result import Result, slo_value
+from ..scenario import topology
+from ..scenario.load import check_scenario
+from ..scenario.model import LATENCY_METRICS, Scenario
+from ..stats import mean_interval
+from .feedback import explain_slo_failure
+from .rules import RULES, hourly_cost
+from .spec import Check, LabSpec
+
+
+@dataclass
+class CheckResult:
+    id: str
+    kind: str
+    title: str
+    points: float
+    required: bool
+    passed: bool
+    score: float
+    value: float | None = None  # the measured value (mean over replications for SLOs)
+    bound: float | None = None  # the confidence bound the verdict is taken on
+    target: float | None = None
+    margin: float | None = None  # how far inside (+) or outside (−) the target the bound is
+    unit: str = ""
+    feedback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GradeReport:
+    lab: str
+    title: str
+    submission: str
+    malformed: bool
+    checks: list[CheckResult]
+    replications: int
+    seeds: list[int]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def total(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        """All required checks pass (and the submission could be read)."""
+        return not self.malformed and all(c.passed for c in self.checks if c.required)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lab": self.lab, "title": self.title, "submission": self.submission, "malformed": self.malformed,
+                "passed": self.passed, "score": self.score, "total": self.total,
+                "replications": self.replications, "seeds": self.seeds, "problems": self.problems,
+                "checks": [asdict(c) for c in self.checks]}
+
+
+def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
+    """Grade the submission in *submission_dir* against *lab*."""
+    design_path = submission_dir / lab.submission
+    seeds = replication_seeds(lab.seed, lab.replications)
+    report = GradeReport(lab.name, lab.title, str(submission_dir), False, [], lab.replications, seeds)
+    try:
+        design, _ = check_scenario(design_path)
+        answers = _read_answers(lab, submission_dir)
+    except ScenarioError as error:
+        report.malformed = True
+        report.problems = [str(p) for p in error.problems]
+        report.checks = [_result(c, False, ["not graded: the submission could not be read"]) for c in lab.checks]
+        return report
+
+    graded, interface_problems = imposed_scenario(lab, design)
+    runs: list[Result] = []
+    if graded is not None:
+        runs = [simulate(graded, seed) for seed in seeds]
+    for check in lab.checks:
+        if check.slo is not None:
+            report.checks.append(_slo(check, runs, interface_problems))
+        elif check.budget is not None:
+            cost, unpriced = hourly_cost(design, lab.prices)
+            ok = cost <= check.budget.max_per_hour
+            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n}×{design.components[c].kind}' for c, n in _instances(design))})"]
+            if unpriced:
+                notes.append(f"no price for kind(s) {', '.join(unpriced)}: counted as free")
+            if not ok:
+                notes.append(f"over budget by ${cost - check.budget.max_per_hour:.3f}/h: fewer or smaller instances")
+            report.checks.append(_result(check, ok, notes, value=cost, bound=cost, target=check.budget.max_per_hour,
+                                         margin=check.budget.max_per_hour - cost, unit="USD/h"))
+        elif check.structure is not None:
+            rule = RULES.get(check.structure.rule)
+            if rule is None:
+                raise ValueError(f"lab {lab.name}: unknown structural rule {check.structure.rule!r}")
+            problems = rule(design, check.structure.value)
+            report.checks.append(_result(check, not problems, problems or ["ok"]))
+        else:
+            report.checks.append(_answer(check, answers))
+    return report
+
+
+def _instances(design: Scenario) -> list[tuple[str, int]]:
+    return [(name, getattr(spec, "replicas", 1)) for name, spec in design.components.items()]
+
+
+def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, list[str]]:
+    """The submission's architecture under the lab's workload, faults, run length and seed.
+
+    Returns ``(None, problems)`` when the design does not fit the lab's interface (e.g. the
+    fault schedule crashes a component the design does not have).
+    """
+    data = design.model_dump(by_alias=True, exclude={"slos", "workload", "faults"})
+    entry = design.workload[0].entry
+    data["workload"] = [{"entry": entry, **w} if "entry" not in w else dict(w) for w in lab.run.workload]
+    data["faults"] = list(lab.run.faults)
+    data.update(duration=lab.run.duration, warmup=lab.run.warmup, drain=lab.run.drain, seed=lab.seed, slos=[])
+    try:
+        graded = Scenario.model_validate(data)
+    except ValidationError as exc:
+        return None, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    errors, _ = topology.check(graded)
+    if errors:
+        return None, [_interface_message(path, message) for path, message in errors]
+    return graded, []
+
+
+def _interface_message(path: tuple, message: str) -> str:
+    if path[:1] == ("faults",) and "does not exist" in message:
+        return f"the lab's fault schedule needs it: {message}"
+    if path[:1] == ("workload",):
+        return f"the lab's workload needs it: {message}"
+    return message
+
+
+def _result(check: Check, passed: bool, feedback: list[str], **values: Any) -> CheckResult:
+    return CheckResult(check.id, check.kind, check.title or check.id, check.points, check.required, passed,
+                       check.points if passed else 0.0, feedback=feedback, **values)
+
+
+def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> CheckResult:
+    slo = check.slo.as_slo(check.id)
+    unit = "s" if slo.metric in LATENCY_METRICS else "req/s" if slo.metric in ("throughput", "goodput") else ""
+    if not runs:
+        return _result(check, False, ["cannot be measured: your design does not fit the lab"] + interface_problems,
+                       target=slo.target, unit=unit)
+    summaries = [r.summary() for r in runs]
+    values = [slo_value(s, slo.metric, slo.operation) for s in summaries]
+    if any(v is None for v in values):
+        return _result(check, False, ["nothing was measured (no successful request of this kind)"],
+                       target=slo.target, unit=unit)
+    interval = mean_interval(values)
+    if interval.n > 1:
+        bound = interval.high if slo.max is not None else interval.low
+    else:
+        bound = interval.mean
+    passed = slo.met_by(bound)
+    margin = (slo.target - bound) if slo.max is not None else (bound - slo.target)
+    feedback = [] if passed else explain_slo_failure(slo, runs, summaries, bound)
+    return _result(check, passed, feedback, value=interval.mean, bound=bound, target=slo.target, margin=margin,
+                   unit=unit)
+
+
+def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
+    spec = check.answer
+    given = answers.get(spec.key)
+    if given is None:
+        return _result(check, False, [f"no answer: add `{spec.key}: <number>` to your answers file"],
+                       target=spec.expected)
+    try:
+        value = float(given)
+    except (TypeError, ValueError):
+        return _result(check, False, [f"`{spec.key}` must be a number (got {given!r})"], target=spec.expected)
+    error = abs(value - spec.expected) / abs(spec.expected) if spec.expected else abs(value)
+    passed = math.isfinite(value) and error <= spec.tolerance
+    note = "within tolerance" if passed else f"off by {error:.0%} (tolerance {spec.tolerance:.0%})"
+    return _result(check, passed, [note], value=value, bound=value, target=spec.expected,
+                   margin=spec.tolerance - error)
+
+
+def _read_answers(lab: LabSpec, submission_dir: Path) -> dict[str, Any]:
+    if not lab.answers:
+        return {}
+    path = submission_dir / lab.answers
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError([Problem(str(path), mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+                                     "", f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(str(path), 1, 1, "", "expected a mapping of answer keys to numbers")])
+    return data
