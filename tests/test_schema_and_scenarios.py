@@ -26,10 +26,33 @@ def test_there_are_scenarios():
     assert len(SCENARIOS) >= 8
 
 
+def kind_of(path: Path) -> str:
+    if path.name == "lab.yaml":
+        return "lab"
+    if path.name.startswith("answers"):
+        return "answers"
+    if "classroom" in path.parts:
+        return "ci"
+    return "scenario"
+
+
 @pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_yaml_in_the_repo_loads_without_problems(path):
-    _, warnings = check_scenario(path)
-    assert warnings == []
+    """Scenarios validate without warnings, lab specs load, answer files are mappings of numbers."""
+    kind = kind_of(path)
+    if kind == "scenario":
+        _, warnings = check_scenario(path)
+        assert warnings == []
+        assert path.read_text().startswith("# yaml-language-server: $schema="), "scenario files name the schema"
+    elif kind == "lab":
+        from simulator.labs import load_lab
+
+        assert load_lab(path.parent).checks
+    elif kind == "answers":
+        data = yaml.safe_load(path.read_text())
+        assert isinstance(data, dict) and all(isinstance(v, (int, float)) for v in data.values())
+    else:
+        assert isinstance(yaml.safe_load(path.read_text()), dict)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: str(p.relative_to(ROOT)))

@@ -20,6 +20,7 @@ import simpy
 
 from ..scenario.model import Closed, Workload
 from .profile import peak, rate_function
+from ..components.steps import guarded
 from .request import ERROR, TIMEOUT, Request
 from .sampling import Buffered, is_zero, key_sampler, sampler
 
@@ -59,7 +60,7 @@ class Client:
             if self.timeout is None:
                 status = yield from call(request)
             else:
-                process = env.process(_guarded(call(request)))
+                process = env.process(guarded(call(request)))
                 yield process | env.timeout(self.timeout)
                 status = process.value if process.triggered else TIMEOUT
         except simpy.Interrupt:
@@ -68,13 +69,6 @@ class Client:
         self.record(request.t_issue, env.now, status, self.index, request.operation)
         if not self.pending and env.now >= self.stop:
             self.world.drained()
-
-
-def _guarded(gen):
-    try:
-        return (yield from gen)
-    except simpy.Interrupt:
-        return ERROR
 
 
 class OpenLoop(Client):

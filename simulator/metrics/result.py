@@ -212,8 +212,8 @@ class Result:
         return pd.DataFrame({
             "t_issue": self.t_issue, "t_end": self.t_end, "latency": self.t_end - self.t_issue,
             "status": pd.Categorical.from_codes(self.status, [STATUS_NAMES[i] for i in range(5)]),
-            "workload": [self.scenario.workload[i].name for i in self.workload] if self.workload.size else [],
-            "operation": [names[i] for i in self.operation] if self.operation.size else [],
+            "workload": pd.Categorical.from_codes(self.workload.astype(np.int64), [w.name for w in self.scenario.workload]),
+            "operation": pd.Categorical.from_codes(self.operation.astype(np.int64), names),
             "in_window": self.in_window(),
         })
 
@@ -227,8 +227,8 @@ class Result:
             frames.append(pd.DataFrame({
                 "component": rec.name, "arrival": rec.arrival, "start": rec.start, "release": rec.release,
                 "end": rec.end, "wait": rec.start - rec.arrival,
-                "status": [STATUS_NAMES[int(s)] for s in rec.status],
-                "operation": [rec.operations[int(o)] for o in rec.op],
+                "status": pd.Categorical.from_codes(rec.status.astype(np.int64), [STATUS_NAMES[i] for i in range(5)]),
+                "operation": pd.Categorical.from_codes(rec.op.astype(np.int64), rec.operations),
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
