@@ -191,3 +191,36 @@ def test_param_overrides_respect_declared_bounds(tmp_path):
     assert load_scenario(path, params=["rate=50"]).workload[0].arrivals.rate == 50
     got = problems(tmp_path, GOOD.replace("  rate: 5\n", "  rate: {default: 5, min: 1, max: 50}\n"), params=["rate=51"])
     assert got == ["<command line>: params.rate: --param: 51 is outside the declared range [1, 50]"]
+
+
+def test_extends_merges_mappings_and_replaces_the_rest(tmp_path):
+    (tmp_path / "base.yaml").write_text(GOOD)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nname: child\nparams: {rate: 9}\ncomponents:\n  web: {workers: 6}\n"
+                     "faults: [{kind: crash, target: db, at: 10s, for: 5s}]\n")
+    scenario = load_scenario(child)
+    assert scenario.name == "child" and scenario.workload[0].arrivals.rate == 9.0
+    web = scenario.components["web"]
+    assert web.workers == 6 and web.operations["get"].steps[0].call == "db.read"  # merged, not replaced
+    assert len(scenario.faults) == 1 and scenario.extends is None
+
+
+def test_extends_problems_point_into_the_right_file(tmp_path):
+    (tmp_path / "base.yaml").write_text(GOOD.replace("duration: 100s", "duration: 100 parsecs"))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\ncomponents:\n  web: {workers: none}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    got = [str(p).replace(str(tmp_path) + "/", "") for p in info.value.problems]
+    assert got[0].startswith("base.yaml:2:11: duration: unknown time unit 'parsecs'")
+    assert got[1].startswith("child.yaml:3:18: components.web.workers: Input should be a valid integer")
+
+
+def test_extends_loops_and_missing_files_are_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "a.yaml")
+    assert "extends loops back to a.yaml" in str(info.value)
+    got = problems(tmp_path, "extends: nowhere.yaml\nname: x\n")
+    assert any(g.startswith("s.yaml:1:10: extends: cannot read nowhere.yaml") for g in got)

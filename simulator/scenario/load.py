@@ -52,6 +52,7 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
         problems.append(Problem(file, 1, 1, "", "expected a mapping of scenario fields at the top level"))
     if not isinstance(source.data, dict):
         raise ScenarioError(problems)
+    problems += _extend(source, FsPath(path), chain=(FsPath(path).resolve(),))
 
     set_list, param_list = list(sets), list(params)
     problems += apply_sets(source, set_list)
@@ -75,6 +76,27 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
     if errors:
         raise ScenarioError(_sorted([_located(source, p, m, overridden) for p, m in errors]))
     return scenario, [_located(source, p, m, overridden, key=True) for p, m in warnings]
+
+
+def _extend(source: Source, path: FsPath, chain: tuple[FsPath, ...]) -> list[Problem]:
+    """Apply ``extends: other.yaml`` (relative to this file), recursively: this file overrides its base."""
+    base_name = source.data.pop("extends", None)
+    if base_name is None:
+        return []
+    if not isinstance(base_name, str):
+        return [source.problem(("extends",), "extends needs a file name (a path relative to this file)")]
+    base_path = (path.parent / base_name)
+    if base_path.resolve() in chain:
+        return [source.problem(("extends",), f"extends loops back to {base_name}")]
+    try:
+        base = read_yaml(base_path.read_text(encoding="utf-8"), str(base_path))
+    except OSError as exc:
+        return [source.problem(("extends",), f"cannot read {base_name}: {exc.strerror or exc}")]
+    if base.problems or not isinstance(base.data, dict):
+        return base.problems or [Problem(str(base_path), 1, 1, "", "expected a mapping of scenario fields")]
+    problems = _extend(base, base_path, chain + (base_path.resolve(),))
+    source.inherit(base)
+    return problems
 
 
 def _overridden_paths(sets: list[str]) -> set[Path]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag,
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema,
                       field_validator, model_validator)
 
 from ..units import parse_duration, parse_rate
@@ -357,14 +357,19 @@ RATE_METRICS = ("throughput", "goodput")
 SloMetric = Literal[LATENCY_METRICS + RATIO_METRICS + RATE_METRICS]  # type: ignore[valid-type]
 
 
+SloBound = Annotated[float | None, WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string", "description": "with units: 250ms, 0.999, 100/s"},
+               {"type": "null"}]})]
+
+
 class Slo(Strict):
     """An objective checked after the run: ``metric`` (of one ``operation`` or all) within ``max``/``min``."""
 
     name: str
     metric: SloMetric
     operation: Name | None = None
-    max: float | None = None
-    min: float | None = None
+    max: SloBound = None
+    min: SloBound = None
 
     @model_validator(mode="before")
     @classmethod
@@ -407,6 +412,8 @@ class Scenario(Strict):
     still unanswered then count as timeouts).
     """
 
+    extends: str | None = Field(None, description="a scenario file (relative path) this one builds on: "
+                                "mappings merge, everything else replaces; resolved while loading")
     name: str
     description: str = ""
     seed: Annotated[int, Field(ge=0)] = 1

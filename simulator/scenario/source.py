@@ -37,15 +37,20 @@ class Source:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[Path, str] = field(default_factory=dict)  # paths inherited from another file (``extends``)
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """Line/column of *path*, or of its closest located ancestor."""
+        found = self._find(path, key)
+        return None if found is None else found[1]
+
+    def _find(self, path: Path, key: bool) -> tuple[Path, tuple[int, int]] | None:
         path = tuple(path)
         while True:
             if key and path in self.keys:
-                return self.keys[path]
+                return path, self.keys[path]
             if path in self.values:
-                return self.values[path]
+                return path, self.values[path]
             if not path:
                 return None
             path = path[:-1]
@@ -60,9 +65,46 @@ class Source:
         return resolved
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
-        where = self.locate(path, key=key)
-        line, col = where if where else (None, None)
-        return Problem(self.file, line, col, dotted(path), message)
+        found = self._find(path, key)
+        if found is None:
+            return Problem(self.file, None, None, dotted(path), message)
+        located, (line, col) = found
+        return Problem(self.files.get(located, self.file), line, col, dotted(path), message)
+
+    def inherit(self, base: "Source") -> None:
+        """Deep-merge *base* under this file's data (``extends``): mappings merge, anything else replaces.
+
+        Locations of inherited values keep pointing into the base file.
+        """
+        replaced = [p for p in self.values if p and not isinstance(_get(self.data, p), (dict, _Missing))]
+        for index, own in ((base.values, self.values), (base.keys, self.keys)):
+            for path, where in index.items():
+                if path not in own and not any(path[: len(r)] == r for r in replaced):
+                    own[path] = where
+                    self.files.setdefault(path, base.files.get(path, base.file))
+        self.data = _merge(base.data, self.data)
+
+
+class _Missing:
+    """A path that is no longer in the data (e.g. the ``extends`` key itself)."""
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return _Missing()
+    return data
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return override
 
 
 def dotted(path: Path) -> str:
