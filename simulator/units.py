@@ -32,40 +32,31 @@ def _finite(value: float, text: object, help_: str) -> float:
     return value
 
 
+def _parse(value: object, pattern: re.Pattern, units: dict[str, float], per_unit: bool, what: str,
+           help_: str) -> float:
+    """A number as is, or ``<number><unit>`` scaled by the unit (divided by it for rates)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite(float(value), value, help_)
+    match = pattern.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a {what} (expected {help_})")
+    number, unit = match.groups()
+    if unit is None:
+        return _finite(float(number), value, help_)
+    if unit not in units:
+        raise ValueError(f"unknown time unit {unit!r} in {what} {value!r} (expected one of {', '.join(units)})")
+    scaled = float(number) / units[unit] if per_unit else float(number) * units[unit]
+    return _finite(scaled, value, help_)
+
+
 def parse_duration(value: object) -> float:
     """Return *value* as seconds. Numbers are seconds; strings carry a unit."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration (expected {DURATION_HELP})")
-    if isinstance(value, (int, float)):
-        return _finite(float(value), value, DURATION_HELP)
-    if isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if match:
-            number, unit = match.groups()
-            if unit is None:
-                return _finite(float(number), value, DURATION_HELP)
-            if unit in DURATION_UNITS:
-                return _finite(float(number) * DURATION_UNITS[unit], value, DURATION_HELP)
-            raise ValueError(f"unknown time unit {unit!r} in {value!r} (expected one of {', '.join(DURATION_UNITS)})")
-    raise ValueError(f"{value!r} is not a duration (expected {DURATION_HELP})")
+    return _parse(value, _DURATION_RE, DURATION_UNITS, False, "duration", DURATION_HELP)
 
 
 def parse_rate(value: object) -> float:
     """Return *value* as events per second. Numbers are per second; ``N/unit`` strings convert."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a rate (expected {RATE_HELP})")
-    if isinstance(value, (int, float)):
-        return _finite(float(value), value, RATE_HELP)
-    if isinstance(value, str):
-        match = _RATE_RE.match(value)
-        if match:
-            number, unit = match.groups()
-            if unit is None:
-                return _finite(float(number), value, RATE_HELP)
-            if unit in RATE_UNITS:
-                return _finite(float(number) / RATE_UNITS[unit], value, RATE_HELP)
-            raise ValueError(f"unknown time unit {unit!r} in rate {value!r} (expected one of {', '.join(RATE_UNITS)})")
-    raise ValueError(f"{value!r} is not a rate (expected {RATE_HELP})")
+    return _parse(value, _RATE_RE, RATE_UNITS, True, "rate", RATE_HELP)
 
 
 def format_duration(seconds: float) -> str:
