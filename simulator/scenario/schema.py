@@ -61,6 +61,10 @@ def _allow_params(node: Any) -> Any:
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     schema = _allow_inline(_allow_params(Scenario.model_json_schema(by_alias=True)))
+    required = schema.pop("required", [])
+    # a file that `extends` another inherits its required fields from there
+    schema["if"] = {"required": ["extends"]}
+    schema["else"] = {"required": required}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
