@@ -38,4 +38,4 @@ def test_readme_run_command_works_in_a_fresh_copy(tmp_path):
     done = subprocess.run(["bash", "-c", readme_command("run-command")], cwd=tmp_path, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "station" in done.stdout and "p99" in done.stdout
+    assert "gateway" in done.stdout and "p99" in done.stdout
