@@ -10,13 +10,44 @@ results. :mod:`simulator.theory` holds the closed forms to compare against.
 >>> result.summary()["latency_s"]["p99"]                           # doctest: +SKIP
 """
 
-from . import theory
-from .engine.run import simulate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import Problem, ScenarioError
-from .metrics.result import Result
-from .scenario import Scenario, call_graph, check_scenario, load_scenario
 
 __version__ = "0.1.0"
 
+# The public API, imported on first use so that `sdsim --help` and friends start fast.
+_LAZY = {
+    "Result": ".metrics.result",
+    "Scenario": ".scenario",
+    "call_graph": ".scenario",
+    "check_scenario": ".scenario",
+    "load_scenario": ".scenario",
+    "simulate": ".engine.run",
+    "sweep": ".experiments",
+    "theory": ".theory",
+}
+
 __all__ = ["Problem", "Result", "Scenario", "ScenarioError", "call_graph", "check_scenario", "load_scenario",
-           "simulate", "theory", "__version__"]
+           "simulate", "sweep", "theory", "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import theory
+    from .engine.run import simulate
+    from .experiments import sweep
+    from .metrics.result import Result
+    from .scenario import Scenario, call_graph, check_scenario, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    module = import_module(_LAZY[name], __name__)
+    value = module if name == "theory" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -185,6 +185,77 @@ def compare(
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", metavar="NAME=SPEC",
+                                                       help="Values of a declared parameter: 1,2,4 or START:STOP:STEP "
+                                                       "or log:START:STOP:COUNT (repeatable; the grid is their "
+                                                       "product).")] = None,
+    set_: SetOpt = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Runs per point (the same seeds "
+                                              "at every point).")] = 5,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
+                                                   "(default: one per CPU; 1 = in this process).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Run on a dask cluster: "
+                                                     "tcp://HOST:PORT (needs sdsim[distributed]).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write runs.jsonl (as runs finish), runs.csv, "
+                                                    "aggregate.csv, sweep.json and charts here.",
+                                                    file_okay=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="With --out: reuse the runs already in runs.jsonl, run "
+                                         "only the missing ones.")] = False,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Resubmissions of a failing run.")] = 2,
+) -> None:
+    """Sweep parameters: every point of the grid × R replications, in parallel, with 95 % intervals."""
+    from .errors import Problem
+    from .experiments.grid import parse_grid
+    from .experiments.sweep import SweepError, sweep as run_sweep
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers (local processes) or --scheduler (a cluster), not both",
+                                 param_hint="--scheduler")
+    if resume and out_dir is None:
+        raise typer.BadParameter("--resume needs --out (the folder holding runs.jsonl)", param_hint="--resume")
+    try:
+        grid = parse_grid(param or [])
+    except ValueError as exc:
+        _fail_invalid(ScenarioError([Problem("<command line>", None, None, "", str(exc))]))
+    total = replications
+    for values in grid.values():
+        total *= len(values)
+    started = time.perf_counter()
+    try:
+        with _count_progress(f"sweeping {scenario.stem}", total) as advance:
+            result = run_sweep(scenario, grid, replications, workers=workers, scheduler=scheduler, seed=seed,
+                               sets=set_ or [], out_dir=out_dir, resume=resume, retries=retries, progress=advance)
+    except ScenarioError as error:
+        _fail_invalid(error)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except (ImportError, ConnectionError) as exc:  # no distributed package, or no scheduler there
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(Exit.USAGE)
+    except SweepError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        if out_dir is not None:
+            err.print(f"finished runs are saved in {out_dir / 'runs.jsonl'}: rerun with --resume", highlight=False)
+        raise typer.Exit(Exit.CHECK_FAILED)
+    if as_json:
+        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+    else:
+        from .experiments.report import sweep_renderable
+
+        out.print(sweep_renderable(result))
+    reused = f", {result.reused} reused from {out_dir / 'runs.jsonl'}" if result.reused else ""
+    err.print(f"{result.executed} runs in {time.perf_counter() - started:.1f}s wall{reused}", style="dim",
+              highlight=False)
+    if out_dir is not None:  # sweep() wrote runs.jsonl, runs.csv, aggregate.csv and sweep.json
+        charts = result.write_charts(out_dir)
+        err.print(f"wrote {4 + len(charts)} files to {out_dir}", highlight=False)
+
+
+@app.command()
 def graph(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
     output: Annotated[Path, typer.Option("--out", "-o", help="Picture to write: .png or .svg.")],

@@ -35,3 +35,6 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):  # survive pickling across process boundaries (sweeps, executors)
+        return (ScenarioError, (self.problems,))

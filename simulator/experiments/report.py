@@ -1,0 +1,67 @@
+"""The terminal table of a sweep (rich): one row per point, key metrics as mean ± 95 % half-width."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .sweep import SweepResult
+
+__all__ = ["TABLE_METRICS", "sweep_renderable"]
+
+TABLE_METRICS = (("throughput_rps", "throughput (req/s)", 1.0, ""),
+                 ("availability", "availability (%)", 100.0, ""),
+                 ("latency_mean", "mean (ms)", 1e3, ""),
+                 ("latency_p99", "p99 (ms)", 1e3, ""))
+"""(column, header, scale, suffix) of the table."""
+
+
+def _fmt(x: float) -> str:
+    if x == 0:
+        return "0"
+    digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
+    return f"{x:,.{min(digits, 6)}f}"
+
+
+def _pm(row: dict[str, Any], metric: str, scale: float, suffix: str) -> str:
+    mean, low, high = (row.get(f"{metric}.{k}") for k in ("mean", "ci_low", "ci_high"))
+    if mean is None or mean != mean:
+        return "–"
+    text = f"{mean * scale:.3f}" if metric == "availability" else _fmt(mean * scale)
+    if low is not None and low == low:
+        half = (high - low) / 2 * scale
+        # show the half-width to the precision of the mean
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {_fmt(half)}"
+    return text + suffix
+
+
+def sweep_renderable(result: "SweepResult") -> "Table":
+    """Rows = points (parameters first), columns = throughput, availability, mean and p99 latency
+    (mean ± half-width of the 95 % interval), then each SLO as replications passing / run."""
+    from rich.table import Table
+
+    n_points = len(result.points)
+    title = (f"{result.scenario} · seed {result.seed} · {n_points} point{'s' if n_points != 1 else ''} × "
+             f"{result.replications} replication{'s' if result.replications != 1 else ''} · mean ± 95 % CI half-width")
+    table = Table(title=title, title_justify="left")
+    for name in result.grid:
+        table.add_column(name, justify="right", style="bold")
+    metrics = [m for m in TABLE_METRICS if m[0] in result.metrics]
+    for _, header, _, _ in metrics:
+        table.add_column(header, justify="right")
+    for slo in result.slos:
+        table.add_column(f"SLO {slo['name']}", justify="right")
+    rows = result.aggregate().to_dict("records")
+    for row in rows:
+        cells = [f"{row[n]:g}" if isinstance(row[n], float) else str(row[n]) for n in result.grid]
+        cells += [_pm(row, metric, scale, suffix) for metric, _, scale, suffix in metrics]
+        for slo in result.slos:
+            share = row.get(f"slo.{slo['name']}.passed.mean")
+            cells.append("–" if share is None or share != share
+                         else f"{round(share * row['n'])}/{row['n']} pass")
+        table.add_row(*cells)
+    return table
