@@ -551,7 +551,6 @@ def plot_topology(scenario: "Scenario", utilization: Mapping[str, float] | None 
             the layout, so labels keep their size).
     """
     import matplotlib as mpl
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
