@@ -255,6 +255,169 @@ def sweep(
         err.print(f"wrote {4 + len(charts)} files to {out_dir}", highlight=False)
 
 
+SloOpt = Annotated[Optional[list[str]], typer.Option("--slo", metavar="METRIC[.OP]<=VALUE",
+                                                     help="Objective, e.g. 'latency_p99<=500ms', 'availability>=0.99', "
+                                                     "'component.db.p_wait<=0.2' (repeatable; default: the "
+                                                     "scenario's slos).")]
+
+
+def _planning_objectives(slo: list[str] | None, spec: Any) -> list[Any]:
+    """--slo strings parsed (exit 2 on a bad one), else the scenario's SLOs; none at all: exit 2."""
+    from .experiments.planning import Objective, parse_slo
+
+    if slo:
+        try:
+            return [parse_slo(s) for s in slo]
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--slo") from None
+    if not spec.slos:
+        err.print("no SLO to check: give --slo (e.g. --slo 'latency_p99<=500ms') or add slos: to the scenario",
+                  highlight=False)
+        raise typer.Exit(Exit.USAGE)
+    return [Objective.from_slo(s) for s in spec.slos]
+
+
+def _planning_call(call: Callable[[], Any]) -> Any:
+    """Run a knee/plan search, mapping its errors to exit codes (3 invalid scenario, 2 usage)."""
+    from .experiments.sweep import SweepError
+
+    try:
+        return call()
+    except ScenarioError as error:
+        _fail_invalid(error)
+    except ValueError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(Exit.USAGE)
+    except SweepError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(Exit.CHECK_FAILED)
+
+
+def _checks_cells(checks: list[Any]) -> list[str]:
+    def fmt(x: Any) -> str:
+        return "—" if x is None else f"{x:.4g}"
+
+    return [f"{fmt(c.mean)} (bound {fmt(c.confidence_bound)} {'≤' if c.bound == 'max' else '≥'} {c.target:.4g})"
+            for c in checks]
+
+
+@app.command()
+def knee(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
+    param: Annotated[list[str], typer.Option("--param", "-p", metavar="NAME=LOW:HIGH",
+                                             help="The load to bisect (one NAME=LOW:HIGH: a declared parameter or a "
+                                             "dotted field path); other --param NAME=VALUE are fixed.")],
+    slo: SloOpt = None,
+    set_: SetOpt = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Runs per probe (the same seeds "
+                                              "at every probe).")] = 5,
+    tolerance: Annotated[str, typer.Option("--tolerance", help="Stop when the bracket is this narrow: a number "
+                                           "(absolute) or a percentage of the breaking value (relative).")] = "1%",
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
+                                                   "(default: one per CPU; 1 = in this process).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the load at which an SLO breaks: bisection, each probe judged on its 95 % confidence bound."""
+    from .experiments.planning import knee as find_knee, knee_runs, parse_range
+
+    ranges = [p for p in param if ":" in p.partition("=")[2]]
+    fixed = [p for p in param if p not in ranges]
+    if len(ranges) != 1:
+        raise typer.BadParameter("give exactly one --param NAME=LOW:HIGH to bisect", param_hint="--param")
+    try:
+        name, low, high = parse_range(ranges[0])
+        estimate = knee_runs(low, high, tolerance, replications)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--param/--tolerance") from None
+    spec = _load(scenario, fixed, set_)
+    objectives = _planning_objectives(slo, spec)
+    with _count_progress(f"knee of {scenario.stem}", estimate) as advance:
+        result = _planning_call(lambda: find_knee(scenario, name, low, high, objectives, replications=replications,
+                                                  tolerance=tolerance, params=fixed, sets=set_ or [],
+                                                  workers=workers, seed=seed, progress=advance))
+    if as_json:
+        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"knee of {result.scenario} along {name} (R={replications}, 95 % bounds)")
+        table.add_column(name, justify="right")
+        for o in result.objectives:
+            table.add_column(o.name, justify="right")
+        table.add_column("verdict")
+        for probe in sorted(result.probes, key=lambda p: p.values[name]):
+            table.add_row(f"{probe.values[name]:.6g}", *_checks_cells(probe.checks),
+                          "meets" if probe.met else "[red]breaks[/red]")
+        out.print(table)
+        if result.found:
+            out.print(f"knee: {name} between {result.last_ok:.6g} (meets) and {result.first_broken:.6g} "
+                      f"(breaks {', '.join(result.broken)})", highlight=False)
+        else:
+            out.print(result.reason, highlight=False)
+    if not result.found:
+        raise typer.Exit(Exit.CHECK_FAILED)
+
+
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
+    knob: Annotated[list[str], typer.Option("--knob", "-k", metavar="NAME=LOW:HIGH",
+                                            help="A whole-number knob where more is better: a declared parameter "
+                                            "(servers=1:30) or a dotted field path (components.web.replicas=1:64); "
+                                            "repeatable.")],
+    slo: SloOpt = None,
+    param: ParamOpt = None,
+    set_: SetOpt = None,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Runs per configuration (the same "
+                                              "seeds for every one).")] = 5,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
+                                                   "(default: one per CPU; 1 = in this process).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the cheapest knob values meeting the SLOs (binary search; coordinate descent for several knobs)."""
+    from .experiments.planning import parse_knob, plan as find_plan, plan_runs
+
+    knobs: dict[str, tuple[int, int]] = {}
+    try:
+        for text in knob:
+            name, bounds = parse_knob(text)
+            if name in knobs:
+                raise ValueError(f"--knob {name} is given twice")
+            knobs[name] = bounds
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--knob") from None
+    spec = _load(scenario, param, set_)
+    objectives = _planning_objectives(slo, spec)
+    with _count_progress(f"planning {scenario.stem}", plan_runs(knobs, replications)) as advance:
+        result = _planning_call(lambda: find_plan(scenario, knobs, objectives, replications=replications,
+                                                  params=param or [], sets=set_ or [], workers=workers, seed=seed,
+                                                  progress=advance))
+    if as_json:
+        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"plan for {result.scenario} (R={replications}, 95 % bounds)")
+        for name in knobs:
+            table.add_column(name, justify="right")
+        for o in result.objectives:
+            table.add_column(o.name, justify="right")
+        table.add_column("verdict")
+        for e in result.evaluations:
+            table.add_row(*(str(e.values[k]) for k in knobs), *_checks_cells(e.checks),
+                          "meets" if e.met else "[red]breaks[/red]")
+        out.print(table)
+        if result.found:
+            chosen = ", ".join(f"{k}={v}" for k, v in result.config.items())
+            out.print(f"cheapest: {chosen} (cost {result.cost:g}; {result.reason})", highlight=False)
+        else:
+            out.print(result.reason, highlight=False)
+    if not result.found:
+        raise typer.Exit(Exit.CHECK_FAILED)
+
+
 @app.command()
 def graph(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],

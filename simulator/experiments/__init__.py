@@ -8,6 +8,9 @@
   a ``distributed`` cluster (any ``concurrent.futures.Executor`` works);
 * :mod:`~simulator.experiments.sweep` — :func:`sweep` → :class:`SweepResult` (tidy runs,
   per-point means and 95 % intervals, resumable ``runs.jsonl``);
+* :mod:`~simulator.experiments.planning` — :func:`knee` (the load at which an SLO breaks)
+  and :func:`plan` (the cheapest configuration of monotone knobs that meets the SLOs),
+  verdicts on confidence bounds;
 * :mod:`~simulator.experiments.charts` — :func:`plot_sweep`; :mod:`~simulator.experiments.report`
   — the terminal table of ``sdsim sweep``.
 
@@ -20,6 +23,7 @@ from .executors import SerialExecutor, make_executor
 from .grid import parse_grid, parse_values, points
 from .runs import RunSpec, run_one
 from .sweep import SweepError, SweepResult, sweep
+from .planning import knee, plan
 
 
 def plot_sweep(*args, **kwargs):
@@ -29,5 +33,5 @@ def plot_sweep(*args, **kwargs):
     return plot(*args, **kwargs)
 
 
-__all__ = ["RunSpec", "SerialExecutor", "SweepError", "SweepResult", "make_executor", "parse_grid", "parse_values",
+__all__ = ["knee", "plan", "RunSpec", "SerialExecutor", "SweepError", "SweepResult", "make_executor", "parse_grid", "parse_values",
            "plot_sweep", "points", "run_one", "sweep"]

@@ -1,0 +1,626 @@
+"""Capacity planning: where does an SLO break (:func:`knee`), and what is the cheapest design
+that meets it (:func:`plan`)?
+
+>>> from simulator.experiments.planning import knee, plan, parse_slo       # doctest: +SKIP
+>>> knee("scenarios/theory/mm1.yaml", "arrival_rate", 0.1, 0.9, [parse_slo("latency_mean<=2s")])
+>>> plan("scenarios/theory/mmc.yaml", {"servers": (10, 20)}, [parse_slo("component.station.p_wait<=0.2")],
+...      params=["service_rate=10"], sets=["params.arrival_rate.max=100", "workload.0.arrivals.rate=90"])
+
+**Verdicts on confidence bounds.** Every evaluation (a *probe* of the knee, a
+configuration of the plan) runs R replications with the *same* seeds
+(:func:`~simulator.engine.rng.replication_seeds` of the base seed, through
+:func:`~simulator.experiments.sweep.sweep`): common random numbers, so neighbouring probes
+differ by the design, not by luck. Each objective's per-run values give a 95 % Student t
+interval (:func:`~simulator.stats.mean_interval`), and the objective is *met* when the
+interval's bound on the wrong side meets the target: the **upper** bound for a ``max``
+objective (``latency_p99<=300ms``), the **lower** bound for a ``min`` one
+(``availability>=0.99``) — the rule of the lab grader. With R = 1 the mean is used. A
+run where nothing was measured (``None``) makes the objective fail. The rule is
+conservative: a knee is reported at (or a little below) the load where the true mean
+crosses the target, by about t·SE of the metric.
+
+**Objectives** (:class:`Objective`, :func:`parse_slo`): ``METRIC[.OPERATION](<=|>=)VALUE``
+with units (``latency_p99<=500ms``, ``availability>=0.99``, ``throughput>=100/s``,
+``latency_p99.buy_character<=300ms``), or ``component.NAME.METRIC<=VALUE`` on a component's
+``utilization``, ``p_wait``, ``wait_mean`` (a duration) or ``queue_len_mean``, read off each
+run's summary (``summary["components"][NAME][...]``); or the scenario's own ``slos:``
+(:meth:`Objective.from_slo`, judged on each run's ``slo.<name>.value``).
+
+**Knee** (:func:`knee`): bisection on ``[low, high]`` of a parameter assumed to make things
+monotonically worse as it grows (a load: ``rate``, ``arrival_rate``). ``low`` must meet
+every objective and ``high`` must break one, otherwise the knee is outside the range
+(reported, not raised: ``found`` is False and ``reason`` says which side). Bisection stops
+when the bracket ``[last_ok, first_broken]`` is no wider than the tolerance: a number is an
+absolute width in the parameter's units; a text ending in ``%`` (``"1%"``, the default) is
+relative to the bracket's upper end (``first_broken``).
+
+**Plan** (:func:`plan`): integer knobs where more is better (servers, workers, replicas),
+each ``NAME: (low, high)``. A NAME without a dot is a declared parameter (passed like
+``--param``); a dotted NAME is a field path (passed like ``--set``, e.g.
+``components.station.workers``). The cost of a configuration is the sum of the knob values
+by default, a weighted sum with ``cost={"a": 2, "b": 1}``, or any ``cost(config) -> float``.
+
+* One knob: binary search for the smallest value that meets the objectives, after checking
+  that ``high`` meets. **Exact** (given the verdicts) when the objectives are monotone in the
+  knob: ⌈log2(high − low + 1)⌉ + 1 evaluations.
+* Several knobs: a **heuristic** coordinate descent. Start at the all-high point (it must
+  meet), then lower one knob at a time (heaviest weight first) by binary search, the others
+  fixed, and repeat the passes until none moves. It finds a configuration where no single
+  knob can be lowered, not necessarily the global cheapest (trade-offs between knobs are not
+  explored).
+
+Evaluations are cached by configuration; everything evaluated is reported.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..stats import mean_interval
+from .grid import format_value
+
+__all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "knee", "parse_knob", "parse_range",
+           "parse_slo", "plan"]
+
+_COMPONENT_METRICS = {"utilization": None, "p_wait": None, "wait_mean": "duration", "queue_len_mean": None}
+_OP_METRICS = ("availability", "error_rate", "goodput", "latency_mean", "latency_p50", "latency_p99")
+_SLO_RE = re.compile(r"\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|≤|≥)\s*(\S.*?)\s*\Z")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective judged on the runs' flat records: ``column`` within ``target``.
+
+    ``bound`` is ``"max"`` (value ≤ target) or ``"min"`` (value ≥ target). ``error_rate``
+    columns are computed as 1 − availability.
+    """
+
+    name: str
+    column: str
+    bound: str
+    target: float
+
+    def value(self, record: Mapping[str, Any]) -> float | None:
+        if self.column.endswith("error_rate"):
+            availability = record.get(self.column.removesuffix("error_rate") + "availability")
+            return None if availability is None else 1.0 - availability
+        value = record.get(self.column)
+        return None if value is None or isinstance(value, (bool, str)) else float(value)
+
+    def measured_in(self, record: Mapping[str, Any]) -> bool:
+        """Whether *record* has this objective's column at all (a misspelt component has not)."""
+        column = self.column
+        if column.endswith("error_rate"):
+            column = column.removesuffix("error_rate") + "availability"
+        return column in record
+
+    def met_by(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value <= self.target if self.bound == "max" else value >= self.target
+
+    @classmethod
+    def from_slo(cls, slo: Any) -> "Objective":
+        """A scenario SLO (:class:`simulator.scenario.model.Slo`), judged on ``slo.<name>.value``."""
+        return cls(slo.name, f"slo.{slo.name}.value", "max" if slo.max is not None else "min", float(slo.target))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "column": self.column, "bound": self.bound, "target": self.target}
+
+
+def _target(metric: str, text: str, slo: str) -> float:
+    from ..units import parse_duration, parse_rate
+
+    try:
+        if metric.startswith("latency_") or metric == "wait_mean":
+            value = parse_duration(text)
+        elif metric in ("throughput", "goodput"):
+            value = parse_rate(text)
+        else:
+            if not re.fullmatch(_NUMBER, text):
+                raise ValueError(f"{text!r} is not a number")
+            value = float(text)
+    except ValueError as exc:
+        raise ValueError(f"--slo {slo!r}: bad target: {exc}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"--slo {slo!r}: the target must be a finite number")
+    return value
+
+
+def parse_slo(text: str) -> Objective:
+    """``METRIC[.OPERATION](<=|>=)VALUE`` or ``component.NAME.METRIC(<=|>=)VALUE`` → an
+    :class:`Objective` (see the module docstring). Raises ValueError on a bad string."""
+    from ..scenario.model import LATENCY_METRICS, RATE_METRICS, RATIO_METRICS
+
+    if not isinstance(text, str):
+        raise ValueError(f"an SLO is text such as 'latency_p99<=500ms', not {type(text).__name__}")
+    match = _SLO_RE.match(text)
+    if not match:
+        raise ValueError(f"--slo {text!r}: expected METRIC[.OPERATION]<=VALUE or >=VALUE, e.g. latency_p99<=500ms, "
+                         "availability>=0.99, latency_p99.buy<=300ms, component.db.p_wait<=0.2")
+    lhs, op, rhs = match.groups()
+    bound = "max" if op in ("<=", "≤") else "min"
+    parts = lhs.split(".")
+    if parts[0] == "component":
+        if len(parts) != 3 or not parts[1] or parts[2] not in _COMPONENT_METRICS:
+            raise ValueError(f"--slo {text!r}: expected component.NAME.METRIC with METRIC one of "
+                             f"{', '.join(_COMPONENT_METRICS)}")
+        return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text))
+    metrics = (*LATENCY_METRICS, *RATIO_METRICS, *RATE_METRICS)
+    metric, operation = parts[0], ".".join(parts[1:]) or None
+    if metric not in metrics:
+        raise ValueError(f"--slo {text!r}: unknown metric {metric!r} (one of {', '.join(metrics)}, "
+                         "or component.NAME.METRIC)")
+    if operation is None:
+        column = {"throughput": "throughput_rps", "goodput": "goodput_rps"}.get(metric, metric)
+    else:
+        if metric not in _OP_METRICS:
+            raise ValueError(f"--slo {text!r}: per operation, the metric is one of {', '.join(_OP_METRICS)}")
+        column = f"op.{operation}.{'goodput_rps' if metric == 'goodput' else metric}"
+    return Objective(text.strip(), column, bound, _target(metric, rhs, text))
+
+
+def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
+    """``NAME=LOW:HIGH`` → ``(name, low, high)`` with low < high (whole numbers with *integer*)."""
+    name, eq, spec = text.partition("=")
+    name = name.strip()
+    bounds = spec.split(":")
+    kind = "whole numbers" if integer else "numbers"
+    if not eq or not name or len(bounds) != 2:
+        raise ValueError(f"{what} {text!r}: expected NAME=LOW:HIGH, e.g. {'servers=1:30' if integer else 'rate=10:500'}")
+    values = []
+    for b in bounds:
+        b = b.strip()
+        pattern = r"[-+]?\d+" if integer else _NUMBER
+        if not re.fullmatch(pattern, b):
+            raise ValueError(f"{what} {text!r}: LOW and HIGH must be {kind}, not {b!r}")
+        values.append(int(b) if integer else float(b))
+    low, high = values
+    if not low < high:
+        raise ValueError(f"{what} {text!r}: LOW must be less than HIGH")
+    return name, low, high
+
+
+def parse_knob(text: str) -> tuple[str, tuple[int, int]]:
+    """``NAME=LOW:HIGH`` (whole numbers) → ``(name, (low, high))``."""
+    name, low, high = parse_range(text, integer=True, what="--knob")
+    return name, (int(low), int(high))
+
+
+# ----------------------------------------------------------------------------- evaluations
+
+
+@dataclass(frozen=True)
+class Check:
+    """One objective at one evaluation: mean, standard error, the bound judged and the verdict."""
+
+    name: str
+    target: float
+    bound: str
+    mean: float | None
+    se: float | None
+    confidence_bound: float | None
+    n: int
+    met: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "bound": self.bound, "mean": self.mean, "se": self.se,
+                "confidence_bound": self.confidence_bound, "n": self.n, "met": self.met}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A configuration (``{knob or param: value}``) run R times, and its checks."""
+
+    values: dict[str, Any]
+    checks: list[Check]
+
+    @property
+    def met(self) -> bool:
+        return all(c.met for c in self.checks)
+
+    @property
+    def broken(self) -> list[str]:
+        return [c.name for c in self.checks if not c.met]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": dict(self.values), "met": self.met, "broken": self.broken,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def judge(objective: Objective, records: Sequence[Mapping[str, Any]]) -> Check:
+    """The :class:`Check` of *objective* over the replications' *records* (module docstring rule)."""
+    values = [objective.value(r) for r in records]
+    if not values or any(v is None or not math.isfinite(v) for v in values):
+        clean = [v for v in values if v is not None and math.isfinite(v)]
+        ci = mean_interval(clean)
+        return Check(objective.name, objective.target, objective.bound, _finite(ci.mean), _finite(ci.se), None,
+                     len(values), False)
+    ci = mean_interval(values)
+    if ci.n > 1:
+        bound = ci.high if objective.bound == "max" else ci.low
+    else:
+        bound = ci.mean
+    return Check(objective.name, objective.target, objective.bound, ci.mean, _finite(ci.se), bound, ci.n,
+                 objective.met_by(bound))
+
+
+class _Runner:
+    """Runs one configuration R times through :func:`sweep` (same seeds every time), caches it."""
+
+    def __init__(self, path: Path, objectives: list[Objective], replications: int, params: Sequence[str],
+                 sets: Sequence[str], executor: Executor, seed: int | None,
+                 progress: Callable[[int, int], None] | None, expected_runs: int, declared: set[str]):
+        self.path, self.objectives, self.replications = path, objectives, replications
+        self.params, self.sets, self.executor, self.seed = list(params), list(sets), executor, seed
+        self.progress, self.expected, self.declared = progress, expected_runs, declared
+        self.done = 0
+        self.cache: dict[tuple, Evaluation] = {}
+        self.evaluations: list[Evaluation] = []
+        self.base_seed: int | None = None
+        self.seeds: list[int] = []
+
+    def arguments(self, values: Mapping[str, Any]) -> tuple[dict[str, list[Any]], list[str]]:
+        grid: dict[str, list[Any]] = {}
+        fixed = list(self.params)
+        sets = list(self.sets)
+        for name, value in values.items():
+            if "." in name:
+                sets.append(f"{name}={format_value(value)}")
+            elif name in self.declared:
+                grid[name] = [value]
+            else:
+                raise ValueError(f"{name!r} is neither a declared parameter of the scenario "
+                                 f"({', '.join(sorted(self.declared)) or 'none'}) nor a dotted field path such as "
+                                 "components.NAME.workers")
+        # a fixed --param naming a knob is overridden by the knob
+        fixed = [p for p in fixed if p.partition("=")[0].strip() not in grid]
+        from ..scenario.params import parse_assignment
+
+        for p in fixed:
+            name, value = parse_assignment(p, "--param")
+            grid[name] = [value]
+        return grid, sets
+
+    def __call__(self, values: Mapping[str, Any]) -> Evaluation:
+        from .sweep import sweep
+
+        key = tuple(sorted(values.items()))
+        if key in self.cache:
+            return self.cache[key]
+        grid, sets = self.arguments(values)
+        offset = self.done
+        total = max(self.expected, self.done + self.replications)
+
+        def advance(done: int, _total: int) -> None:
+            if self.progress is not None:
+                self.progress(offset + done, total)
+
+        result = sweep(self.path, grid, self.replications, executor=self.executor, seed=self.seed, sets=sets,
+                       progress=advance)
+        self.done += self.replications
+        self.base_seed, self.seeds = result.seed, result.seeds
+        for objective in self.objectives:
+            if not any(objective.measured_in(r) for r in result.records):
+                available = sorted({k for r in result.records for k in r
+                                    if k.startswith(("latency_", "op.", "component.", "slo.")) or
+                                    k in ("availability", "throughput_rps", "goodput_rps")})
+                raise ValueError(f"objective {objective.name!r}: the runs do not measure {objective.column!r} "
+                                 f"(a misspelt component or operation?); measured: {', '.join(available)}")
+        evaluation = Evaluation(dict(values), [judge(o, result.records) for o in self.objectives])
+        self.cache[key] = evaluation
+        self.evaluations.append(evaluation)
+        return evaluation
+
+
+def _setup(scenario: str | os.PathLike[str], slos: Sequence[Any] | None, params: Sequence[str],
+           sets: Sequence[str]) -> tuple[Path, list[Objective], set[str]]:
+    from ..scenario.load import check_scenario
+    from ..scenario.model import Slo
+
+    path = Path(scenario)
+    base = check_scenario(path, params=list(params), sets=list(sets))[0]
+    if slos:
+        objectives = [parse_slo(s) if isinstance(s, str) else Objective.from_slo(s) if isinstance(s, Slo) else s
+                      for s in slos]
+    else:
+        objectives = [Objective.from_slo(s) for s in base.slos]
+    if not objectives:
+        raise ValueError(f"{path}: no SLO to plan for: give some (--slo 'latency_p99<=500ms') or add slos: to the "
+                         "scenario")
+    for o in objectives:
+        if not isinstance(o, Objective):
+            raise TypeError(f"an SLO is a string, a Slo or an Objective, not {type(o).__name__}")
+    return path, objectives, set(base.params)
+
+
+def _executor(executor: Executor | None, workers: int | None) -> tuple[Executor, bool]:
+    from .executors import make_executor
+
+    return (executor, False) if executor is not None else (make_executor(workers), True)
+
+
+def _check_replications(replications: int) -> None:
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise ValueError(f"replications must be a whole number of at least 1, not {replications!r}")
+
+
+# ----------------------------------------------------------------------------- knee
+
+
+@dataclass
+class KneeResult:
+    """Where the objectives break along *param*.
+
+    ``found``: ``low`` met and ``high`` broke, so the knee lies in ``[last_ok, first_broken]``
+    (narrower than the tolerance). Otherwise ``reason`` says which side of the range it is
+    on (``last_ok``/``first_broken`` then hold whatever is known). ``broken``: the
+    objectives that failed at ``first_broken``. ``probes``: every evaluation in order.
+    """
+
+    scenario: str
+    param: str
+    low: float
+    high: float
+    tolerance: float | str
+    replications: int
+    seed: int | None
+    seeds: list[int]
+    objectives: list[Objective]
+    found: bool
+    reason: str
+    last_ok: float | None
+    first_broken: float | None
+    broken: list[str]
+    probes: list[Evaluation] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..artifacts import json_safe
+
+        return json_safe({
+            "scenario": self.scenario, "param": self.param, "low": self.low, "high": self.high,
+            "tolerance": self.tolerance, "replications": self.replications, "seed": self.seed, "seeds": self.seeds,
+            "slos": [o.to_dict() for o in self.objectives], "found": self.found, "reason": self.reason,
+            "last_ok": self.last_ok, "first_broken": self.first_broken, "broken": self.broken,
+            "probes": [{"value": p.values[self.param], **p.to_dict()} for p in self.probes]})
+
+
+def _width_ok(tolerance: float | str, ok: float, bad: float) -> bool:
+    if isinstance(tolerance, str):
+        return bad - ok <= float(tolerance.strip().removesuffix("%")) / 100 * abs(bad)
+    return bad - ok <= tolerance
+
+
+def _check_tolerance(tolerance: float | str) -> float | str:
+    if isinstance(tolerance, str):
+        text = tolerance.strip()
+        if text.endswith("%"):
+            try:
+                rel = float(text[:-1])
+            except ValueError:
+                rel = math.nan
+            if not (math.isfinite(rel) and rel > 0):
+                raise ValueError(f"tolerance {tolerance!r}: a relative tolerance is a positive percentage, e.g. 1%")
+            return text
+        try:
+            tolerance = float(text)
+        except ValueError:
+            raise ValueError(f"tolerance {tolerance!r}: expected a number (absolute) or a percentage (relative)") \
+                from None
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
+            math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"tolerance must be a positive number or a percentage such as '1%', not {tolerance!r}")
+    return float(tolerance)
+
+
+def knee_runs(low: float, high: float, tolerance: float | str, replications: int) -> int:
+    """An estimate of the runs :func:`knee` makes (for a progress bar)."""
+    tolerance = _check_tolerance(tolerance)
+    width = float(tolerance.removesuffix("%")) / 100 * abs(high) if isinstance(tolerance, str) else tolerance
+    steps = math.ceil(math.log2(max((high - low) / max(width, 1e-300), 1.0)))
+    return replications * (2 + steps)
+
+
+def knee(scenario: str | os.PathLike[str], param: str, low: float, high: float, slos: Sequence[Any] | None = None, *,
+         replications: int = 5, tolerance: float | str = "1%", params: Sequence[str] = (), sets: Sequence[str] = (),
+         executor: Executor | None = None, workers: int | None = None, seed: int | None = None,
+         progress: Callable[[int, int], None] | None = None, max_probes: int = 60) -> KneeResult:
+    """The value of *param* in ``[low, high]`` at which the objectives break (module docstring).
+
+    Args:
+        scenario: the scenario file.
+        param: a declared parameter, or a dotted field path (``workload.0.arrivals.rate``).
+        slos: objectives: strings (:func:`parse_slo`), scenario ``Slo`` s or :class:`Objective` s;
+            default the scenario's ``slos:``.
+        replications: runs per probe (the same seeds at every probe).
+        tolerance: stop when ``first_broken − last_ok`` ≤ this (absolute), or ≤ that percentage
+            of ``first_broken`` when given as text ending in ``%``.
+        params, sets: fixed ``--param``/``--set`` overrides.
+        executor / workers: where runs execute (default: a process pool made here and shut down).
+        seed: base seed (default: the scenario's).
+        progress: ``progress(done_runs, estimated_total)``.
+
+    Raises:
+        ScenarioError: the scenario (or a probe of it) is invalid. ValueError: bad arguments,
+        no objective, or an objective the runs do not measure.
+    """
+    _check_replications(replications)
+    tolerance = _check_tolerance(tolerance)
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"the range of {param} must be finite with low < high, not {low!r}:{high!r}")
+    path, objectives, declared = _setup(scenario, slos, params, sets)
+    pool, owned = _executor(executor, workers)
+    run = _Runner(path, objectives, replications, params, sets, pool, seed, progress,
+                  knee_runs(low, high, tolerance, replications), declared)
+    try:
+        at_low = run({param: low})
+        found, reason, ok, bad, broken = False, "", None, None, []
+        if not at_low.met:
+            reason = (f"the objectives already break at the low end ({param}={low:g}: "
+                      f"{', '.join(at_low.broken)}): the knee is below the range")
+            bad, broken = low, at_low.broken
+        else:
+            at_high = run({param: high})
+            ok = low
+            if at_high.met:
+                reason = f"the objectives still hold at the high end ({param}={high:g}): the knee is above the range"
+                ok = high
+            else:
+                found, bad, broken = True, high, at_high.broken
+                reason = "knee found"
+                while not _width_ok(tolerance, ok, bad) and len(run.evaluations) < max_probes:
+                    mid = (ok + bad) / 2
+                    if mid in (ok, bad):
+                        break
+                    probe = run({param: mid})
+                    if probe.met:
+                        ok = mid
+                    else:
+                        bad, broken = mid, probe.broken
+    finally:
+        if owned:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return KneeResult(scenario=path.stem, param=param, low=low, high=high, tolerance=tolerance,
+                      replications=replications, seed=run.base_seed, seeds=run.seeds, objectives=objectives,
+                      found=found, reason=reason, last_ok=ok, first_broken=bad, broken=broken,
+                      probes=run.evaluations)
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+@dataclass
+class PlanResult:
+    """The cheapest configuration found that meets the objectives.
+
+    ``found`` False means even the all-high configuration breaks (``config`` is then None).
+    ``chosen`` is the evaluation of ``config`` (its checks: mean, SE, bound); ``evaluations``
+    lists every configuration run, in order. ``exact``: one knob (binary search), else the
+    coordinate-descent heuristic.
+    """
+
+    scenario: str
+    knobs: dict[str, tuple[int, int]]
+    replications: int
+    seed: int | None
+    seeds: list[int]
+    objectives: list[Objective]
+    found: bool
+    reason: str
+    config: dict[str, int] | None
+    cost: float | None
+    chosen: Evaluation | None
+    evaluations: list[Evaluation] = field(repr=False)
+    exact: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..artifacts import json_safe
+
+        return json_safe({
+            "scenario": self.scenario, "knobs": {k: list(v) for k, v in self.knobs.items()},
+            "replications": self.replications, "seed": self.seed, "seeds": self.seeds,
+            "slos": [o.to_dict() for o in self.objectives], "found": self.found, "reason": self.reason,
+            "method": "binary search" if self.exact else "coordinate descent (heuristic)",
+            "config": self.config, "cost": self.cost, "checks": [c.to_dict() for c in self.chosen.checks]
+            if self.chosen else None, "evaluations": [e.to_dict() for e in self.evaluations]})
+
+
+def _cost_function(knobs: Mapping[str, Any], cost: Any) -> tuple[Callable[[Mapping[str, int]], float], dict]:
+    if cost is None:
+        weights = {k: 1.0 for k in knobs}
+    elif callable(cost):
+        return (lambda config: float(cost(dict(config)))), {k: 1.0 for k in knobs}
+    elif isinstance(cost, Mapping):
+        unknown = sorted(set(cost) - set(knobs))
+        if unknown:
+            raise ValueError(f"cost weights name {unknown[0]!r}, which is not a knob ({', '.join(knobs)})")
+        weights = {k: float(cost.get(k, 1.0)) for k in knobs}
+        if any(not math.isfinite(w) or w < 0 for w in weights.values()):
+            raise ValueError("cost weights must be finite and not negative")
+    else:
+        raise TypeError("cost is None, {knob: weight} or a function of the configuration")
+    return (lambda config: sum(weights[k] * v for k, v in config.items())), weights
+
+
+def plan_runs(knobs: Mapping[str, tuple[int, int]], replications: int) -> int:
+    """An estimate of the runs :func:`plan` makes (one pass, for a progress bar)."""
+    return replications * (1 + sum(math.ceil(math.log2(hi - lo + 1)) for lo, hi in knobs.values()))
+
+
+def plan(scenario: str | os.PathLike[str], knobs: Mapping[str, tuple[int, int]], slos: Sequence[Any] | None = None,
+         *, replications: int = 5, cost: Any = None, params: Sequence[str] = (), sets: Sequence[str] = (),
+         executor: Executor | None = None, workers: int | None = None, seed: int | None = None,
+         progress: Callable[[int, int], None] | None = None, max_passes: int = 3) -> PlanResult:
+    """The cheapest configuration of integer *knobs* meeting the objectives (module docstring).
+
+    Args:
+        knobs: ``{NAME: (low, high)}``, whole numbers, more is better; NAME a declared parameter
+            or a dotted field path.
+        slos: as for :func:`knee` (default the scenario's).
+        cost: None (sum of the values), ``{knob: weight}`` or ``cost(config) -> float``.
+        max_passes: coordinate-descent passes at most (several knobs).
+
+    Raises: as :func:`knee`.
+    """
+    _check_replications(replications)
+    if not knobs:
+        raise ValueError("give at least one knob: NAME=LOW:HIGH")
+    bounds: dict[str, tuple[int, int]] = {}
+    for name, pair in knobs.items():
+        lo, hi = pair
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (lo, hi)) or lo > hi:
+            raise ValueError(f"knob {name}: expected whole numbers low <= high, not {pair!r}")
+        bounds[name] = (lo, hi)
+    cost_of, weights = _cost_function(bounds, cost)
+    path, objectives, declared = _setup(scenario, slos, params, sets)
+    pool, owned = _executor(executor, workers)
+    run = _Runner(path, objectives, replications, params, sets, pool, seed, progress,
+                  plan_runs(bounds, replications), declared)
+    config = {k: hi for k, (lo, hi) in bounds.items()}
+    try:
+        top = run(config)
+        if not top.met:
+            found, reason, config = False, (f"the objectives break even at the high end of every knob "
+                                            f"({', '.join(top.broken)})"), None
+        else:
+            found, reason = True, "cheapest configuration found"
+            order = sorted(bounds, key=lambda k: -weights[k])  # stable: given order among equal weights
+            for _ in range(max(1, max_passes) if len(bounds) > 1 else 1):
+                moved = False
+                for name in order:
+                    lo, hi = bounds[name][0] - 1, config[name]  # lo: assumed to break; hi: meets
+                    while hi - lo > 1:
+                        mid = (lo + hi) // 2
+                        if run({**config, name: mid}).met:
+                            hi = mid
+                        else:
+                            lo = mid
+                    if hi != config[name]:
+                        config, moved = {**config, name: hi}, True
+                if not moved:
+                    break
+            if len(bounds) > 1:
+                reason = "no single knob can be lowered further (coordinate descent: a heuristic)"
+    finally:
+        if owned:
+            pool.shutdown(wait=True, cancel_futures=True)
+    chosen = run.cache[tuple(sorted(config.items()))] if config is not None else None
+    return PlanResult(scenario=path.stem, knobs=bounds, replications=replications, seed=run.base_seed,
+                      seeds=run.seeds, objectives=objectives, found=found, reason=reason, config=config,
+                      cost=cost_of(config) if config is not None else None, chosen=chosen,
+                      evaluations=run.evaluations, exact=len(bounds) == 1)
