@@ -104,8 +104,12 @@ def comparison_renderable(names: tuple[str, str], rows: list[dict[str, Any]], re
 def grade_renderable(report) -> Group:
     """A lab grade: one row per check with verdict, measured bound vs target, margin and feedback."""
     title = f"{report.title} — {report.score:g}/{report.total:g} points"
-    verdict = ("[bold green]PASS[/bold green]" if report.passed else "[bold red]FAIL[/bold red]") + \
-        " (all required checks)" if not report.malformed else "[bold red]MALFORMED submission: 0 points[/bold red]"
+    if report.malformed:
+        verdict = "[bold red]MALFORMED submission: 0 points[/bold red]"
+    elif report.passed:
+        verdict = "[bold green]PASS[/bold green]: every required check passed"
+    else:
+        verdict = "[bold red]FAIL[/bold red]: a required check failed"
     table = Table(title=title, title_justify="left", show_lines=True)
     for col in ("check", "points", "verdict", "measured", "target", "margin", "feedback"):
         table.add_column(col, justify="right" if col in ("points", "measured", "target", "margin") else "left",

@@ -106,7 +106,7 @@ def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
         elif check.budget is not None:
             cost, unpriced = hourly_cost(design, lab.prices)
             ok = cost <= check.budget.max_per_hour
-            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n}×{design.components[c].kind}' for c, n in _instances(design))})"]
+            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n}×{name}' for name, n in _instances(design))})"]
             if unpriced:
                 notes.append(f"no price for kind(s) {', '.join(unpriced)}: counted as free")
             if not ok:
@@ -117,7 +117,7 @@ def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
             rule = RULES.get(check.structure.rule)
             if rule is None:
                 raise ValueError(f"lab {lab.name}: unknown structural rule {check.structure.rule!r}")
-            problems = rule(design, check.structure.value)
+            problems = rule(graded or design, check.structure.value)  # under the lab's own workload
             report.checks.append(_result(check, not problems, problems or ["ok"]))
         else:
             report.checks.append(_answer(check, answers))

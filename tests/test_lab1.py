@@ -1,0 +1,415 @@
+"""Lab 1 (labs/lab1-decomposition): the One Piece monolith-to-microservices lab grades what it claims.
+
+The lab imposes 100 req/s with a 12 s market-open burst at 1000 req/s, a 2 s client
+timeout and a 60 s crash of every `character` instance, and checks availability, two p99s,
+a $2/h budget, database-per-service, operation ownership, a minimum size and the measured
+capacity of the monolith (710 req/s). The tests pin down that:
+
+* the starter (the monolith) fails: it cannot even host the lab's crash, has no service
+  boundaries and no answer yet, so it scores only the budget and database checks (20/100);
+* the reference solution passes every check with margin (100/100);
+* each check can fail on its own: a copy of the solution with ONE realistic mistake fails
+  exactly that check;
+* tampering with the workload, faults, duration or SLOs in a submission changes nothing;
+* a half-done decomposition earns partial credit with feedback naming what is missing;
+* malformed submissions score zero with located problems, never a traceback.
+
+Grading one design takes about 17 s (5 replications of a 120 s run at up to 1000 req/s),
+so the designs that need simulation are graded once per module, two at a time on two
+processes, and the tests that read them are marked ``slow``. Within one grading job the
+simulation runs are memoised by (imposed scenario, seed): designs whose imposed scenario
+is identical (the solution, a wrong answer, a tampered copy) share their runs, and a
+tampered copy that leaked into the imposed scenario would miss the memo and be re-run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator import check_scenario, simulate
+from simulator.cli import app
+from simulator.labs import grade, load_lab
+from simulator.labs import grader as grader_module
+from simulator.labs.grader import GradeReport, imposed_scenario
+from simulator.labs.rules import hourly_cost
+from simulator.labs.spec import LabSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = ROOT / "labs" / "lab1-decomposition"
+STARTER = (LAB / "starter" / "design.yaml").read_text()
+SOLUTION = (LAB / "solution" / "design.yaml").read_text()
+ANSWERS = (LAB / "solution" / "answers.yaml").read_text()
+CHECK_IDS = {"availability", "buy-p99", "browse-p99", "budget", "own-databases", "boundaries", "decomposed",
+             "monolith-capacity"}
+
+
+def edit(text: str, *pairs: tuple[str, str]) -> str:
+    """*text* with each ``old`` replaced by ``new``; every ``old`` must occur (a stale edit fails loudly)."""
+    for old, new in pairs:
+        assert old in text, f"the edit no longer applies: {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def failed(report: GradeReport) -> set[str]:
+    return {c.id for c in report.checks if not c.passed}
+
+
+def by_id(report: GradeReport) -> dict[str, Any]:
+    return {c.id: c for c in report.checks}
+
+
+# ----------------------------------------------------------------------------- variants
+# One realistic mistake each, made on the reference solution.
+
+TRADING_FALLBACK = re.compile(r"\n +fallback: \[\{call: trading-db\.read_last_price\}\][^\n]*")
+
+VARIANTS: dict[str, str] = {
+    # Trading calls Character for the price with a timeout but nothing to fall back on.
+    "no-trading-fallback": TRADING_FALLBACK.sub("", SOLUTION),
+    # The fallback works but is slow: the price recomputed from the trade history (~700 ms).
+    "slow-fallback": edit(
+        SOLUTION,
+        ("fallback: [{call: trading-db.read_last_price}]", "fallback: [{call: trading-db.price_from_history}]"),
+        ('      read_last_price: {work: "lognormal(median=0.15ms, p99=1ms)"}',
+         '      price_from_history: {work: "lognormal(median=700ms, p99=1.2s)"}\n'
+         '      read_last_price: {work: "lognormal(median=0.15ms, p99=1ms)"}')),
+    # The catalogue query lost its index: every page is a slow scan.
+    "no-index": edit(SOLUTION, ('list_characters: {work: "lognormal(median=1ms, p99=8ms)"}',
+                                'list_characters: {work: "lognormal(median=20ms, p99=400ms)"}')),
+    # Brute force: twice the Character and Trading instances.
+    "over-provisioned": edit(SOLUTION, ("character_replicas: {default: 2,", "character_replicas: {default: 4,"),
+                             ("trading_replicas: {default: 2,", "trading_replicas: {default: 4,")),
+    # Trading reads the price straight from Character's database.
+    "shared-database": edit(SOLUTION, ("call: character.get_price", "call: character-db.read_character")),
+    # Accounts live in a service named `accounts`, not the `user` service the lab asks for.
+    "renamed-user": edit(SOLUTION, ("call: user.login", "call: accounts.login"),
+                         ("call: user.get_profile", "call: accounts.get_profile"), ("\n  user:\n", "\n  accounts:\n")),
+}
+
+# Character extracted (own service and database); trading, users, notifications, prices
+# and analytics still inside `web`, which still fronts every request on one PostgreSQL.
+HALF_DONE = edit(
+    STARTER,
+    ("        steps: [{call: postgres.list_characters}]", "        steps: [{call: character.browse_characters}]"),
+    ("          - {call: postgres.read_character}\n          - {call: postgres.insert_event}          # analytics: a page-view row, written inline",
+     "          - {call: character.get_character}"),
+    ("          - {call: postgres.read_character}        # current price",
+     "          - {call: character.get_character}        # current price"),
+    ("          - {call: postgres.read_character}\n          - {call: postgres.write_trade}",
+     "          - {call: character.get_character}\n          - {call: postgres.write_trade}"),
+    ("  postgres:\n", """\
+  character:
+    kind: service
+    zone: app
+    replicas: 2
+    workers: 2
+    io: async
+    operations:
+      browse_characters:
+        work: "lognormal(median=1ms, p99=6ms)"
+        steps: [{call: character-db.list_characters}]
+      get_character:
+        work: "lognormal(median=1ms, p99=6ms)"
+        steps: [{call: character-db.read_character}]
+  character-db:
+    kind: database
+    zone: data
+    connections: 20
+    operations:
+      read_character: {work: "lognormal(median=0.15ms, p99=1ms)"}
+      list_characters: {work: "lognormal(median=1ms, p99=8ms)"}
+  postgres:
+"""),
+)
+
+# The same design with everything the grader ignores changed: a trickle of load, no
+# faults, a short run, other seeds and SLOs that anything meets.
+TAMPERED = edit(SOLUTION, ('arrivals: {kind: poisson, rate: "${rate}"}', 'arrivals: {kind: poisson, rate: 1/s}'),
+                ("duration: 5m\nwarmup: 1m\n", "duration: 10s\nwarmup: 0s\n"), ("seed: 42\n", "seed: 7\n")).replace(
+    "slos:                                               # the capacity criterion of Task 1\n"
+    '  - {name: "p99 < 1 s", metric: latency_p99, max: 1s}\n'
+    '  - {name: "availability >= 99 %", metric: availability, min: 0.99}\n',
+    "faults: []\nslos:\n  - {name: anything, metric: availability, min: 0}\n")
+
+
+def strict_size(lab: LabSpec, value: int) -> LabSpec:
+    """*lab* with the `decomposed` check asking for at least *value* components."""
+    data = lab.model_dump(by_alias=True, exclude_none=True)
+    for check in data["checks"]:
+        if check["id"] == "decomposed":
+            check["structure"]["value"] = value
+    return LabSpec.model_validate(data)
+
+
+# ----------------------------------------------------------------------------- grading jobs
+
+
+def _grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "design.yaml").write_text(design)
+        if answers is not None:
+            Path(folder, "answers.yaml").write_text(answers)
+        return grade(lab, Path(folder))
+
+
+def _run_job(job: list[tuple[str, str, str | None, int | None]]) -> dict[str, GradeReport]:
+    """Grade (name, design, answers, min_components override) items in this process, sharing runs."""
+    memo: dict[tuple[str, int], Any] = {}
+
+    def memo_simulate(scenario, seed):
+        key = (scenario.model_dump_json(), seed)
+        if key not in memo:
+            memo[key] = simulate(scenario, seed)
+        return memo[key]
+
+    grader_module.simulate = memo_simulate  # a worker process of this module's own pool
+    lab = load_lab(LAB)
+    return {name: _grade_text(strict_size(lab, size) if size else lab, design, answers)
+            for name, design, answers, size in job}
+
+
+def _jobs() -> list[list[tuple[str, str, str | None, int | None]]]:
+    wrong = "monolith_capacity_rps: 143   # 1000 users x 1 request / 7 s of think time\n"
+    jobs = [[("solution", SOLUTION, ANSWERS, None), ("wrong-answer", SOLUTION, wrong, None),
+             ("tampered", TAMPERED, ANSWERS, None), ("strict-size", SOLUTION, ANSWERS, 14)],
+            [("half-done", HALF_DONE, ANSWERS, None)]]
+    jobs += [[(name, text, ANSWERS, None)] for name, text in VARIANTS.items()]
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, GradeReport]:
+    """Every graded design of this module, by name (about 80 s on two cores)."""
+    results: dict[str, GradeReport] = {}
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(workers) as pool:
+        for part in pool.map(_run_job, _jobs()):
+            results.update(part)
+    return results
+
+
+@pytest.fixture(scope="module")
+def lab() -> LabSpec:
+    return load_lab(LAB)
+
+
+# ----------------------------------------------------------------------------- the lab itself
+
+
+def test_lab_spec_is_what_the_readme_describes(lab):
+    """100 points; the graded load, burst, timeout and crash; prices of the course's sheet."""
+    assert lab.name == "lab1-decomposition" and lab.submission == "design.yaml" and lab.answers == "answers.yaml"
+    assert lab.total_points == 100 and {c.id for c in lab.checks} == CHECK_IDS
+    assert {c.id for c in lab.checks if c.required} == CHECK_IDS - {"decomposed", "monolith-capacity"}
+    assert lab.replications == 5 and lab.prices == {"service": 0.1008, "database": 0.159}
+    traders = lab.run.workload[0]
+    assert traders["arrivals"]["rate"] == "100/s" and traders["profile"] == [{"at": "30s", "rate": "1000/s", "for": "12s"}]
+    assert traders["timeout"] == "2s" and abs(sum(traders["mix"].values()) - 1) < 1e-9
+    assert lab.run.faults == [{"kind": "crash", "target": "character", "at": "55s", "for": "60s"}]
+
+
+def test_starter_and_solution_are_self_contained_valid_scenarios():
+    """Students copy only starter/: no `extends`, no warnings, the schema comment, the entry names."""
+    for folder, entry in (("starter", "web"), ("solution", "gateway")):
+        path = LAB / folder / "design.yaml"
+        design, warnings = check_scenario(path)
+        assert warnings == [] and design.extends is None and design.workload[0].entry == entry
+        assert path.read_text().startswith("# yaml-language-server: $schema=../../../scenarios/scenario.schema.json\n")
+    assert "monolith_capacity_rps: 0" in (LAB / "starter" / "answers.yaml").read_text()
+
+
+def test_the_solution_fits_the_budget_with_room_to_spare(lab):
+    """12 service instances and 4 databases: $1.85/h against the $2.00/h cap."""
+    design, _ = check_scenario(LAB / "solution" / "design.yaml")
+    cost, unpriced = hourly_cost(design, lab.prices)
+    assert unpriced == [] and cost == pytest.approx(12 * 0.1008 + 4 * 0.159)
+    assert cost <= 2.00 - 0.15
+
+
+def test_labs_start_copies_only_the_starter(tmp_path):
+    target = tmp_path / "my-lab1"
+    result = CliRunner().invoke(app, ["labs", "start", str(LAB), str(target)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.iterdir()) == ["answers.yaml", "design.yaml"]
+    assert (target / "design.yaml").read_text() == STARTER
+
+
+# ----------------------------------------------------------------------------- the starter
+
+
+def test_starter_fails_and_scores_only_budget_and_databases(lab):
+    """The monolith cannot host the Character crash, has no boundaries and no answer: 20/100."""
+    report = grade(lab, LAB / "starter")
+    assert not report.malformed and not report.passed
+    assert report.score == 20 and failed(report) == CHECK_IDS - {"budget", "own-databases"}
+    checks = by_id(report)
+    assert any("fault schedule needs it" in line and "character" in line for line in checks["availability"].feedback)
+    boundaries = "\n".join(checks["boundaries"].feedback)
+    assert "'buy_character' is not served by 'trading'" in boundaries and "'login' is not served by 'user'" in boundaries
+    assert checks["decomposed"].feedback == ["2 components, at least 8 expected"]
+    assert "no answer" not in checks["monolith-capacity"].feedback[0]  # the placeholder 0 is an answer, a wrong one
+
+
+def test_cli_grades_the_starter_with_exit_1():
+    result = CliRunner().invoke(app, ["grade", str(LAB), str(LAB / "starter")])
+    assert result.exit_code == 1 and "FAIL" in result.stdout and "20/100" in result.stdout
+
+
+# ----------------------------------------------------------------------------- malformed
+
+
+@pytest.mark.parametrize("design, where", [
+    ("name: [\n", "invalid YAML"),
+    (STARTER.replace("    replicas: 1\n", "    replicas: one\n"), "replicas"),
+    (STARTER.replace("duration: 5m", "duration: 5 minutes"), "duration"),
+], ids=["bad-yaml", "replicas-not-a-number", "duration-without-unit"])
+def test_malformed_design_scores_zero_with_located_problems(lab, tmp_path, design, where):
+    (tmp_path / "design.yaml").write_text(design)
+    report = grade(lab, tmp_path)
+    assert report.malformed and report.score == 0 and not report.passed
+    assert any("design.yaml:" in p and where in p for p in report.problems), report.problems
+    assert all(not c.passed and c.feedback == ["not graded: the submission could not be read"] for c in report.checks)
+
+
+def test_malformed_answers_file_scores_zero(lab, tmp_path):
+    (tmp_path / "design.yaml").write_text(STARTER)
+    (tmp_path / "answers.yaml").write_text("monolith_capacity_rps: [710\n")
+    report = grade(lab, tmp_path)
+    assert report.malformed and report.score == 0 and any("answers.yaml:" in p for p in report.problems)
+    (tmp_path / "answers.yaml").write_text("- 710\n")
+    assert grade(lab, tmp_path).malformed
+
+
+@pytest.mark.parametrize("answers, note", [
+    ("monolith_capacity_rps:\n", "no answer: add `monolith_capacity_rps: <number>`"),
+    ("capacity: 710\n", "no answer: add `monolith_capacity_rps: <number>`"),
+    ("monolith_capacity_rps: about 700\n", "must be a number"),
+], ids=["empty-value", "wrong-key", "not-a-number"])
+def test_a_missing_or_non_numeric_answer_costs_only_its_points(lab, tmp_path, answers, note):
+    """Not malformed: the answer check fails with a hint, the other checks are graded as usual."""
+    (tmp_path / "design.yaml").write_text(STARTER)
+    (tmp_path / "answers.yaml").write_text(answers)
+    report = grade(lab, tmp_path)
+    assert not report.malformed and report.score == 20
+    assert note in by_id(report)["monolith-capacity"].feedback[0]
+
+
+def test_cli_reports_a_malformed_submission_with_exit_3_and_no_traceback(tmp_path):
+    shutil.copytree(LAB / "starter", tmp_path / "sub")
+    (tmp_path / "sub" / "design.yaml").write_text(STARTER.replace("    workers: \"${web_workers}\"\n",
+                                                                  "    workers: [5]\n"))
+    result = CliRunner().invoke(app, ["grade", str(LAB), str(tmp_path / "sub")])
+    assert result.exit_code == 3 and "design.yaml:" in result.stderr and "workers" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+# ----------------------------------------------------------------------------- tampering
+
+
+def test_tampering_leaves_the_graded_scenario_unchanged(lab, tmp_path):
+    """Rate, faults, duration, warm-up, seed and SLOs of a submission never reach the graded run."""
+    (tmp_path / "design.yaml").write_text(TAMPERED)
+    tampered, _ = check_scenario(tmp_path / "design.yaml")
+    honest, _ = check_scenario(LAB / "solution" / "design.yaml")
+    assert tampered.duration == 10 and tampered.slos[0].name == "anything"  # the edits did land in the file
+    assert tampered.workload[0].arrivals.rate == 1 and tampered.seed == 7
+    graded_tampered, problems = imposed_scenario(lab, tampered)
+    graded_honest, _ = imposed_scenario(lab, honest)
+    assert problems == []
+    assert graded_tampered.model_dump() == graded_honest.model_dump()
+
+
+@pytest.mark.slow
+def test_tampering_changes_no_measured_value(reports):
+    honest, tampered = reports["solution"], reports["tampered"]
+    assert [(c.id, c.value, c.bound, c.passed) for c in tampered.checks] == \
+           [(c.id, c.value, c.bound, c.passed) for c in honest.checks]
+
+
+# ----------------------------------------------------------------------------- the solution
+
+
+@pytest.mark.slow
+def test_solution_passes_every_check_with_margin(reports):
+    report = reports["solution"]
+    assert report.passed and failed(report) == set() and report.score == report.total == 100
+    checks = by_id(report)
+    assert checks["availability"].bound >= 0.995  # the Character crash costs (almost) nothing
+    assert checks["buy-p99"].bound <= 0.5 / 4 and checks["browse-p99"].bound <= 0.3 / 4
+    assert checks["budget"].margin >= 0.15
+    assert checks["monolith-capacity"].value == 710
+
+
+# ----------------------------------------------------------------------------- one mistake, one check
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant, check", [
+    ("no-trading-fallback", "availability"),  # trades fail while Character is down: 98.2 % < 99 %
+    ("slow-fallback", "buy-p99"),             # trades succeed during the crash, but in ~0.7 s
+    ("no-index", "browse-p99"),               # catalogue pages at 0.36 s p99; the gateway timeout is 1 s
+    ("over-provisioned", "budget"),           # $2.25/h
+    ("shared-database", "own-databases"),     # character-db called by character and trading
+    ("renamed-user", "boundaries"),           # login and get_profile served by `accounts`
+    ("strict-size", "decomposed"),            # the same solution against "at least 14 components"
+    ("wrong-answer", "monolith-capacity"),    # 143 req/s: the seed's "1000 users" taken as the capacity
+])
+def test_each_check_fails_on_its_own(reports, variant, check):
+    report = reports[variant]
+    assert failed(report) == {check} and report.score == 100 - by_id(report)[check].points
+    assert report.passed == (not by_id(report)[check].required)
+
+
+@pytest.mark.slow
+def test_feedback_of_a_missing_fallback_points_at_the_crash(reports):
+    lines = "\n".join(by_id(reports["no-trading-fallback"])["availability"].feedback)
+    assert "availability must be at least 99.00%" in lines and "crash of character" in lines
+
+
+@pytest.mark.slow
+def test_the_gateway_fallback_is_needed_too(lab):
+    """Without the cached catalogue at the gateway, 60 % of requests fail while Character is down."""
+    design, _ = check_scenario_text(edit(SOLUTION, ("timeout: 1s, fallback: []", "timeout: 1s")))
+    graded, problems = imposed_scenario(lab, design)
+    assert problems == []
+    summary = simulate(graded, lab.seed).summary()  # one replication is plenty: it is far off
+    assert summary["availability"] < 0.90
+    assert summary["operations"]["browse_characters"]["availability"] < 0.85
+    assert summary["operations"]["buy_character"]["availability"] == 1.0
+
+
+def check_scenario_text(text: str):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "design.yaml")
+        path.write_text(text)
+        return check_scenario(path)
+
+
+# ----------------------------------------------------------------------------- partial credit
+
+
+@pytest.mark.slow
+def test_half_done_decomposition_earns_partial_credit_with_useful_feedback(reports):
+    """Character split out, the rest still in `web`: budget, databases and the answer only (35/100)."""
+    report = reports["half-done"]
+    assert not report.passed and 0 < report.score < report.total
+    assert failed(report) == {"availability", "buy-p99", "browse-p99", "boundaries", "decomposed"}
+    assert report.score == 35
+    checks = by_id(report)
+    boundaries = checks["boundaries"].feedback
+    assert "'buy_character' is not served by 'trading'" in boundaries
+    assert "'get_notifications' is not served by 'notification'" in boundaries
+    assert not any("served by 'character'" in line for line in boundaries)  # that part is done
+    assert checks["decomposed"].feedback == ["4 components, at least 8 expected"]
+    assert any("bottleneck: web" in line for line in checks["buy-p99"].feedback)
+    assert checks["availability"].value < 0.9
