@@ -31,7 +31,7 @@ import io
 import json
 import math
 import os
-import tempfile
+import itertools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -81,18 +81,17 @@ def table_format(tables: Tables = "auto") -> str:
     return "parquet"
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+_TMP_IDS = itertools.count()
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp)`` on a temporary file next to *path*, then rename it to *path*."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """Run ``write(tmp)`` on a temporary file next to *path*, then rename it to *path*.
+
+    The writer creates the temporary file itself, so it gets the usual permissions (umask).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_TMP_IDS)}.tmp")
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
