@@ -8,7 +8,9 @@
 ``timeseries.*``    per sample interval (:attr:`Result.timeseries`)
 ``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
 ``faults.csv``      one row per fault (:attr:`Result.faults`)
-``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``)
+``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``);
+                    ``replicas`` / ``hit_ratio`` / ``shares-<name>`` when the run has autoscaling,
+                    caches, balancers or shards
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================
@@ -46,6 +48,17 @@ CHARTS = ("latency", "throughput", "components", "distribution")
 """Chart files of a run, in report order (each ``<name>.png`` from ``simulator.viz.plot_<name>``)."""
 
 Tables = Literal["auto", "csv", "parquet"]
+
+
+def optional_charts(result: "Result") -> list[str]:
+    """Charts drawn only when the run has something to show: ``replicas`` (a component was resized)
+    and ``hit_ratio`` (a cache). ``shares-<component>`` is drawn per balancer or sharded database."""
+    names = []
+    if any(rec.capacity_steps.shape[0] > 1 for rec in result.components.values()):
+        names.append("replicas")
+    if any("hit_ratio" in rec.ratios for rec in result.components.values()):
+        names.append("hit_ratio")
+    return names
 
 __all__ = ["CHARTS", "json_safe", "table_format", "write_comparison", "write_run"]
 
@@ -246,6 +259,9 @@ CHART_CAPTIONS = {
     "distribution": "Latency of successful requests in the measurement window: histogram and cumulative "
                     "distribution on a log axis, with p50/p95/p99.",
     "topology": "Architecture; components coloured by utilization over the measurement window.",
+    "replicas": "Offered load and ready replicas of each resized component; dotted lines are autoscaler decisions, "
+                "the gap before the step is the provisioning delay (cold start).",
+    "hit_ratio": "Hit ratio of each cache over time (dashed: share of hits that served stale data).",
 }
 
 
@@ -314,7 +330,10 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
     if charts:
         parts.append("<h2>Charts</h2>")
         for name, png in charts.items():
-            parts.append(_img(png, f"{name} chart", CHART_CAPTIONS.get(name, name)))
+            caption = CHART_CAPTIONS.get(name) or (
+                f"Share of {name.removeprefix('shares-')}'s requests per replica or shard in the measurement window "
+                "(dashed: an even split)." if name.startswith("shares-") else name)
+            parts.append(_img(png, f"{name} chart", caption))
     return _page(f"{title} — sdsim report", "\n".join(parts))
 
 
@@ -374,6 +393,12 @@ def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = 
     if charts:
         for name in CHARTS:
             pngs[name] = _save_chart(getattr(viz, f"plot_{name}")(result), out, name, svg, written)
+        for name in optional_charts(result):
+            pngs[name] = _save_chart(getattr(viz, f"plot_{name}")(result), out, name, svg, written)
+        for name, rec in result.components.items():
+            if any(t.startswith(("sent:", "shard:")) for t in rec.tally_names):
+                pngs[f"shares-{name}"] = _save_chart(viz.plot_shares(result, name), out, f"shares-{name}", svg,
+                                                     written)
         plot_topology = getattr(viz, "plot_topology", None)
         if plot_topology is not None:
             utilization = {name: c["utilization"] for name, c in summary["components"].items()}

@@ -489,6 +489,67 @@ def schema(
         output.write_text(text, encoding="utf-8")
 
 
+@app.command()
+def reshard(
+    scenario: Annotated[Optional[Path], typer.Argument(help="A scenario with a sharded database (optional).",
+                                                       exists=True, dir_okay=False)] = None,
+    component: Annotated[Optional[str], typer.Option("--component", "-c", help="The sharded database in SCENARIO "
+                                                     "(default: the only one).")] = None,
+    n_from: Annotated[Optional[int], typer.Option("--from", min=1, help="Shards before (default: the scenario's).")] = None,
+    n_to: Annotated[Optional[int], typer.Option("--to", min=1, help="Shards after (default: one more).")] = None,
+    keys: Annotated[int, typer.Option("--keys", min=1, help="Key space 0..keys-1 (default: the scenario's).")] = 100_000,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", help="Only these strategies (repeatable).")] = None,
+    virtual_nodes: Annotated[int, typer.Option("--virtual-nodes", min=1, help="Ring points per shard (consistent).")] = 100,
+    json_: JsonOpt = False,
+    param: ParamOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """How many keys (and how much traffic) move when a sharded store grows or shrinks, per strategy."""
+    from .resharding import reshard_report
+    from .scenario.model import DatabaseSpec
+
+    popularity = None
+    if scenario is not None:
+        spec = _load(scenario, param, set_)
+        sharded = {name: c for name, c in spec.components.items() if isinstance(c, DatabaseSpec) and c.sharding}
+        if component is None and len(sharded) == 1:
+            component = next(iter(sharded))
+        if component not in sharded:
+            err.print(f"{scenario}: no sharded database {component!r} (sharded: {', '.join(sharded) or 'none'}); "
+                      "use --component", highlight=False)
+            raise typer.Exit(Exit.USAGE)
+        db = sharded[component]
+        n_from = n_from or db.sharding.shards
+        virtual_nodes = db.sharding.virtual_nodes
+        strategy = strategy or [db.sharding.strategy]
+        zipf = [w.keys for w in spec.workload if w.keys is not None]
+        if zipf:
+            key_spec = max(zipf, key=lambda k: k.n)
+            keys = key_spec.n
+            s = getattr(key_spec, "s", 0.0)
+            popularity = [1.0 / (i + 1) ** s for i in range(keys)]
+    if n_from is None:
+        raise typer.BadParameter("give --from (or a scenario with a sharded database)", param_hint="--from")
+    n_to = n_to or n_from + 1
+    try:
+        rows = reshard_report(n_from, n_to, keys, strategy, popularity, virtual_nodes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--strategy")
+    if json_:
+        sys.stdout.write(json.dumps({"from": n_from, "to": n_to, "keys": keys, "rows": rows}, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"resharding {n_from} → {n_to} shards over {keys:,} keys", title_justify="left")
+    for col in ("strategy", "keys moved", "traffic moved", "ideal (consistent)", "exact (mod N)"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    pct = lambda v: "–" if v is None else f"{100 * v:.2f}%"
+    for row in rows:
+        table.add_row(row["strategy"], pct(row["keys_moved"]), pct(row.get("traffic_moved")), pct(row["ideal"]),
+                      pct(row.get("exact")))
+    out.print(table)
+
+
 labs_app = typer.Typer(no_args_is_help=True, help="Course labs: list them, start one.")
 app.add_typer(labs_app, name="labs")
 

@@ -33,7 +33,7 @@ __all__ = ["PLOTS", "explore", "run_and_summarise", "run_sets", "slider_bounds",
 
 #: chart name accepted by :func:`explore` → the :class:`~simulator.Result` method drawing it
 PLOTS = {"latency": "plot_latency", "throughput": "plot_throughput", "components": "plot_components",
-         "distribution": "plot_distribution"}
+         "distribution": "plot_distribution", "replicas": "plot_replicas", "hit_ratio": "plot_hit_ratio"}
 
 _INSTALL_HINT = 'explore() needs ipywidgets: pip install "sdsim[notebooks]" (or pip install ipywidgets)'
 
@@ -160,7 +160,11 @@ def _close(figure: Any) -> None:
 
 def _numeric_params(scenario: Scenario) -> list[str]:
     return [name for name, p in scenario.params.items()
-            if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)]
+            if isinstance(p.default, (int, float)) and not isinstance(p.default, bool) and p.choices is None]
+
+
+def _choice_params(scenario: Scenario) -> list[str]:
+    return [name for name, p in scenario.params.items() if p.choices is not None]
 
 
 def explore(scenario: str | Path, params: list[str] | None = None, *, plot: str = "latency",
@@ -170,10 +174,11 @@ def explore(scenario: str | Path, params: list[str] | None = None, *, plot: str 
     Args:
         scenario: path to the scenario YAML file (the file is re-read on every change, since
             params are substituted in the YAML text before validation).
-        params: which declared params get a slider (default: every numeric one). Bounds are the
-            param's ``min``/``max``, or a range around the default (:func:`slider_bounds`).
-        plot: the chart under the sliders: ``"latency"``, ``"throughput"``, ``"components"``
-            or ``"distribution"``.
+        params: which declared params get a slider (default: every numeric one, and a drop-down
+            for every one with ``choices``). Bounds are the param's ``min``/``max``, or a range
+            around the default (:func:`slider_bounds`).
+        plot: the chart under the sliders: ``"latency"``, ``"throughput"``, ``"components"``,
+            ``"distribution"``, ``"replicas"`` or ``"hit_ratio"``.
         seed: run seed, the same for every setting (default: the scenario's own).
         sets: extra ``dotted.path=value`` overrides applied to every run.
         duration: run length for every run (``"600s"``); shorter runs redraw faster. The
@@ -204,17 +209,24 @@ def explore(scenario: str | Path, params: list[str] | None = None, *, plot: str 
     base_sets = list(sets or [])
     base = load_scenario(path, sets=base_sets)
     numeric = _numeric_params(base)
-    chosen = list(params) if params is not None else numeric
+    choice = _choice_params(base)
+    chosen = list(params) if params is not None else numeric + choice
     for name in chosen:
         if name not in base.params:
             raise ValueError(f"{path}: no parameter {name!r} (declared: {', '.join(base.params) or 'none'})")
-        if name not in numeric:
-            raise ValueError(f"{path}: parameter {name!r} is not numeric (default {base.params[name].default!r})")
+        if name not in numeric and name not in choice:
+            raise ValueError(f"{path}: parameter {name!r} is not numeric and has no choices "
+                             f"(default {base.params[name].default!r})")
     run_with = run_sets(path, base_sets, duration)
 
     sliders: dict[str, Any] = {}
     for name in chosen:
         spec = base.params[name]
+        if name in choice:  # a drop-down of the declared values
+            sliders[name] = widgets.Dropdown(options=list(spec.choices), value=spec.default, description=name,
+                                             tooltip=spec.description or name, style={"description_width": "initial"},
+                                             layout=widgets.Layout(width="460px"))
+            continue
         lo, hi, step = slider_bounds(spec)
         common = dict(value=spec.default, min=lo, max=hi, step=step, description=name,
                       tooltip=spec.description or name, continuous_update=False,

@@ -59,6 +59,14 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
                       _ms(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
                       str(c["rejected"]))
     parts: list[Any] = [head, ops, comps]
+    details = component_details(summary)
+    if details:
+        table = Table(title="component details (measurement window)", title_justify="left")
+        for col in ("component", "kind", "details"):
+            table.add_column(col, overflow="fold")
+        for name, kind, text in details:
+            table.add_row(name, kind, text)
+        parts.append(table)
     if summary["slos"]:
         slos = Table(title="SLOs", title_justify="left")
         for col in ("SLO", "metric", "value", "target", "verdict"):
@@ -71,6 +79,39 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
                          verdict)
         parts.append(slos)
     return Group(*parts)
+
+
+BASIC_KEYS = {"kind", "utilization", "p_wait", "wait_s", "queue_len_mean", "in_system_mean", "visits", "served",
+              "errors", "rejected", "capacity", "reads", "writes", "counts"}
+RATIO_KEYS = ("hit_ratio", "stale_ratio")
+
+
+def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(component, kind, text) for components with more to say than the queueing table:
+    ratios (hit ratio, stale reads), non-zero event counts, per-replica/shard shares, facts."""
+    rows = []
+    for name, c in summary["components"].items():
+        bits = []
+        for key in RATIO_KEYS:
+            if c.get(key) is not None:
+                bits.append(f"{key.replace('_', ' ')} {_pct(c[key], 1)}")
+        counts = c.get("counts", {})
+        shares = {k: v for k, v in counts.items() if k.startswith(("sent:", "shard:"))}
+        bits += [f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v and k not in shares]
+        if shares and sum(shares.values()):
+            total = sum(shares.values())
+            label = "per replica" if next(iter(shares)).startswith("sent:") else "per shard"
+            bits.append(f"{label} " + " / ".join(f"{100 * v / total:.0f}%" for v in shares.values()))
+        if c.get("capacity_mean") is not None:
+            bits.append(f"mean workers provisioned {c['capacity_mean']:.1f}")
+        for key, value in c.items():
+            if key in BASIC_KEYS or key in RATIO_KEYS or key == "capacity_mean":
+                continue
+            bits.append(f"{key.replace('_', ' ')} {value:.3g}" if isinstance(value, float) else
+                        f"{key.replace('_', ' ')} {value}")
+        if bits:
+            rows.append((name, c["kind"], ", ".join(bits)))
+    return rows
 
 
 def _metric_value(metric: str, value: float | None) -> str:

@@ -457,3 +457,123 @@ def test_unstable_error_message_is_explanatory():
     """The error for an overloaded queue says it is unstable and shows the utilization."""
     with pytest.raises(ValueError, match=r"unstable.*utilization 1\.2"):
         mm1(1.2, 1.0)
+
+
+# --- load balancing and placement (golden.md sections 3 and 4) ------------------------------
+
+def test_random_routing_is_mm1_per_server():
+    """Random routing of lambda=9 over 10 servers (mu=1): each is M/M/1 at rho=0.9, W=10 (G3.1)."""
+    assert theory.random_routing_response_time(10, 9.0, 1.0) == close(10.0)
+    assert theory.random_routing_response_time(10, 9.0, 1.0) == close(mm1(0.9, 1.0).W)
+
+
+def test_round_robin_ten_servers_root_and_response_time():
+    """RR over 10 servers, lambda=9, mu=1: E_10/M/1 root sigma=0.823330 and W=5.6603 (G3.1)."""
+    w = theory.round_robin_response_time(10, 9.0, 1.0)
+    assert w == close(5.6603)
+    assert 1.0 - 1.0 / w == pytest.approx(0.823330, abs=5e-7)  # W = 1 / (mu (1 - sigma))
+
+
+@pytest.mark.parametrize("n, lam, expected", [(100, 90.0, 5.2268), (2, 1.8, 7.5883)])
+def test_round_robin_other_sizes(n, lam, expected):
+    """RR at per-server rho=0.9: W=5.2268 at n=100 and 7.5883 at n=2 (golden.md G3.1)."""
+    assert theory.round_robin_response_time(n, lam, 1.0) == close(expected)
+
+
+def test_round_robin_root_solves_the_gim1_equation():
+    """sigma = 1 - 1/(mu W) satisfies sigma = (lambda / (lambda + mu (1 - sigma)))^n."""
+    for n, lam, mu in [(10, 9.0, 1.0), (3, 0.5, 0.25), (50, 499.0, 10.0)]:
+        sigma = 1.0 - 1.0 / (mu * theory.round_robin_response_time(n, lam, mu))
+        assert sigma == close((lam / (lam + mu * (1.0 - sigma))) ** n, rel=1e-10)
+
+
+def test_round_robin_with_one_server_is_mm1():
+    """One server gets every arrival: E_1/M/1 is M/M/1."""
+    assert theory.round_robin_response_time(1, 0.7, 1.3) == close(mm1(0.7, 1.3).W, rel=1e-9)
+
+
+@pytest.mark.parametrize("n, lam", [(2, 1.0), (10, 9.0), (10, 9.9), (100, 70.0)])
+def test_round_robin_lies_between_shared_queue_and_random(n, lam):
+    """Policy ordering of G3.1: M/M/n (one shared queue) < round robin < random routing."""
+    rr = theory.round_robin_response_time(n, lam, 1.0)
+    assert mmc(lam, 1.0, n).W < rr < theory.random_routing_response_time(n, lam, 1.0)
+
+
+@pytest.mark.parametrize("load, d1, d2, d3", [
+    (0.50, 2.0, 1.26569, 1.12524),
+    (0.80, 5.0, 1.94736, 1.58089),
+    (0.90, 10.0, 2.61406, 2.02786),
+    (0.95, 20.0, 3.38305, 2.53513),
+    (0.99, 100.0, 5.43200, 3.85785),
+])
+def test_supermarket_response_time_table(load, d1, d2, d3):
+    """Mitzenmacher's T_d(lambda) for d = 1, 2, 3 matches the G3.2 table to its 6 digits."""
+    for d, expected in [(1, d1), (2, d2), (3, d3)]:
+        assert theory.supermarket_response_time(load, d) == pytest.approx(expected, abs=5e-6)
+
+
+def test_supermarket_scales_with_service_time():
+    """With mu = 4 per second every time is a quarter as long; at load 0 it is one service time."""
+    assert theory.supermarket_response_time(0.9, 2, 4.0) == close(2.61406 / 4)
+    assert theory.supermarket_response_time(0.0, 2) == 1.0
+
+
+def test_supermarket_tail_at_rho_0_9_with_two_choices():
+    """s_1..s_5 = 0.9, 0.729, 0.478297, 0.205891, 0.038152 at lambda=0.9, d=2 (G3.2); d=1 is 0.9^i."""
+    got = [theory.supermarket_tail(0.9, 2, i) for i in range(1, 6)]
+    assert got == [close(x) for x in (0.9, 0.729, 0.478297, 0.205891, 0.038152)]
+    assert theory.supermarket_tail(0.9, 2, 0) == 1.0
+    assert theory.supermarket_tail(0.9, 1, 5) == close(0.9 ** 5)
+    assert theory.supermarket_tail(0.9, 2, 5000) == 0.0  # far beyond float range: underflows
+
+
+def test_supermarket_mean_is_the_sum_of_its_tail():
+    """Little's law: T = L / lambda with L = sum_{i>=1} s_i (the mean queue length)."""
+    for load, d in [(0.9, 2), (0.5, 3), (0.95, 4)]:
+        queue = math.fsum(theory.supermarket_tail(load, d, i) for i in range(1, 60))
+        assert theory.supermarket_response_time(load, d) == close(queue / load, rel=1e-12)
+
+
+@pytest.mark.parametrize("v, expected", [(1, 0.9045), (10, 0.2985), (100, 0.0948), (1000, 0.0300)])
+def test_ring_share_cv_table(v, expected):
+    """CV of a node's ring share at n=10 for v virtual nodes (golden.md G4.1, 4 decimals)."""
+    assert theory.ring_share_cv(10, v) == pytest.approx(expected, abs=5e-5)
+
+
+def test_mod_n_keys_moved_exact():
+    """mod-N 10 -> 11 moves 10/11 (G4.2); the formula agrees with counting one lcm period."""
+    assert theory.mod_n_keys_moved(10, 11) == close(10 / 11, rel=1e-12)
+    for a, b in [(10, 11), (10, 12), (12, 10), (10, 20), (7, 7), (1, 5)]:
+        period = math.lcm(a, b)
+        moved = sum(h % a != h % b for h in range(period)) / period
+        assert theory.mod_n_keys_moved(a, b) == close(moved, rel=1e-12)
+
+
+def test_consistent_keys_moved_ideal():
+    """An ideal consistent hash moves 1/11 at 10 -> 11 and 1/6 at 10 -> 12 (G4.2), either way."""
+    assert theory.consistent_keys_moved(10, 11) == close(1 / 11, rel=1e-12)
+    assert theory.consistent_keys_moved(10, 12) == close(1 / 6, rel=1e-12)
+    assert theory.consistent_keys_moved(11, 10) == close(1 / 11, rel=1e-12)
+    assert theory.consistent_keys_moved(10, 10) == 0.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: theory.random_routing_response_time(10, 10.0, 1.0),   # lambda = n mu
+    lambda: theory.random_routing_response_time(0, 1.0, 1.0),
+    lambda: theory.round_robin_response_time(10, 10.0, 1.0),
+    lambda: theory.round_robin_response_time(2, 1.0, 0.0),
+    lambda: theory.round_robin_response_time(2.0, 1.0, 1.0),      # fractional servers
+    lambda: theory.supermarket_response_time(1.0, 2),              # load 1: unstable
+    lambda: theory.supermarket_response_time(-0.1, 2),
+    lambda: theory.supermarket_response_time(0.5, 0),
+    lambda: theory.supermarket_response_time(0.5, 2, 0.0),
+    lambda: theory.supermarket_tail(0.5, 2, -1),
+    lambda: theory.ring_share_cv(10, 0),
+    lambda: theory.ring_share_cv(0, 10),
+    lambda: theory.mod_n_keys_moved(0, 10),
+    lambda: theory.consistent_keys_moved(10, 0),
+])
+def test_load_balancing_invalid_inputs_raise_value_error(call):
+    """Unstable systems, non-integer or non-positive counts and loads outside [0, 1) are rejected."""
+    with pytest.raises(ValueError):
+        call()

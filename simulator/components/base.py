@@ -53,3 +53,14 @@ class Component:
 
     def finish(self, now: float) -> None:
         """The run is over: emit records for work still in progress."""
+
+    def crash_targets(self, count: int | None) -> list:
+        """The replicas a crash or slow-down of *count* replicas (``None``: all) hits."""
+        replicas = self.replicas.replicas
+        return list(replicas[:count] if count else replicas)
+
+    def on_crash(self, replicas: list) -> None:
+        """*replicas* just went down (after their in-flight work was failed)."""
+
+    def on_restart(self, replicas: list) -> None:
+        """*replicas* are back up."""

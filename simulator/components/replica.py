@@ -23,22 +23,37 @@ class Crash:
 
 
 class Replica:
-    __slots__ = ("index", "resource", "queue_limit", "up", "slowdown", "error_probability", "inflight")
+    """One replica: a worker pool, its up/down state and what faults and scaling set on it.
+
+    ``up`` is whether the process is alive (a crash clears it); ``registered`` whether
+    service discovery lists it (false while it boots and once it is retired by a
+    scale-down). ``slowdown`` multiplies its work (a slow node, a slow-down fault).
+    """
+
+    __slots__ = ("index", "resource", "queue_limit", "up", "registered", "slowdown", "error_probability",
+                 "inflight", "busy", "arrivals")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
-                 track_inflight: bool):
+                 track_inflight: bool, speed: float = 1.0):
         self.index = index
         self.resource = simpy.Resource(env, capacity=workers)
         self.queue_limit = queue_limit
         self.up = True
-        self.slowdown = 1.0
+        self.registered = True
+        self.slowdown = 1.0 / speed
         self.error_probability = 0.0
         self.inflight: dict[simpy.Process, int] | None = {} if track_inflight else None
+        self.busy = 0.0  # worker-seconds of finished work (kept only when an autoscaler reads it)
+        self.arrivals = 0
 
     def full(self) -> bool:
         """No free worker and no room to wait."""
         res = self.resource
         return self.queue_limit is not None and res.count >= res.capacity and len(res.queue) >= self.queue_limit
+
+    def busy_until(self, now: float) -> float:
+        """Worker-seconds of work done here up to *now*, work still in progress included."""
+        return self.busy + sum(now - grant.usage_since for grant in self.resource.users)
 
     def enter(self, process: simpy.Process) -> None:
         if self.inflight is not None:
@@ -65,33 +80,63 @@ class Replica:
 
 
 class ReplicaSet:
-    """The replicas of one component and how a request picks one (round robin over those up).
+    """The replicas of one component and how a direct call picks one (round robin over those up).
 
-    Load-balancing policies replace :meth:`pick`.
+    Service discovery is ideal for direct calls: a replica that is down or not registered
+    gets nothing. A load balancer in front does its own picking with its own view of health.
+    Replicas can be added (registered once ready) and retired at run time; ``version``
+    changes whenever the registered set does, so pickers can cache what they derive from it.
     """
 
     def __init__(self, env: simpy.Environment, count: int, workers: int, queue_limit: int | None,
-                 track_inflight: bool):
-        self.replicas = [Replica(env, i, workers, queue_limit, track_inflight) for i in range(count)]
+                 track_inflight: bool, speeds: list[float] | None = None, speed: float = 1.0):
+        self.env = env
         self.workers = workers
+        self.queue_limit = queue_limit
+        self.track_inflight = track_inflight
+        self.speed = speed
+        self.replicas = [Replica(env, i, workers, queue_limit, track_inflight, speed if speeds is None else speeds[i])
+                         for i in range(count)]
+        self.version = 0
         self._next = 0
         if count == 1:
             self.pick = self._only  # the common case needs no rotation
 
     def _only(self) -> Replica | None:
         replica = self.replicas[0]
-        return replica if replica.up else None
+        return replica if replica.up and replica.registered else None
 
     @property
     def capacity(self) -> int:
         return len(self.replicas) * self.workers
 
+    def registered(self) -> list[Replica]:
+        return [r for r in self.replicas if r.registered]
+
+    def add(self) -> Replica:
+        """A new replica, not yet registered (it is booting); call :meth:`register` when it is ready."""
+        replica = Replica(self.env, len(self.replicas), self.workers, self.queue_limit, self.track_inflight,
+                          self.speed)
+        replica.registered = False
+        self.replicas.append(replica)
+        self.pick = ReplicaSet.pick.__get__(self)
+        return replica
+
+    def register(self, replica: Replica) -> None:
+        replica.registered = True
+        self.version += 1
+
+    def retire(self, replica: Replica) -> None:
+        """Take *replica* out of discovery; work it holds finishes."""
+        replica.registered = False
+        self.version += 1
+
     def pick(self) -> Replica | None:
         replicas = self.replicas
         n = len(replicas)
         for _ in range(n):
-            replica = replicas[self._next]
+            replica = replicas[self._next % n]
             self._next = (self._next + 1) % n
-            if replica.up:
+            if replica.up and replica.registered:
                 return replica
         return None

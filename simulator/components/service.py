@@ -1,6 +1,7 @@
 """``kind: service`` — replicas × workers serving named operations.
 
-A request picks a replica (round robin over those up), waits FIFO for a worker (or is
+A request picks a replica (round robin over those up, or the one a load balancer
+chose), waits FIFO for a worker (or is
 rejected when the replica's queue is full), holds the worker for the operation's
 ``work`` (× any slow-down), then runs the operation's steps. With ``io: blocking`` the
 worker stays held during the steps; with ``io: async`` it is freed first.
@@ -18,6 +19,8 @@ import simpy
 from ..engine.request import ERROR, OK, REJECTED
 from ..engine.sampling import is_zero, sampler
 from .base import Component, register
+from ..catalog import instance_speed
+from .autoscaler import Autoscaler
 from .replica import Crash, ReplicaSet
 from .steps import compile_steps, run_sequence
 
@@ -50,18 +53,33 @@ class Service(Component):
         super().__init__(name, spec, world)
         self.env = world.env
         self.replicas = ReplicaSet(world.env, self.replica_count(), self.worker_count(), spec.queue_limit,
-                                   world.may_crash(name))
-        self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(spec.operations))
+                                   world.may_crash(name), getattr(spec, "speeds", None), instance_speed(spec))
+        self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, self.operation_names())
         self.record = self.log.add
-        self.pick = self.replicas.pick
+        self.metered = False  # an autoscaler reads busy time and arrivals per replica
+        if getattr(spec, "autoscaling", None) is not None:
+            world.env.process(Autoscaler(self, spec.autoscaling).run())
+        self.pool_timeouts = self.log.counter("pool_timeouts") if self.wait_limit() is not None else None
         self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
         self.log.labels = self.operation_labels()
         self.blocking = getattr(spec, "io", "blocking") == "blocking"
         self.max_wait = self.wait_limit()
         self.ops: dict[str, CompiledOperation] = {}
-        for index, (op_name, op) in enumerate(spec.operations.items()):
-            work = None if is_zero(op.work) else sampler(op.work, world.rng(f"{name}/{op_name}/work"))
+        for index, op_name in enumerate(self.operation_names()):
+            work = self.work_of(op_name)
+            work = None if is_zero(work) else sampler(work, world.rng(f"{name}/{op_name}/work"))
             self.ops[op_name] = CompiledOperation(op_name, index, work, [])
+
+    def pick(self):
+        """The replica a direct call goes to (``None``: none is up)."""
+        return self.replicas.pick()
+
+    def operation_names(self) -> list[str]:
+        return list(self.spec.operations)
+
+    def work_of(self, op_name: str):
+        """The work distribution of operation *op_name*."""
+        return self.spec.operations[op_name].work
 
     def operation_labels(self) -> dict[str, str]:
         """A label per operation that the metrics count separately (e.g. read/write)."""
@@ -85,13 +103,20 @@ class Service(Component):
     def operation(self, name: str) -> CompiledOperation:
         return self.ops[name]
 
-    def handle(self, op: CompiledOperation, request: Any) -> Generator[Any, Any, int]:
+    def handle(self, op: CompiledOperation, request: Any, replica=None) -> Generator[Any, Any, int]:
+        """Serve *request* on *replica* (a balancer's choice), or on the one :meth:`pick` gives."""
         env = self.env
         t_arrive = env.now
-        replica = self.pick()
         if replica is None:
+            replica = self.pick()
+            if replica is None:
+                self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
+                return ERROR
+        elif not replica.up:  # a balancer sent it to a dead host: connection refused
             self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
             return ERROR
+        if self.metered:
+            replica.arrivals += 1
         res = replica.resource
         limit = replica.queue_limit
         if limit is not None and res.count >= res.capacity and len(res.queue) >= limit:
@@ -110,6 +135,8 @@ class Service(Component):
                 else:
                     yield grant | env.timeout(self.max_wait)
                     if not grant.triggered:
+                        if self.pool_timeouts is not None:
+                            self.pool_timeouts(env.now)
                         raise _GaveUp
                 t_start = env.now
                 if op.work is not None:
@@ -121,6 +148,8 @@ class Service(Component):
                 else:
                     status = OK
             t_release = env.now
+            if self.metered:
+                replica.busy += t_release - t_start
             if not self.blocking and op.steps:
                 status = yield from run_sequence(op.steps, request)
         except (_GaveUp, _Failed):

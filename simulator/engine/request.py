@@ -23,6 +23,7 @@ class Request:
     """One client request. Components read ``key`` and ``operation``; they never change a request."""
 
     __slots__ = ("id", "t_issue", "workload", "operation", "key")
+    replayed = False  # True for writes a component re-sends on its own (write-behind flushes)
 
     def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int):
         self.id = id

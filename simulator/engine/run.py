@@ -27,15 +27,20 @@ def simulate(scenario: Scenario, seed: int | None = None,
     components = {}
     for name, log in rec.spans.items():
         spans = _table(log.rows, log.FIELDS)
+        tallies = _table(log.tallies, 2)
         components[name] = ComponentRecords(
             name=name, kind=log.kind, capacity=log.capacity, operations=log.operations, labels=dict(log.labels),
             arrival=spans[:, 0].copy(), start=spans[:, 1].copy(), release=spans[:, 2].copy(), end=spans[:, 3].copy(),
-            status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16))
+            status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16),
+            tally_time=tallies[:, 0].copy(), tally_code=tallies[:, 1].astype(np.uint16),
+            tally_names=list(log.tally_names), ratios=dict(log.ratios),
+            capacity_steps=_table(log.capacity_steps, 2).copy(), facts=dict(log.facts))
     return Result(
         scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
         t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
         workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16),
         components=components, fault_events=_pair_faults(rec.faults, end),
+        scaling_events=[vars(e) for e in rec.scaling],
         wall_time_s=time.perf_counter() - started, events=world.events(),
     )
 

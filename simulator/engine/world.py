@@ -36,6 +36,7 @@ class World:
         self.issued = 0
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
+        self._versions: dict[str, dict[int, int]] = {}
         self.faults = [FAULTS[f.kind](f) for f in scenario.faults]
         for fault in self.faults:
             fault.prepare(self)
@@ -49,6 +50,10 @@ class World:
     def uniform(self, name: str) -> Callable[[], float]:
         """A fast U(0,1) sampler on stream *name*."""
         return Buffered(lambda r, n: r.random(n), self.rng(name))
+
+    def versions(self, component: str) -> dict[int, int]:
+        """Per key, how many writes of *component*'s data were acknowledged (for staleness checks)."""
+        return self._versions.setdefault(component, {})
 
     # -- draining -----------------------------------------------------------------------
     def drained(self) -> None:

@@ -8,24 +8,24 @@ from .base import Fault, register
 
 @register
 class Crash(Fault):
-    """``target`` (or its first ``replicas`` replicas) goes down; in-flight work there fails."""
+    """``target`` (or ``replicas`` of its replicas; a database's primaries first) goes down; in-flight work there fails."""
 
     kind = "crash"
 
     def prepare(self, world) -> None:
         world.crashable.add(self.spec.target)
 
-    def _replicas(self, world):
-        replicas = world.components[self.spec.target].replicas.replicas
-        return replicas[: self.spec.replicas] if self.spec.replicas else replicas
-
     def apply(self, world) -> None:
-        for replica in self._replicas(world):
+        component = world.components[self.spec.target]
+        self._hit = component.crash_targets(self.spec.replicas)
+        for replica in self._hit:
             replica.crash()
+        component.on_crash(self._hit)
 
     def revert(self, world) -> None:
-        for replica in self._replicas(world):
+        for replica in self._hit:
             replica.restart()
+        world.components[self.spec.target].on_restart(self._hit)
 
     def describe(self) -> tuple[str, str]:
         return self.spec.target, f"{self.spec.replicas} replicas" if self.spec.replicas else "all replicas"
@@ -33,20 +33,22 @@ class Crash(Fault):
 
 @register
 class Slowdown(Fault):
-    """Work at ``target`` takes ``factor`` times longer while the fault lasts."""
+    """Work at ``target`` (or its first ``replicas`` replicas) takes ``factor`` times longer while the fault lasts."""
 
     kind = "slowdown"
 
     def apply(self, world) -> None:
-        for replica in world.components[self.spec.target].replicas.replicas:
+        self._hit = world.components[self.spec.target].crash_targets(self.spec.replicas)
+        for replica in self._hit:
             replica.slowdown *= self.spec.factor
 
     def revert(self, world) -> None:
-        for replica in world.components[self.spec.target].replicas.replicas:
+        for replica in self._hit:
             replica.slowdown /= self.spec.factor
 
     def describe(self) -> tuple[str, str]:
-        return self.spec.target, f"x{self.spec.factor:g}"
+        where = f", {self.spec.replicas} replicas" if self.spec.replicas else ""
+        return self.spec.target, f"x{self.spec.factor:g}{where}"
 
 
 @register

@@ -30,7 +30,7 @@ from ..scenario.load import check_scenario
 from ..scenario.model import LATENCY_METRICS, Scenario
 from ..stats import mean_interval
 from .feedback import explain_slo_failure
-from .rules import RULES, hourly_cost
+from .rules import RULES, hourly_cost, instances
 from .spec import Check, LabSpec
 
 
@@ -104,9 +104,12 @@ def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
         if check.slo is not None:
             report.checks.append(_slo(check, runs, interface_problems))
         elif check.budget is not None:
-            cost, unpriced = hourly_cost(design, lab.prices)
+            cost, unpriced = hourly_cost(graded or design, lab.prices, runs)
             ok = cost <= check.budget.max_per_hour
-            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n}×{name}' for name, n in _instances(design))})"]
+            counts = instances(graded or design, runs)
+            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n:g}×{name}' for name, n in counts.items())})"]
+            if any(getattr(spec, "autoscaling", None) for spec in design.components.values()):
+                notes.append("autoscaled services count their mean ready replicas under the lab's run")
             if unpriced:
                 notes.append(f"no price for kind(s) {', '.join(unpriced)}: counted as free")
             if not ok:
@@ -123,9 +126,6 @@ def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
             report.checks.append(_answer(check, answers))
     return report
 
-
-def _instances(design: Scenario) -> list[tuple[str, int]]:
-    return [(name, getattr(spec, "replicas", 1)) for name, spec in design.components.items()]
 
 
 def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, list[str]]:

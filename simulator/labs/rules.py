@@ -6,9 +6,10 @@ A rule is a small function ``rule(scenario, value) -> list[str]`` returning what
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from ..scenario.model import Scenario
+from ..catalog import INSTANCE_CLASSES
+from ..scenario.model import DatabaseSpec, Scenario
 from ..scenario.topology import call_graph, edges
 
 Rule = Callable[[Scenario, Any], list[str]]
@@ -24,16 +25,49 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def instances(scenario: Scenario) -> dict[str, int]:
-    """Running instances per component (replicas; 1 for kinds without replicas)."""
-    return {name: getattr(spec, "replicas", 1) for name, spec in scenario.components.items()}
+def instances(scenario: Scenario, runs: Sequence[Any] = ()) -> dict[str, float]:
+    """Running instances per component.
+
+    Replicas for services, balancers and caches; primaries plus read replicas for
+    databases (1 for a plain one). An autoscaled service counts its time-average ready
+    replicas over the measurement window, averaged over *runs* (simulation results); with
+    no runs, its ``max_replicas`` (what it may cost at worst).
+    """
+    out: dict[str, float] = {}
+    for name, spec in scenario.components.items():
+        if isinstance(spec, DatabaseSpec):
+            out[name] = spec.shard_count * spec.nodes_per_shard
+        elif getattr(spec, "autoscaling", None) is not None:
+            measured = [r.summary()["components"][name].get("capacity_mean") for r in runs]
+            measured = [m / spec.workers for m in measured if m is not None]
+            out[name] = sum(measured) / len(measured) if measured else spec.autoscaling.max_replicas
+        else:
+            out[name] = getattr(spec, "replicas", 1)
+    return out
 
 
-def hourly_cost(scenario: Scenario, prices: dict[str, float]) -> tuple[float, list[str]]:
-    """USD per hour: instances × the price of their kind; also the kinds with no price."""
-    unpriced = sorted({spec.kind for spec in scenario.components.values() if spec.kind not in prices})
-    total = sum(n * prices.get(scenario.components[name].kind, 0.0) for name, n in instances(scenario).items())
-    return total, unpriced
+def unit_price(spec: Any, prices: dict[str, float]) -> float | None:
+    """USD per instance-hour: the lab's price for the instance class, else the catalog's, else the kind's."""
+    name = getattr(spec, "instance", None)
+    if name is not None:
+        if name in prices:
+            return prices[name]
+        if name in INSTANCE_CLASSES:
+            return INSTANCE_CLASSES[name].price_per_hour
+    return prices.get(spec.kind)
+
+
+def hourly_cost(scenario: Scenario, prices: dict[str, float], runs: Sequence[Any] = ()) -> tuple[float, list[str]]:
+    """USD per hour: instances × their unit price; also the kinds with no price (counted as free)."""
+    counts = instances(scenario, runs)
+    total, unpriced = 0.0, set()
+    for name, spec in scenario.components.items():
+        price = unit_price(spec, prices)
+        if price is None:
+            unpriced.add(spec.kind)
+        else:
+            total += counts[name] * price
+    return total, sorted(unpriced)
 
 
 @rule("no_shared_database")
@@ -51,9 +85,9 @@ def no_shared_database(scenario: Scenario, _value: Any) -> list[str]:
 
 @rule("max_instances")
 def max_instances(scenario: Scenario, value: Any) -> list[str]:
-    """At most *value* running instances in total."""
+    """At most *value* running instances in total (autoscaled services at their maximum)."""
     total = sum(instances(scenario).values())
-    return [f"{total} instances in total, at most {value} allowed"] if total > int(value) else []
+    return [f"{total:g} instances in total, at most {value} allowed"] if total > int(value) else []
 
 
 @rule("required_components")

@@ -20,9 +20,20 @@ from ..engine.request import UNFINISHED
 
 
 class SpanLog:
-    """Spans of one component: ``rows`` holds (arrival, start, release, end, status, operation) per span."""
+    """Spans of one component: ``rows`` holds (arrival, start, release, end, status, operation) per span.
 
-    __slots__ = ("name", "kind", "capacity", "operations", "labels", "rows", "add")
+    Besides spans a component may emit:
+
+    * **tallies** — timestamped counts of named events (cache hits, stale reads, ejections):
+      ``count = log.counter("hits")`` then ``count(now)``; ``ratios`` names derived shares
+      (``{"hit_ratio": ("hits", ("hits", "misses"))}`` = hits / (hits + misses));
+    * **capacity changes** — ``capacity_changed(now, workers)`` when replicas come and go, so
+      utilization divides by the capacity actually provisioned at each moment;
+    * **facts** — static numbers about the component (``facts["shards"] = 4``) for the summary.
+    """
+
+    __slots__ = ("name", "kind", "capacity", "operations", "labels", "rows", "add", "tallies", "tally_names",
+                 "ratios", "capacity_steps", "facts")
     FIELDS = 6
 
     def __init__(self, name: str, kind: str, capacity: int, operations: list[str]):
@@ -32,6 +43,11 @@ class SpanLog:
         self.operations = operations
         self.labels: dict[str, str] = {}
         self.rows = array("d")
+        self.tallies = array("d")
+        self.tally_names: list[str] = []
+        self.ratios: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.capacity_steps = array("d", (0.0, capacity))
+        self.facts: dict[str, object] = {}
         extend = self.rows.extend
 
         def add(arrival: float, start: float, release: float, end: float, status: int, op: int) -> None:
@@ -41,6 +57,32 @@ class SpanLog:
 
     def add_unfinished(self, arrival: float, start: float, now: float) -> None:
         self.add(arrival, start, now, now, UNFINISHED, 0)
+
+    def counter(self, name: str):
+        """A function ``count(now)`` recording one *name* event at simulated time *now*."""
+        if name not in self.tally_names:
+            self.tally_names.append(name)
+        code = float(self.tally_names.index(name))
+        extend = self.tallies.extend
+
+        def count(now: float) -> None:
+            extend((now, code))
+
+        return count
+
+    def capacity_changed(self, now: float, capacity: int) -> None:
+        self.capacity_steps.extend((now, capacity))
+
+
+@dataclass
+class ScalingEvent:
+    """An autoscaler decision: at ``time`` ``component`` goes from ``current`` to ``desired`` replicas."""
+
+    time: float
+    component: str
+    current: int
+    desired: int
+    metric: float
 
 
 @dataclass
@@ -64,6 +106,7 @@ class Recorder:
         self.requests = array("d")
         self.spans: dict[str, SpanLog] = {}
         self.faults: list[FaultEvent] = []
+        self.scaling: list[ScalingEvent] = []
         extend = self.requests.extend
 
         def request_done(t_issue: float, t_end: float, status: int, workload: int, operation: int) -> None:
@@ -74,6 +117,9 @@ class Recorder:
     def span_log(self, name: str, kind: str, capacity: int, operations: list[str]) -> SpanLog:
         log = self.spans[name] = SpanLog(name, kind, capacity, operations)
         return log
+
+    def scaled(self, time: float, component: str, current: int, desired: int, metric: float) -> None:
+        self.scaling.append(ScalingEvent(time, component, current, desired, metric))
 
     def fault(self, time: float, phase: str, kind: str, target: str, detail: str = "") -> None:
         self.faults.append(FaultEvent(time, phase, kind, target, detail))

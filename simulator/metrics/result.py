@@ -56,6 +56,32 @@ class ComponentRecords:
     end: np.ndarray
     status: np.ndarray
     op: np.ndarray
+    tally_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tally_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint16))
+    tally_names: list[str] = field(default_factory=list)
+    ratios: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    capacity_steps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def capacity_integral(self, lo: float, hi: float) -> float:
+        """∫_lo^hi provisioned workers dt (capacity is piecewise constant between its steps)."""
+        steps = self.capacity_steps
+        if steps.shape[0] <= 1:
+            return self.capacity * (hi - lo)
+        times = np.append(steps[:, 0], np.inf)
+        caps = steps[:, 1]
+        overlap = np.clip(np.minimum(times[1:], hi) - np.maximum(times[:-1], lo), 0.0, None)
+        return float((overlap * caps).sum())
+
+    def capacity_averages(self, edges: np.ndarray) -> np.ndarray:
+        """Mean provisioned workers in each bucket of *edges*."""
+        return np.array([self.capacity_integral(a, b) / (b - a) for a, b in zip(edges[:-1], edges[1:])])
+
+    def tally_counts(self, lo: float, hi: float) -> dict[str, int]:
+        """How many of each tallied event happened in [lo, hi)."""
+        inside = (self.tally_time >= lo) & (self.tally_time < hi)
+        counts = np.bincount(self.tally_code[inside], minlength=len(self.tally_names))
+        return {name: int(counts[i]) for i, name in enumerate(self.tally_names)}
 
 
 @dataclass
@@ -73,6 +99,7 @@ class Result:
     operation: np.ndarray
     components: dict[str, ComponentRecords]
     fault_events: list[dict[str, Any]] = field(default_factory=list)
+    scaling_events: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
     events: int = 0
 
@@ -145,9 +172,10 @@ class Result:
         visits = (rec.arrival >= lo) & (rec.arrival < hi)
         served = visits & (rec.status != REJECTED) & (rec.status != UNFINISHED)
         wait = (rec.start - rec.arrival)[served]
+        busy = time_average(rec.start, rec.release, lo, hi) * (hi - lo)
         out = {
             "kind": rec.kind,
-            "utilization": time_average(rec.start, rec.release, lo, hi) / rec.capacity,
+            "utilization": busy / rec.capacity_integral(lo, hi),
             "p_wait": float((wait > 0).mean()) if wait.size else None,
             "wait_s": {"mean": float(wait.mean()) if wait.size else None,
                        "p99": float(np.quantile(wait, 0.99)) if wait.size else None},
@@ -159,10 +187,19 @@ class Result:
             "rejected": int((visits & (rec.status == REJECTED)).sum()),
             "capacity": rec.capacity,
         }
+        if rec.capacity_steps.shape[0] > 1:
+            out["capacity_mean"] = rec.capacity_integral(lo, hi) / (hi - lo)
         if rec.labels:
             for label in sorted(set(rec.labels.values())):
                 ids = [i for i, op in enumerate(rec.operations) if rec.labels.get(op) == label]
                 out[f"{label}s"] = int((visits & (rec.status == OK) & np.isin(rec.op, ids)).sum())
+        if rec.tally_names:
+            counts = rec.tally_counts(lo, hi)
+            out["counts"] = counts
+            for ratio, (numerator, denominator) in rec.ratios.items():
+                total = sum(counts.get(n, 0) for n in denominator)
+                out[ratio] = counts.get(numerator, 0) / total if total else None
+        out.update(rec.facts)
         return out
 
     def _slos(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -201,6 +238,24 @@ class Result:
         from ..viz import plot_distribution
 
         return plot_distribution(self, **kwargs)
+
+    def plot_replicas(self, components=None, **kwargs):
+        """Offered load and ready replicas over time, autoscaler decisions marked."""
+        from ..viz import plot_replicas
+
+        return plot_replicas(self, components, **kwargs)
+
+    def plot_hit_ratio(self, components=None, **kwargs):
+        """Each cache's hit ratio (and stale share) over time."""
+        from ..viz import plot_hit_ratio
+
+        return plot_hit_ratio(self, components, **kwargs)
+
+    def plot_shares(self, component: str, **kwargs):
+        """How a balancer spread requests over replicas, or a sharded database over shards."""
+        from ..viz import plot_shares
+
+        return plot_shares(self, component, **kwargs)
 
     # -- tables ----------------------------------------------------------------------------------
     @property
@@ -293,11 +348,54 @@ class Result:
         for rec in self.components.values():
             frames.append(pd.DataFrame({
                 "time": edges[:-1], "component": rec.name,
-                "utilization": bucket_averages(rec.start, rec.release, edges) / rec.capacity,
+                "utilization": bucket_averages(rec.start, rec.release, edges) / rec.capacity_averages(edges),
                 "queue_len": bucket_averages(rec.arrival, rec.start, edges),
                 "in_system": bucket_averages(rec.arrival, rec.end, edges),
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def tally_timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
+        """Per component, tallied event and bucket: ``count`` and ``rate`` (per second), plus each ratio.
+
+        Ratio rows (e.g. a cache's ``hit_ratio``) hold the share in ``value`` (NaN where the
+        bucket has no event of the denominator). Components without tallies have no rows.
+        """
+        import pandas as pd
+
+        edges = self._edges(interval, until)
+        width = np.diff(edges)
+        frames = []
+        for rec in self.components.values():
+            counts = {}
+            for code, name in enumerate(rec.tally_names):
+                counts[name] = np.histogram(rec.tally_time[rec.tally_code == code], edges)[0]
+                frames.append(pd.DataFrame({"time": edges[:-1], "component": rec.name, "name": name,
+                                            "count": counts[name], "value": counts[name] / width}))
+            for ratio, (numerator, denominator) in rec.ratios.items():
+                zeros = np.zeros(len(width), dtype=int)
+                total = sum((counts.get(n, zeros) for n in denominator), zeros)
+                share = np.where(total > 0, counts.get(numerator, zeros) / np.maximum(total, 1), np.nan)
+                frames.append(pd.DataFrame({"time": edges[:-1], "component": rec.name, "name": ratio,
+                                            "count": total, "value": share}))
+        if not frames:
+            return pd.DataFrame(columns=["time", "component", "name", "count", "value"])
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def scaling(self) -> "pd.DataFrame":
+        """One row per autoscaler decision: time, component, current, desired, metric."""
+        import pandas as pd
+
+        return pd.DataFrame(self.scaling_events, columns=["time", "component", "current", "desired", "metric"])
+
+    def replicas_over_time(self, component: str) -> "pd.DataFrame":
+        """Ready replicas of *component* over time (a step function: from each ``time`` on)."""
+        import pandas as pd
+
+        rec = self.components[component]
+        spec = self.scenario.components[component]
+        per_replica = getattr(spec, "workers", None) or getattr(spec, "connections", 1)
+        return pd.DataFrame({"time": rec.capacity_steps[:, 0], "replicas": rec.capacity_steps[:, 1] / per_replica})
 
     @property
     def faults(self) -> "pd.DataFrame":

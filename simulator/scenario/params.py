@@ -110,8 +110,13 @@ def resolve_params(source: Source, overrides: Iterable[str]) -> tuple[dict[str, 
 
 
 def _outside_bounds(spec: Any, value: Any) -> str | None:
-    """Declared ``min``/``max`` are limits, not hints: a value outside them is refused."""
-    if not isinstance(spec, dict) or isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Declared ``min``/``max`` and ``choices`` are limits, not hints: a value outside them is refused."""
+    if not isinstance(spec, dict):
+        return None
+    choices = spec.get("choices")
+    if isinstance(choices, list) and value not in choices:
+        return f"{value!r} is not one of the declared choices ({', '.join(map(str, choices))})"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     low, high = spec.get("min"), spec.get("max")
     if isinstance(low, (int, float)) and value < low or isinstance(high, (int, float)) and value > high:

@@ -2,8 +2,8 @@
 
 Generated from the same pydantic models the loader validates with, so it cannot drift
 from what sdsim accepts; a test checks the committed copy is current. Because any value
-may be a ``${param}`` reference, every number, integer and boolean also accepts such a
-string.
+may be a ``${param}`` reference, every number, integer, boolean and choice among names
+(``policy: ${policy}``) also accepts such a string.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _allow_inline(node: Any) -> Any:
 def _allow_params(node: Any) -> Any:
     if isinstance(node, dict):
         node = {k: _allow_params(v) for k, v in node.items()}
-        if node.get("type") in ("number", "integer", "boolean"):
+        if node.get("type") in ("number", "integer", "boolean") or len(node.get("enum", ())) > 1:
             annotations = {k: node.pop(k) for k in ("title", "description", "default") if k in node}
             return {"anyOf": [node, PARAM_REF], **annotations}
         return node

@@ -17,7 +17,9 @@ from typing import Iterator
 
 import networkx as nx
 
-from .model import BranchStep, CallStep, ParallelStep, PublishStep, Scenario, Step
+from .model import (BranchStep, CacheSpec, CallStep, DatabaseSpec, LoadBalancerSpec, ParallelStep, PublishStep,
+                    Scenario, ServiceSpec, Step)
+from ..catalog import INSTANCE_CLASSES
 from .source import Path
 
 
@@ -49,8 +51,12 @@ def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[
 
 
 def edges(scenario: Scenario) -> Iterator[Edge]:
+    """Every call a component makes: written in its steps, or implied by its kind (balancer, cache)."""
     for name, spec in scenario.components.items():
-        for op_name, op in spec.operations.items():
+        for call in spec.implicit_calls(scenario.components):
+            yield Edge(name, call.operation, call.target, call.target_operation, call.sync, True,
+                       ("components", name, call.field))
+        for op_name, op in getattr(spec, "operations", {}).items():
             steps = getattr(op, "steps", [])
             base = ("components", name, "operations", op_name, "steps")
             for step, path, certain in iter_steps(steps, base):
@@ -97,8 +103,9 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         if target not in comps:
             errors.append((path, f"{what} {target!r} does not exist (expected one of: {', '.join(comps)})"))
             return False
-        if op not in comps[target].operations:
-            errors.append((path, f"{target!r} has no operation {op!r} (it has: {', '.join(comps[target].operations)})"))
+        ops = comps[target].operation_names(comps)
+        if op not in ops:
+            errors.append((path, f"{target!r} has no operation {op!r} (it has: {', '.join(ops) or 'none'})"))
             return False
         return True
 
@@ -115,6 +122,7 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         op_exists(e.target, e.target_op, e.path, "call target")
 
     _check_zones(scenario, errors)
+    _check_kinds(scenario, errors)
     _check_faults(scenario, errors)
     _check_cycles(scenario, graph_edges, errors)
 
@@ -176,9 +184,50 @@ def _check_faults(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
                            f"fault target {target!r} does not exist (expected one of: {', '.join(scenario.components)})"))
             continue
         replicas = getattr(fault, "replicas", None)
-        have = getattr(scenario.components[target], "replicas", 1)
+        spec = scenario.components[target]
+        if isinstance(spec, DatabaseSpec):
+            have, what = spec.shard_count, "primaries"
+        else:
+            have, what = getattr(spec, "replicas", 1), "replicas"
+            if getattr(spec, "autoscaling", None) is not None:
+                have = spec.autoscaling.max_replicas
         if replicas is not None and replicas > have:
-            errors.append((("faults", i, "replicas"), f"cannot crash {replicas} replicas of {target!r}: it has {have}"))
+            verb = "crash" if fault.kind == "crash" else f"apply a {fault.kind} to"
+            errors.append((("faults", i, "replicas"), f"cannot {verb} {replicas} {what} of {target!r}: it has {have}"))
+
+
+def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
+    """What one kind requires of another: a balancer needs a service behind it, a cache an origin."""
+    comps = scenario.components
+    for name, spec in comps.items():
+        instance = getattr(spec, "instance", None)
+        if instance is not None and instance not in INSTANCE_CLASSES:
+            errors.append((("components", name, "instance"), f"unknown instance class {instance!r} "
+                                                             f"(expected one of: {', '.join(INSTANCE_CLASSES)})"))
+        if isinstance(spec, LoadBalancerSpec):
+            backend = comps.get(spec.backend)
+            if backend is None:
+                errors.append((("components", name, "backend"), f"backend {spec.backend!r} does not exist "
+                                                                 f"(expected one of: {', '.join(comps)})"))
+            elif not isinstance(backend, ServiceSpec):
+                errors.append((("components", name, "backend"), f"backend {spec.backend!r} is a {backend.kind} "
+                                                                 "(expected a service, whose replicas the balancer spreads load over)"))
+            elif spec.weights is not None and len(spec.weights) != backend.replicas:
+                errors.append((("components", name, "weights"), f"{len(spec.weights)} weights for "
+                                                                 f"{backend.replicas} replicas of {spec.backend!r}"))
+            if spec.policy == "maglev" and not _is_prime(spec.table_size):
+                errors.append((("components", name, "table_size"),
+                               f"table_size {spec.table_size} is not prime (Maglev needs a prime, e.g. 65537)"))
+        elif isinstance(spec, CacheSpec):
+            if spec.origin not in comps:
+                errors.append((("components", name, "origin"), f"origin {spec.origin!r} does not exist "
+                                                               f"(expected one of: {', '.join(comps)})"))
+            elif spec.pattern in ("write_through", "write_behind") and spec.origin_write is None:
+                errors.append((("components", name, "origin_write"), f"a {spec.pattern} cache needs origin_write"))
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
 
 
 def _check_cycles(scenario: Scenario, graph_edges: list[Edge], errors: list[tuple[Path, str]]) -> None:

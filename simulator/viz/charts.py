@@ -11,7 +11,8 @@ Conventions shared by all charts:
 * Simulated time on x in seconds, or minutes / hours for long runs; latency in ms, or s
   when the values are large; every axis label carries its unit.
 * The warm-up interval (not measured) is shaded grey, every fault interval in its kind's
-  colour and labelled ``"<kind>: <target>"`` in the legend.
+  colour and labelled ``"<kind>: <target>"`` in the legend; every autoscaler decision is
+  a dotted vertical line.
 * Time series use the run's ``sample_interval`` buckets; when a run has more than
   ``max_points`` of them, neighbouring buckets are merged (the legend says the bucket
   width) so long runs stay readable. Latency percentiles of merged buckets are recomputed
@@ -113,6 +114,19 @@ def _shade(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: b
                    gid=f"fault:{fault.kind}:{fault.target}")
 
 
+def _mark_scaling(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: bool = True,
+                  component: str | None = None) -> None:
+    """A dotted vertical line at every autoscaler decision (of *component*, or any) before *t_end*."""
+    first = True
+    for event in result.scaling_events:
+        if event["time"] >= t_end or (component is not None and event["component"] != component):
+            continue
+        ax.axvline(event["time"] / scale, color=ROLES["scaling"], lw=0.8, ls=":", zorder=1,
+                   label="autoscaler decision" if label and first else None,
+                   gid=f"scaling:{event['component']}:{event['current']}->{event['desired']}")
+        first = False
+
+
 def _legend(ax: "Axes", *, title: str | None = None, outside: bool = True, **kwargs: Any) -> None:
     """A legend without duplicate labels; outside the plot on the right by default."""
     handles, labels = ax.get_legend_handles_labels()
@@ -184,6 +198,7 @@ def plot_latency(result: "Result", *, ax: "Axes | None" = None, figsize: tuple[f
     peak = float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
     lscale, lunit = latency_scale(peak)
     _shade(ax, result, tscale, t_end)
+    _mark_scaling(ax, result, tscale, t_end)
     if np.isfinite(values).any():
         x = ts["time"].to_numpy() / tscale
         for j, (name, _) in enumerate(PERCENTILES):
@@ -218,6 +233,8 @@ def plot_throughput(result: "Result", *, figsize: tuple[float, float] = (10, 6),
     x = ts["time"].to_numpy() / tscale if not ts.empty else np.zeros(0)
     _shade(top, result, tscale, t_end)
     _shade(bottom, result, tscale, t_end, label=False)
+    _mark_scaling(top, result, tscale, t_end)
+    _mark_scaling(bottom, result, tscale, t_end, label=False)
     if not ts.empty and (ts["ok"].sum() + ts["failed"].sum()) > 0:
         thr, good = ts["throughput_rps"].to_numpy(dtype=float), ts["goodput_rps"].to_numpy(dtype=float)
         top.fill_between(x, good, thr, step="post", color=ROLES["failed"], alpha=0.35, lw=0, zorder=2,
@@ -284,6 +301,7 @@ def plot_components(result: "Result", *, max_components: int = 12, figsize: tupl
         left, right = axes[row]
         for ax in (left, right):
             _shade(ax, result, tscale, t_end, label=row == 0)
+            _mark_scaling(ax, result, tscale, t_end, label=row == 0, component=name)
             _time_axis(ax, t_end, tscale, tunit, label=row == n - 1)
             style_axes(ax)
         left.step(x, data["utilization"] * 100.0, where="post", color=ROLES["utilization"], lw=1.0, zorder=3,

@@ -55,6 +55,10 @@ ROLES: dict[str, str] = {
     "cdf": OKABE_ITO["blue"],
     "fault": OKABE_ITO["reddish_purple"],
     "warmup": GREY,
+    "replicas": OKABE_ITO["bluish_green"],
+    "scaling": OKABE_ITO["black"],
+    "hit_ratio": OKABE_ITO["blue"],
+    "stale": OKABE_ITO["vermillion"],
 }
 """Colour of each quantity, the same in every chart."""
 

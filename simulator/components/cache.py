@@ -1,0 +1,180 @@
+"""``kind: cache`` — a key-value cache in front of an origin (Redis, memcached, Caffeine).
+
+A cache is a small service (``replicas`` × ``workers`` doing ``work`` per look-up; Redis
+is one worker) holding one store of ``capacity`` entries keyed by the request's key,
+with a replacement policy and Caffeine's expiry (:mod:`simulator.caching.policies`).
+Replicas share the store (ideal replication). The worker is freed before any origin
+call, so a slow origin does not block look-ups.
+
+``read``: a hit answers at once; a miss loads ``origin.origin_read`` and fills the entry
+when the load succeeds. With ``coalesce`` (request coalescing, single flight), misses on
+a key whose load is in flight wait for that load instead of starting their own: N
+concurrent misses make one origin load. Without it, a hot key that expires under load
+sends a stampede of loads to the origin.
+
+``write`` (by ``pattern``): ``cache_aside``/``read_through`` write the origin, then delete
+the entry; ``write_through`` writes the origin, then stores the new value;
+``write_behind`` stores the value and answers at once, and writes the origin
+``write_behind_delay`` later — writes to one key inside the delay are merged into one,
+and writes still pending when the cache crashes are lost.
+
+Staleness: each acknowledged write of a key advances the origin's version of it
+(:meth:`World.versions`); a hit on an entry filled from an older version is a stale
+read. A crashed cache comes back empty (a cold start).
+
+Tallies: ``hits``, ``misses``, ``stale_reads``, ``evictions``, ``expirations``,
+``rejections`` (refused by admission), ``origin_loads``, ``coalesced``, ``writes``,
+``origin_writes``, ``writes_merged``, ``lost_writes``; ratios ``hit_ratio`` =
+hits / (hits + misses) and ``stale_ratio`` = stale reads / hits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generator
+
+from ..caching import MISS, make_policy
+from ..engine.request import ERROR, OK, Request
+from .base import register
+from .service import Service
+from .steps import guarded
+
+
+class Replay(Request):
+    """A write the cache sends on its own (write-behind): the version it carries was already counted."""
+
+    __slots__ = ()
+    replayed = True
+
+
+@register
+class Cache(Service):
+    kind = "cache"
+
+    def __init__(self, name, spec, world):
+        super().__init__(name, spec, world)
+        self.blocking = False
+        self.store = make_policy(spec.policy, spec.capacity, spec.expire_after_write, spec.expire_after_access)
+        log = self.log
+        self.count = {n: log.counter(n) for n in (
+            "hits", "misses", "stale_reads", "evictions", "expirations", "rejections", "origin_loads", "coalesced",
+            "writes", "origin_writes", "writes_merged", "lost_writes")}
+        log.ratios = {"hit_ratio": ("hits", ("hits", "misses")), "stale_ratio": ("stale_reads", ("hits",))}
+        log.facts.update({"policy": spec.policy, "pattern": spec.pattern, "capacity_entries": spec.capacity})
+        self.loading: dict[int, Any] = {}
+        self.pending: dict[int, int] = {}
+        self._seen = (0, 0)  # the store's (expirations, rejections) already tallied
+
+    def operation_names(self) -> list[str]:
+        return self.spec.operation_names(self.world.scenario.components)
+
+    def work_of(self, op_name: str):
+        return self.spec.work
+
+    def wire(self) -> None:
+        spec, world = self.spec, self.world
+        self.versions = world.versions(spec.origin)
+        self.load = world.caller(self.zone, f"{spec.origin}.{spec.origin_read}")
+        self.origin_write = (world.caller(self.zone, f"{spec.origin}.{spec.origin_write}")
+                             if spec.origin_write is not None else None)
+        self.ops["read"].steps = [self._read]
+        self.ops["write"].steps = [self._write_behind if spec.pattern == "write_behind" else self._write]
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def _tally_store(self, now: float) -> None:
+        """Turn the store's running counters into timestamped tallies."""
+        store = self.store
+        expired, rejected = self._seen
+        for _ in range(store.expirations - expired):
+            self.count["expirations"](now)
+        for _ in range(store.rejections - rejected):
+            self.count["rejections"](now)
+        self._seen = (store.expirations, store.rejections)
+
+    def _fill(self, key: int, version: int, now: float) -> None:
+        for _ in range(self.store.put(key, version, now)):
+            self.count["evictions"](now)
+        self._tally_store(now)
+
+    # -- operations ----------------------------------------------------------------------------
+    def _read(self, request) -> Generator[Any, Any, int]:
+        env, count = self.env, self.count
+        key, now = request.key, self.env.now
+        version = self.store.get(key, now)
+        if self.store.expirations != self._seen[0]:
+            self._tally_store(now)
+        if version is not MISS:
+            count["hits"](now)
+            if version < self.versions.get(key, 0):
+                count["stale_reads"](now)
+            return OK
+        count["misses"](now)
+        coalesce = self.spec.coalescing
+        if coalesce and key in self.loading:
+            count["coalesced"](now)
+            return (yield self.loading[key])
+        loaded = env.event() if coalesce else None
+        if coalesce:
+            self.loading[key] = loaded
+        version = self.versions.get(key, 0)  # what the load will read (a write racing it makes it stale)
+        count["origin_loads"](now)
+        status = ERROR
+        try:
+            status = yield from self.load(request)
+        finally:
+            if coalesce:
+                del self.loading[key]
+                loaded.succeed(status)
+        if status == OK:
+            self._fill(key, version, env.now)
+        return status
+
+    def _write(self, request) -> Generator[Any, Any, int]:
+        env, count = self.env, self.count
+        count["writes"](env.now)
+        count["origin_writes"](env.now)
+        status = yield from self.origin_write(request)
+        if status != OK:
+            return status
+        if self.spec.pattern == "write_through":
+            self._fill(request.key, self.versions.get(request.key, 0), env.now)
+        else:
+            self.store.invalidate(request.key)
+        return OK
+
+    def _write_behind(self, request) -> Generator[Any, Any, int]:
+        env, count, key = self.env, self.count, request.key
+        now = env.now
+        count["writes"](now)
+        version = self.versions[key] = self.versions.get(key, 0) + 1
+        self._fill(key, version, now)
+        if key in self.pending:
+            count["writes_merged"](now)
+        else:
+            env.process(guarded(self._flush(key, request)))
+        self.pending[key] = version
+        return OK
+        yield  # a generator that never waits
+
+    def _flush(self, key: int, request) -> Generator[Any, Any, int]:
+        yield self.env.timeout(self.spec.write_behind_delay)
+        if self.pending.pop(key, None) is None:
+            return OK  # lost in a crash
+        self.count["origin_writes"](self.env.now)
+        replay = Replay(request.id, self.env.now, request.workload, request.operation, key)
+        return (yield from self.origin_write(replay))
+
+    # -- faults ----------------------------------------------------------------------------------
+    def on_crash(self, replicas) -> None:
+        if all(not r.up for r in self.replicas.replicas):  # the whole cache is gone, memory and all
+            now = self.env.now
+            for _ in range(len(self.pending)):
+                self.count["lost_writes"](now)
+            self.pending.clear()
+            self.cold = True
+
+    def on_restart(self, replicas) -> None:
+        if getattr(self, "cold", False):
+            spec = self.spec
+            self.store = make_policy(spec.policy, spec.capacity, spec.expire_after_write, spec.expire_after_access)
+            self._seen = (0, 0)
+            self.cold = False
