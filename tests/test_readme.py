@@ -39,3 +39,30 @@ def test_readme_run_command_works_in_a_fresh_copy(tmp_path):
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "gateway" in done.stdout and "p99" in done.stdout
+
+
+def test_readme_scaling_example_is_a_valid_design_that_runs():
+    """The README's scaling block (components + faults) validates and runs with a workload around it."""
+    import yaml
+
+    from simulator import Scenario, check_scenario, simulate
+
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- scaling-example -->\s*```yaml\n(.+?)\n```", text, re.S)
+    assert match, "README has no scaling-example block"
+    body = yaml.safe_load(match.group(1))
+    for fault in body["faults"]:  # the README's times fit a 10 min run; squeeze them into 60 s
+        fault.update(at="20s", **{"for": "10s"})
+    doc = {"name": "readme-scaling", "duration": "60s", "warmup": "5s", **body,
+           "workload": [{"name": "users", "entry": "lb", "operation": "get", "keys": "zipf(s=1.0, n=1000)",
+                         "arrivals": {"kind": "poisson", "rate": "50/s"}}]}
+    path = ROOT / "tests" / ".readme-scaling.yaml"
+    try:
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        scenario, _ = check_scenario(path)
+    finally:
+        path.unlink(missing_ok=True)
+    assert isinstance(scenario, Scenario)
+    summary = simulate(scenario).summary()
+    assert summary["requests"]["ok"] > 0
+    assert summary["components"]["cache"]["hit_ratio"] > 0
