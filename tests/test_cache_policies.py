@@ -426,13 +426,13 @@ def test_tinylfu_rejects_one_hit_wonders_and_admits_a_frequent_newcomer():
     assert 2 not in cache and 1 in cache and 3 in cache
     _request(cache, 4)  # the one-hit wonder 3 is dropped in turn
     assert 3 not in cache and 1 in cache
-    assert (cache.evictions, cache.rejections) == (2, 0)
+    assert (cache.evictions, cache.rejections) == (2, 2)  # both losers were refused newcomers
     for _ in range(6):
         assert cache.get(9, 0.0) is MISS  # 9: 6 accesses while absent
     cache.put(9, 9, 0.0)  # pushes 4 out of the window (4 loses to 1)
-    _request(cache, 5)  # window candidate 9 (6) beats victim 1 (5)
+    _request(cache, 5)  # window candidate 9 (6) beats victim 1 (5): the victim goes, no refusal
     assert 1 not in cache and 9 in cache and 5 in cache
-    assert (cache.evictions, cache.rejections, cache.sketch.resets) == (4, 0, 0)
+    assert (cache.evictions, cache.rejections, cache.sketch.resets) == (4, 3, 0)
 
 
 def test_tinylfu_hot_key_survives_a_scan_that_flushes_lru():
@@ -613,7 +613,7 @@ def test_tinylfu_invariants_on_random_operations(eaw, eaa):
         assert len(probation) + len(protected) <= cache.main_capacity
         assert len(window) + len(probation) + len(protected) == len(cache)
         assert inserted == len(cache) + cache.evictions + cache.expirations + invalidated, step
-    assert cache.evictions > 100 and cache.rejections == 0
+    assert cache.evictions > 100 and 0 < cache.rejections <= cache.evictions
     assert cache.expirations > 20 or (eaw, eaa) == (None, None)  # both removal paths ran
 
 

@@ -11,8 +11,8 @@ Common semantics (every policy):
 * **Capacity.** At most ``capacity`` entries are resident after every call. Inserting a
   new key into a full cache evicts other entries for capacity; each counts in
   ``evictions`` and in the value :meth:`CachePolicy.put` returns. The newcomer is always
-  stored by the four policies here, so ``rejections`` stays 0 for them; it exists for
-  admission policies that may refuse a newcomer outright.
+  stored first; W-TinyLFU may then refuse it admission to the main space, evicting it
+  instead of the victim, which also counts in ``rejections`` (0 for the other policies).
 * **Expiry** (Caffeine ``expireAfterWrite`` / ``expireAfterAccess``). With
   ``expire_after_write=T`` an entry expires ``T`` seconds after it was created or last
   replaced; with ``expire_after_access=T``, ``T`` seconds after its last read (hit) or
@@ -84,7 +84,8 @@ class CachePolicy:
     Attributes:
         evictions: Entries removed to make room for a new key (running count).
         expirations: Entries removed because they had expired (running count).
-        rejections: Newcomers refused by an admission policy (running count).
+        rejections: Evictions in which an admission policy refused the newcomer (the
+            candidate lost to the victim); a subset of ``evictions`` (running count).
     """
 
     name: ClassVar[str]
@@ -496,9 +497,10 @@ class WTinyLFUPolicy(CachePolicy):
       it competes with probation's least recently used entry (the *victim*): the candidate
       is admitted (and the victim evicted) only if its estimated frequency is strictly
       higher, else the candidate itself is evicted. Either loser counts as one eviction
-      (and in the value ``put`` returns): both were resident. The newcomer is never refused,
-      so ``rejections`` stays 0. Caffeine's random admission of warm candidates (a defence
-      against hash flooding) is omitted to stay deterministic.
+      (and in the value ``put`` returns): both were resident, and Caffeine counts both as
+      evictions. A candidate that loses also counts in ``rejections`` (admission refused
+      it). Caffeine's random admission of warm candidates (a defence against hash
+      flooding) is omitted to stay deterministic.
     * A hit in the window or in protected refreshes recency there; a hit in probation
       promotes the entry to protected, demoting protected's least recently used entry to
       probation's fresh end if protected is over its size.
@@ -561,14 +563,16 @@ class WTinyLFUPolicy(CachePolicy):
             return 0
         # Main is full and protected holds at most protected_capacity < main_capacity, so
         # probation is empty only when main_capacity == 0 (capacity 1): then no contest.
+        refused = True
         if probation:
             victim = next(iter(probation))
             if self.sketch.frequency(candidate) > self.sketch.frequency(victim):
                 del probation[victim]
                 probation[candidate] = None
                 self._data[candidate][_SLOT] = _PROBATION
-                candidate = victim
+                candidate, refused = victim, False
         # ``candidate`` is now the loser.
+        self.rejections += refused
         del self._data[candidate]
         if self._expiring:
             self._forget(candidate)

@@ -15,15 +15,17 @@ sends a stampede of loads to the origin.
 ``write`` (by ``pattern``): ``cache_aside``/``read_through`` write the origin, then delete
 the entry; ``write_through`` writes the origin, then stores the new value;
 ``write_behind`` stores the value and answers at once, and writes the origin
-``write_behind_delay`` later — writes to one key inside the delay are merged into one,
-and writes still pending when the cache crashes are lost.
+``write_behind_delay`` later — writes to one key inside the delay are merged into one;
+writes still pending when the cache crashes, or whose flush the origin fails, are lost.
 
 Staleness: each acknowledged write of a key advances the origin's version of it
 (:meth:`World.versions`); a hit on an entry filled from an older version is a stale
-read. A crashed cache comes back empty (a cold start).
+read. A write-behind write the origin has not received yet (or lost in a crash) leaves
+the origin with the older version, so an entry loaded from it meanwhile is stale. A
+crashed cache comes back empty (a cold start).
 
 Tallies: ``hits``, ``misses``, ``stale_reads``, ``evictions``, ``expirations``,
-``rejections`` (refused by admission), ``origin_loads``, ``coalesced``, ``writes``,
+``rejections`` (tinylfu refused the newcomer: also an eviction), ``origin_loads``, ``coalesced``, ``writes``,
 ``origin_writes``, ``writes_merged``, ``lost_writes``; ratios ``hit_ratio`` =
 hits / (hits + misses) and ``stale_ratio`` = stale reads / hits.
 """
@@ -62,6 +64,8 @@ class Cache(Service):
         log.facts.update({"policy": spec.policy, "pattern": spec.pattern, "capacity_entries": spec.capacity})
         self.loading: dict[int, Any] = {}
         self.pending: dict[int, int] = {}
+        self.persisted: dict[int, int] = {}  # key -> the version the origin holds, for unflushed or lost writes
+        self.epoch = 0  # bumped when a crash wipes the cache: flushes scheduled before it are void
         self._seen = (0, 0)  # the store's (expirations, rejections) already tallied
 
     def operation_names(self) -> list[str]:
@@ -75,9 +79,10 @@ class Cache(Service):
         self.versions = world.versions(spec.origin)
         self.load = world.caller(self.zone, f"{spec.origin}.{spec.origin_read}")
         self.origin_write = (world.caller(self.zone, f"{spec.origin}.{spec.origin_write}")
-                             if spec.origin_write is not None else None)
+                             if "write" in self.ops else None)
         self.ops["read"].steps = [self._read]
-        self.ops["write"].steps = [self._write_behind if spec.pattern == "write_behind" else self._write]
+        if "write" in self.ops:  # a read-only origin makes a read-only cache
+            self.ops["write"].steps = [self._write_behind if spec.pattern == "write_behind" else self._write]
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _tally_store(self, now: float) -> None:
@@ -115,7 +120,9 @@ class Cache(Service):
         loaded = env.event() if coalesce else None
         if coalesce:
             self.loading[key] = loaded
-        version = self.versions.get(key, 0)  # what the load will read (a write racing it makes it stale)
+        # what the load will read: the origin's version (older than the acknowledged one while a
+        # write-behind write is unflushed or was lost); a write racing the load makes it stale
+        version = self.persisted.get(key, self.versions.get(key, 0))
         count["origin_loads"](now)
         status = ERROR
         try:
@@ -145,23 +152,36 @@ class Cache(Service):
         env, count, key = self.env, self.count, request.key
         now = env.now
         count["writes"](now)
+        if key not in self.persisted:  # the origin keeps this version until the flush lands
+            self.persisted[key] = self.versions.get(key, 0)
         version = self.versions[key] = self.versions.get(key, 0) + 1
         self._fill(key, version, now)
         if key in self.pending:
             count["writes_merged"](now)
         else:
-            env.process(guarded(self._flush(key, request)))
+            env.process(guarded(self._flush(key, request, self.epoch)))
         self.pending[key] = version
         return OK
         yield  # a generator that never waits
 
-    def _flush(self, key: int, request) -> Generator[Any, Any, int]:
+    def _flush(self, key: int, request, epoch: int) -> Generator[Any, Any, int]:
         yield self.env.timeout(self.spec.write_behind_delay)
-        if self.pending.pop(key, None) is None:
-            return OK  # lost in a crash
+        if epoch != self.epoch:
+            return OK  # lost in a crash (a write after the restart has a flush of its own)
+        version = self.pending.pop(key, None)
+        if version is None:
+            return OK
         self.count["origin_writes"](self.env.now)
         replay = Replay(request.id, self.env.now, request.workload, request.operation, key)
-        return (yield from self.origin_write(replay))
+        status = yield from self.origin_write(replay)
+        if status != OK:  # the origin refused or failed it: the acknowledged write is gone
+            self.count["lost_writes"](self.env.now)
+        elif epoch == self.epoch:
+            if key in self.pending:  # newer writes are waiting for their own flush
+                self.persisted[key] = version
+            else:
+                self.persisted.pop(key, None)
+        return status
 
     # -- faults ----------------------------------------------------------------------------------
     def on_crash(self, replicas) -> None:
@@ -170,6 +190,7 @@ class Cache(Service):
             for _ in range(len(self.pending)):
                 self.count["lost_writes"](now)
             self.pending.clear()
+            self.epoch += 1
             self.cold = True
 
     def on_restart(self, replicas) -> None:

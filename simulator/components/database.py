@@ -68,9 +68,12 @@ class Database(Service):
         log.facts.update({"shards": shards, "read_replicas": spec.read_replicas})
         if spec.sharding is not None:
             knobs = self._strategy_knobs()
+            sample = min(self.key_space, 100_000)
+            if "key_space" in knobs:  # range: sample the whole key space (ranges are proportional), not its head
+                knobs["key_space"] = sample
             log.facts["strategy"] = spec.sharding.strategy
             log.facts["keys_moved_adding_a_shard"] = keys_moved(spec.sharding.strategy, shards, shards + 1,
-                                                                keys=min(self.key_space, 100_000), **knobs)
+                                                                keys=sample, **knobs)
 
     def replica_count(self) -> int:
         return self.spec.shard_count * self.spec.nodes_per_shard
@@ -131,7 +134,7 @@ class Database(Service):
         serve = Service.handle
         if self.writes[op.index]:
             status = yield from serve(self, op, request, self.nodes[self.primary[shard]])
-            if status == OK and not request.replayed:
+            if status == OK:
                 self._committed(shard, request)
             return status
         node = self._read_node(shard)
@@ -143,8 +146,9 @@ class Database(Service):
     # -- replication -----------------------------------------------------------------------------
     def _committed(self, shard: int, request) -> None:
         key = request.key
-        self.versions[key] = self.versions.get(key, 0) + 1
-        if self.lag is not None:
+        if not request.replayed:  # a write-behind flush: the cache counted its version when it acknowledged it
+            self.versions[key] = self.versions.get(key, 0) + 1
+        if self.lag is not None:  # every committed write replicates, replayed ones too
             now = self.env.now
             visible = [0.0] * len(self.nodes)
             for node in self.shard_nodes[shard]:
@@ -164,7 +168,8 @@ class Database(Service):
     def crash_targets(self, count: int | None) -> list:
         if count is None:
             return list(self.nodes)
-        return [self.nodes[p] for p in self.primary[:count]]
+        primaries = [self.nodes[p] for p in self.primary]
+        return (primaries + [node for node in self.nodes if node not in primaries])[:count]
 
     def on_crash(self, replicas) -> None:
         if self.promote is None:

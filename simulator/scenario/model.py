@@ -412,7 +412,6 @@ class LoadBalancerSpec(ComponentBase):
 
 
 CACHE_POLICIES = ("lru", "lfu", "fifo", "tinylfu")
-CACHE_OPERATIONS = ("read", "write")
 
 
 class CacheSpec(ComponentBase):
@@ -429,8 +428,8 @@ class CacheSpec(ComponentBase):
       write follows ``write_behind_delay`` later (writes to one key inside the delay are
       merged; those still pending when the cache crashes are lost).
 
-    ``policy`` picks the victim when full (``tinylfu`` also refuses newcomers less popular
-    than the victim); ``expire_after_write`` / ``expire_after_access`` are Caffeine's TTLs.
+    ``policy`` picks the victim when full (``tinylfu`` evicts a newcomer instead when it is
+    less popular than the victim: an admission refusal); ``expire_after_write`` / ``expire_after_access`` are Caffeine's TTLs.
     A hit on an entry older than the origin's latest write is a stale read. The cache is
     a component with ``replicas`` × ``workers`` and ``work`` per look-up (Redis: one
     worker, exp(12us)).
@@ -460,13 +459,23 @@ class CacheSpec(ComponentBase):
     def coalescing(self) -> bool:
         return self.coalesce if self.coalesce is not None else self.pattern == "read_through"
 
+    def writes_through_to(self, components) -> bool:
+        """Whether the cache has a ``write`` operation: ``origin_write`` set explicitly, or the
+        default ``write`` and the origin has such an operation (a read-only origin gets a read-only cache)."""
+        if self.origin_write is None:
+            return False
+        if "origin_write" in self.model_fields_set:
+            return True
+        origin = components.get(self.origin)
+        return origin is None or self.origin_write in origin.operation_names(components)
+
     def operation_names(self, components):
-        return list(CACHE_OPERATIONS)
+        return ["read", "write"] if self.writes_through_to(components) else ["read"]
 
     def implicit_calls(self, components):
         calls = [ImplicitCall(operation="read", target=self.origin, target_operation=self.origin_read,
                               field="origin_read")]
-        if self.origin_write is not None:
+        if self.writes_through_to(components):
             calls.append(ImplicitCall(operation="write", target=self.origin, target_operation=self.origin_write,
                                       sync=self.pattern != "write_behind", field="origin_write"))
         return calls

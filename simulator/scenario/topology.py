@@ -222,8 +222,10 @@ def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
             if spec.origin not in comps:
                 errors.append((("components", name, "origin"), f"origin {spec.origin!r} does not exist "
                                                                f"(expected one of: {', '.join(comps)})"))
-            elif spec.pattern in ("write_through", "write_behind") and spec.origin_write is None:
-                errors.append((("components", name, "origin_write"), f"a {spec.pattern} cache needs origin_write"))
+            elif spec.pattern in ("write_through", "write_behind") and not spec.writes_through_to(comps):
+                errors.append((("components", name, "origin_write"),
+                               f"a {spec.pattern} cache writes to its origin: {spec.origin!r} needs a write operation "
+                               "(name it with origin_write)"))
 
 
 def _is_prime(n: int) -> bool:

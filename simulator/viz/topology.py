@@ -341,9 +341,33 @@ def _labels(scenario: "Scenario", graph: nx.DiGraph, node: str,
         extra.append("async io")
     if extra:
         lines.append((" · ".join(extra), DETAIL_SIZE, "normal"))
+    role = _role_line(spec)
+    if role:
+        lines.append((role, DETAIL_SIZE, "normal"))
     if utilization is not None and _has_value(utilization, node):
         lines.append((f"utilization {100 * utilization[node]:.0f}%", DETAIL_SIZE, "bold"))
     return lines
+
+
+def _role_line(spec: Any) -> str:
+    """What a scaling component does, in a few words: the policy, the cache, the replicas and shards."""
+    kind = getattr(spec, "kind", "")
+    if kind == "load_balancer":
+        checks = [w for w, on in (("health checks", spec.health_check), ("ejection", spec.outlier_detection)) if on]
+        return " · ".join([spec.policy, *checks])
+    if kind == "cache":
+        return f"{spec.policy} · {spec.capacity:,} entries · {spec.pattern.replace('_', '-')}"
+    if kind == "database":
+        parts = []
+        if spec.sharding is not None:
+            parts.append(f"{spec.sharding.shards} shards ({spec.sharding.strategy})")
+        if spec.read_replicas:
+            parts.append(f"+{spec.read_replicas} read replica{'s' if spec.read_replicas > 1 else ''}")
+        return " · ".join(parts)
+    scaling = getattr(spec, "autoscaling", None)
+    if scaling is not None:
+        return f"autoscaled {scaling.min_replicas}–{scaling.max_replicas}"
+    return ""
 
 
 def layout(scenario: "Scenario", utilization: Mapping[str, float] | None = None) -> Layout:
