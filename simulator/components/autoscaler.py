@@ -9,17 +9,20 @@ what they hold.
 
 The rule (Kubernetes documentation, "Horizontal Pod Autoscaling"):
 
-1. ``recommendation = ceil(current × measured / target)``, or ``current`` when
-   ``|measured / target − 1| ≤ tolerance``; clamped to ``[min_replicas, max_replicas]``;
+1. ``recommendation = ceil(ready × measured / target)``, or ``current`` when
+   ``|measured / target − 1| ≤ tolerance``; clamped to ``[min_replicas, max_replicas]``
+   (``current`` counts booting replicas, ``ready`` only the measured ones);
 2. stabilization: scaling up takes the *smallest* recommendation of the last
    ``scale_up_stabilization`` seconds, scaling down the *largest* of the last
-   ``scale_down_stabilization`` seconds (the cooldown that stops flapping);
+   ``scale_down_stabilization`` seconds (the cooldown that stops flapping); the history
+   starts with the initial count, so nothing scales down in the first window;
 3. the default scale-up policy: at most max(2 × current, current + 4) per period; scale
    down is not rate limited (the default −100 % per period).
 
 The measured utilization is busy workers / workers of the ready replicas over the last
-interval. For ``io: blocking`` services a worker is busy while it waits for downstream
-calls too: it measures the thread pool, not the CPU.
+interval (a replica that became ready during it counts for the time it was ready). For
+``io: blocking`` services a worker is busy while it waits for downstream calls too: it
+measures the thread pool, not the CPU.
 """
 
 from __future__ import annotations
@@ -37,22 +40,42 @@ class HpaController:
         self.spec = spec
         self.history: deque[tuple[float, int]] = deque()
 
-    def recommend(self, current: int, measured: float) -> int:
-        """Step 1: the raw recommendation, tolerance and bounds applied."""
+    def recommend(self, current: int, measured: float, ready: float | None = None) -> int:
+        """Step 1: the raw recommendation, tolerance and bounds applied.
+
+        *current* is every replica the service runs (booting ones included), *ready* how
+        many the metric was measured on (default: all of them; fractional when some
+        became ready during the measurement window). As in Kubernetes the
+        recommendation is ``ceil(ready × measured / target)``: replicas still booting
+        have no measurement, so they must not multiply it. A booting replica does not
+        turn a scale-up into a scale-down either: an overloaded service whose new
+        replicas are not ready yet keeps them (Kubernetes returns the current count
+        when the replicas not yet ready would reverse the direction).
+        """
         spec = self.spec
+        ready = current if ready is None else ready
         ratio = measured / spec.target
-        wanted = current if abs(ratio - 1.0) <= spec.tolerance else math.ceil(current * ratio - 1e-9)
+        if ready == 0 or abs(ratio - 1.0) <= spec.tolerance:  # nothing measured, or close enough
+            wanted = current
+        else:
+            wanted = math.ceil(ready * ratio - 1e-9)
+            if ratio > 1.0 and wanted < current:
+                wanted = current
         return min(spec.max_replicas, max(spec.min_replicas, wanted))
 
-    def desired(self, now: float, current: int, measured: float) -> int:
-        """Replicas to run from *now* on, given *current* replicas and the *measured* metric."""
+    def desired(self, now: float, current: int, measured: float, ready: float | None = None) -> int:
+        """Replicas to run from *now* on: *current* replicas run, *ready* of them were measured."""
         spec = self.spec
-        recommendation = self.recommend(current, measured)
+        recommendation = self.recommend(current, measured, ready)
+        if not self.history:
+            # Kubernetes seeds a new HPA's history with the current count
+            # (recordInitialRecommendation): no scale-down before one full window has passed
+            self.history.append((now, current))
         self.history.append((now, recommendation))
         keep = max(spec.scale_up_stabilization, spec.scale_down_stabilization)
         while self.history and self.history[0][0] <= now - keep - 1e-9:
             self.history.popleft()
-        up = min(r for t, r in self.history if t > now - spec.scale_up_stabilization - 1e-9) \
+        up = min(r for t, r in self.history if t > now - spec.scale_up_stabilization + 1e-9) \
             if spec.scale_up_stabilization > 0 else recommendation
         down = max(r for t, r in self.history if t > now - spec.scale_down_stabilization + 1e-9) \
             if spec.scale_down_stabilization > 0 else recommendation
@@ -74,6 +97,7 @@ class Autoscaler:
         self.controller = HpaController(spec)
         self.boot = sampler(spec.provisioning_delay, service.world.rng(f"{service.name}/autoscaler/boot"))
         self.booting: list = []
+        self.ready_since: dict[int, float] = {}  # replica index -> when a replica added at run time became ready
         service.metered = True
 
     def _ready(self) -> list:
@@ -82,19 +106,29 @@ class Autoscaler:
     def _capacity_changed(self) -> None:
         self.service.log.capacity_changed(self.service.env.now, len(self._ready()) * self.service.replicas.workers)
 
+    def ready_time(self, window: float) -> float:
+        """Replica-seconds the ready replicas were ready during the last *window* seconds."""
+        now, since = self.service.env.now, self.ready_since
+        return sum(min(window, now - since.get(r.index, -math.inf)) for r in self._ready())
+
     def measure(self, window: float, last: dict) -> float:
-        """The metric over the last *window* seconds across ready replicas."""
+        """The metric over the last *window* seconds across ready replicas.
+
+        Both metrics are per unit of ready capacity: a replica that became ready during
+        the window counts only for the part of it it was ready (it had no workers to be
+        busy with, nor an address to receive requests at, before).
+        """
         now = self.service.env.now
         ready = self._ready()
-        if not ready:
+        ready_time = self.ready_time(window)
+        if ready_time <= 0:
             return 0.0
         if self.spec.metric == "utilization":
-            # a replica that booted during the window has no snapshot yet: it started from zero
             busy = sum(r.busy_until(now) - last.get(("busy", r.index), 0.0) for r in ready)
-            value = busy / (window * self.service.replicas.workers * len(ready))
+            value = busy / (ready_time * self.service.replicas.workers)
         else:
             arrivals = sum(r.arrivals - last.get(("arrivals", r.index), 0) for r in ready)
-            value = arrivals / window / len(ready)
+            value = arrivals / ready_time
         return value
 
     def run(self):
@@ -106,8 +140,9 @@ class Autoscaler:
             yield env.timeout(spec.interval)
             measured = self.measure(spec.interval, last)
             self._snapshot(last)
+            ready = self.ready_time(spec.interval) / spec.interval  # replicas measured (fractional if new)
             current = len(self._ready()) + len(self.booting)
-            desired = self.controller.desired(env.now, current, measured)
+            desired = self.controller.desired(env.now, current, measured, ready)
             if desired != current:
                 service.world.recorder.scaled(env.now, service.name, current, desired, measured)
             for _ in range(desired - current):
@@ -127,6 +162,7 @@ class Autoscaler:
         yield self.service.env.timeout(self.boot())
         if replica in self.booting:  # not cancelled by a scale-down while it booted
             self.booting.remove(replica)
+            self.ready_since[replica.index] = self.service.env.now
             self.service.replicas.register(replica)
             self._capacity_changed()
 

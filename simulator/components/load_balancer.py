@@ -39,6 +39,11 @@ from .base import register
 from .service import Service
 
 
+def _proxied(steps, request):
+    """A proxy answers with its upstream's own status (a 503 stays REJECTED), not a generic error."""
+    return steps[0](request)
+
+
 @register
 class LoadBalancer(Service):
     kind = "load_balancer"
@@ -46,6 +51,7 @@ class LoadBalancer(Service):
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
         self.blocking = False  # an event loop: the worker is free while the request is upstream
+        self.sequence = _proxied
 
     def operation_names(self) -> list[str]:
         return self.spec.operation_names(self.world.scenario.components)

@@ -63,6 +63,7 @@ class Service(Component):
         self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
         self.log.labels = self.operation_labels()
         self.blocking = getattr(spec, "io", "blocking") == "blocking"
+        self.sequence = run_sequence  # how the steps run: a failed step fails the operation (ERROR)
         self.max_wait = self.wait_limit()
         self.ops: dict[str, CompiledOperation] = {}
         for index, op_name in enumerate(self.operation_names()):
@@ -144,14 +145,12 @@ class Service(Component):
                 if replica.error_probability and self.error_draw() < replica.error_probability:
                     raise _Failed  # a bad deploy: the work was done, the answer is an error
                 if self.blocking and op.steps:
-                    status = yield from run_sequence(op.steps, request)
+                    status = yield from self.sequence(op.steps, request)
                 else:
                     status = OK
             t_release = env.now
-            if self.metered:
-                replica.busy += t_release - t_start
             if not self.blocking and op.steps:
-                status = yield from run_sequence(op.steps, request)
+                status = yield from self.sequence(op.steps, request)
         except (_GaveUp, _Failed):
             status = ERROR
         except simpy.Interrupt as interrupt:
@@ -161,6 +160,8 @@ class Service(Component):
         finally:
             if inflight is not None:
                 replica.leave(process)
+            if self.metered and t_start is not None:  # failed work kept the worker busy too
+                replica.busy += (env.now if t_release is None else t_release) - t_start
         now = env.now
         self.record(t_arrive, now if t_start is None else t_start, now if t_release is None else t_release, now,
                     status, op.index)
