@@ -1,4 +1,4 @@
-"""Usage: python benchmarks/bench_mmc.py [--customers N] [--repeat K] [--seed S] [--json] [--profile]
+"""Usage: python benchmarks/bench_mmc.py [--customers N] [--repeat K] [--seed S] [--json] [--no-ciw] [--profile]
 
 How much does the sdsim engine cost over a hand-written SimPy model of the same queue?
 
@@ -29,6 +29,14 @@ median wall time, µs/customer and customers/s, the median of the K paired ratio
 mean wait of each side against Erlang C as a sanity check (the two use different random
 streams, so they agree statistically, not exactly).
 
+**Ciw** (when ``ciw`` is installed: ``pip install ".[bench]"``) runs the same M/M/c as a
+third implementation in every repeat — ``ciw.create_network`` with exponential arrivals
+and service and ``simulate_until_max_customers(N, method="Finish")`` — and its ratio to
+plain SimPy is reported next to the engine's. ``--no-ciw`` leaves it out.
+
+The script imports ``simulator`` from the checkout it sits in (not whatever copy is
+installed), so a benchmark always measures the code next to it.
+
 ``--profile`` runs the engine once more under cProfile and prints the 25 functions with the
 largest own time (tottime) to stderr. cProfile adds a roughly constant cost per Python call,
 so it inflates call-heavy code; read it for *where* time goes, not for absolute speed.
@@ -52,8 +60,15 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from simulator import load_scenario, simulate
-from simulator.theory import mmc
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this checkout's engine
+
+from simulator import load_scenario, simulate  # noqa: E402
+from simulator.theory import mmc  # noqa: E402
+
+try:
+    import ciw
+except ImportError:  # optional: pip install ".[bench]"
+    ciw = None
 
 SERVERS = 10
 ARRIVAL_RATE = 9.0
@@ -93,6 +108,23 @@ def run_plain(customers: int, seed: int) -> dict:
     return {"wall_s": wall, "customers": len(sojourns), "mean_wait_s": mean_wait}
 
 
+# ------------------------------------------------------------------------------ Ciw
+
+def run_ciw(customers: int, seed: int) -> dict:
+    """The same M/M/c in Ciw, timed from building the network to the mean wait."""
+    started = time.perf_counter()
+    network = ciw.create_network(arrival_distributions=[ciw.dists.Exponential(rate=ARRIVAL_RATE)],
+                                 service_distributions=[ciw.dists.Exponential(rate=SERVICE_RATE)],
+                                 number_of_servers=[SERVERS])
+    ciw.seed(seed)
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_customers(customers, method="Finish")
+    records = sim.get_all_records()
+    mean_wait = sum(r.waiting_time for r in records) / len(records)
+    wall = time.perf_counter() - started
+    return {"wall_s": wall, "customers": len(records), "mean_wait_s": mean_wait}
+
+
 # ------------------------------------------------------------------------------ sdsim engine
 
 def load_engine_scenario(customers: int):
@@ -118,27 +150,46 @@ def run_engine(scenario, seed: int) -> dict:
 
 # ------------------------------------------------------------------------------ benchmark
 
-def benchmark(customers: int, repeat: int, seed: int) -> dict:
+def benchmark(customers: int, repeat: int, seed: int, with_ciw: bool = True) -> dict:
     started = time.perf_counter()
     scenario = load_engine_scenario(customers)
     load_s = time.perf_counter() - started
+    with_ciw = with_ciw and ciw is not None
 
     run_plain(WARMUP_CUSTOMERS, seed)  # warm-up: imports, first calls, allocator
     run_engine(load_engine_scenario(WARMUP_CUSTOMERS), seed)
+    if with_ciw:
+        run_ciw(WARMUP_CUSTOMERS, seed)
 
     runs: list[dict] = []
     for i in range(repeat):
-        order = ("plain", "engine") if i % 2 == 0 else ("engine", "plain")
+        order = ["plain", "engine"] if i % 2 == 0 else ["engine", "plain"]
+        if with_ciw:
+            order.insert(i % 3, "ciw")
         pair = {}
         for impl in order:
             gc.collect()
-            pair[impl] = run_plain(customers, seed + i) if impl == "plain" else run_engine(scenario, seed + i)
+            if impl == "plain":
+                pair[impl] = run_plain(customers, seed + i)
+            elif impl == "engine":
+                pair[impl] = run_engine(scenario, seed + i)
+            else:
+                pair[impl] = run_ciw(customers, seed + i)
         pair["ratio"] = per_customer(pair["engine"]) / per_customer(pair["plain"])
+        line = (f"  repeat {i + 1}/{repeat}: plain {pair['plain']['wall_s']:.3f}s, "
+                f"engine {pair['engine']['wall_s']:.3f}s, ratio {pair['ratio']:.2f}")
+        if with_ciw:
+            pair["ciw_ratio"] = per_customer(pair["ciw"]) / per_customer(pair["plain"])
+            line += f"; ciw {pair['ciw']['wall_s']:.3f}s, ratio {pair['ciw_ratio']:.2f}"
         runs.append(pair)
-        print(f"  repeat {i + 1}/{repeat}: plain {pair['plain']['wall_s']:.3f}s, "
-              f"engine {pair['engine']['wall_s']:.3f}s, ratio {pair['ratio']:.2f}", file=sys.stderr)
+        print(line, file=sys.stderr)
 
-    return {
+    extra = {}
+    if with_ciw:
+        extra = {"ciw": aggregate([r["ciw"] for r in runs]), "ciw_version": ciw.__version__,
+                 "ciw_ratios": [r["ciw_ratio"] for r in runs],
+                 "median_ciw_ratio": statistics.median(r["ciw_ratio"] for r in runs)}
+    return {**extra,
         "model": {"servers": SERVERS, "arrival_rate": ARRIVAL_RATE, "service_rate": SERVICE_RATE,
                   "erlang_c_wq_s": mmc(ARRIVAL_RATE, SERVICE_RATE, SERVERS).Wq},
         "customers": customers, "repeat": repeat, "seed": seed,
@@ -185,7 +236,8 @@ def print_table(report: dict) -> None:
     print()
     print(f"{'implementation':<14} {'customers':>10} {'wall s (med)':>13} {'µs/customer':>12} "
           f"{'customers/s':>12} {'mean wait s':>12}")
-    for name, key in (("plain SimPy", "plain"), ("sdsim engine", "engine")):
+    rows = [("plain SimPy", "plain"), ("sdsim engine", "engine")] + ([("Ciw", "ciw")] if "ciw" in report else [])
+    for name, key in rows:
         a = report[key]
         print(f"{name:<14} {a['median_customers']:>10.0f} {a['median_wall_s']:>13.3f} "
               f"{a['median_us_per_customer']:>12.2f} {a['median_customers_per_s']:>12,.0f} "
@@ -197,6 +249,9 @@ def print_table(report: dict) -> None:
     print()
     print("engine/plain per customer: " + ", ".join(f"{r:.2f}" for r in report["ratios"])
           + f"  ->  median {report['median_ratio']:.2f}x")
+    if "ciw" in report:
+        print(f"Ciw {report['ciw_version']}/plain per customer: " + ", ".join(f"{r:.2f}" for r in report["ciw_ratios"])
+              + f"  ->  median {report['median_ciw_ratio']:.2f}x")
 
 
 # ------------------------------------------------------------------------------ profile
@@ -228,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="paired repeats; 0 skips the comparison (with --profile) [5]")
     parser.add_argument("--seed", type=int, default=1, help="seed of the first repeat; repeat i uses seed+i [1]")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of the table")
+    parser.add_argument("--no-ciw", action="store_true", help="leave Ciw out even when it is installed")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one engine run; top 25 functions by tottime to stderr")
     args = parser.parse_args(argv)
@@ -237,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be >= 1 (or 0 together with --profile)")
 
     if args.repeat:
-        report = benchmark(args.customers, args.repeat, args.seed)
+        report = benchmark(args.customers, args.repeat, args.seed, with_ciw=not args.no_ciw)
         if args.json:
             print(json.dumps(report, indent=2))
         else:

@@ -1,14 +1,22 @@
 """One replica of a component: a pool of workers with a bounded FIFO queue.
 
-This is the shared piece behind every queueing component (services, databases, and later
-gateways and caches): ``workers`` concurrent executions, at most ``queue_limit`` waiting
-(``None`` = unbounded), an up/down state and a slow-down factor that faults change.
+This is the shared piece behind every queueing component (services, databases, balancers,
+caches): ``workers`` concurrent executions, at most ``queue_limit`` waiting (``None`` =
+unbounded), an up/down state and a slow-down factor that faults change.
+
+The pool is hand-made rather than a ``simpy.Resource``: a request that finds a free
+worker takes it without any event, and a worker that finishes hands itself to the first
+waiter by succeeding that waiter's event (or goes idle). Per visit that is two scheduled
+events fewer than ``Resource.request()`` + ``release()``, with the same FIFO semantics.
+:meth:`Replica.acquire` / :meth:`Replica.release` are the whole protocol.
 
 While a crash fault could hit the replica, the processes inside it are remembered so
 that a crash can interrupt them: in-flight work fails.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import simpy
 
@@ -28,15 +36,21 @@ class Replica:
     ``up`` is whether the process is alive (a crash clears it); ``registered`` whether
     service discovery lists it (false while it boots and once it is retired by a
     scale-down). ``slowdown`` multiplies its work (a slow node, a slow-down fault).
+    ``in_use`` workers are busy, ``waiting`` holds the events of queued visits (FIFO) and
+    ``serving`` the (arrival, start) of every visit holding a worker, by visit number.
     """
 
-    __slots__ = ("index", "resource", "queue_limit", "up", "registered", "slowdown", "error_probability",
-                 "inflight", "busy", "arrivals")
+    __slots__ = ("env", "index", "workers", "in_use", "waiting", "serving", "queue_limit", "up", "registered",
+                 "slowdown", "error_probability", "inflight", "busy", "arrivals")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
                  track_inflight: bool, speed: float = 1.0):
+        self.env = env
         self.index = index
-        self.resource = simpy.Resource(env, capacity=workers)
+        self.workers = workers
+        self.in_use = 0
+        self.waiting: deque[simpy.Event] = deque()
+        self.serving: dict[int, tuple[float, float]] = {}
         self.queue_limit = queue_limit
         self.up = True
         self.registered = True
@@ -46,15 +60,45 @@ class Replica:
         self.busy = 0.0  # worker-seconds of finished work (kept only when an autoscaler reads it)
         self.arrivals = 0
 
+    # -- the worker pool ---------------------------------------------------------------------
     def full(self) -> bool:
         """No free worker and no room to wait."""
-        res = self.resource
-        return self.queue_limit is not None and res.count >= res.capacity and len(res.queue) >= self.queue_limit
+        return (self.in_use >= self.workers and self.queue_limit is not None
+                and len(self.waiting) >= self.queue_limit)
+
+    def acquire(self, t_arrive: float) -> simpy.Event | None:
+        """Take a free worker (``None``: granted now) or join the queue (the event to wait for).
+
+        The caller must check :meth:`full` first. The waiting event succeeds when a
+        worker is handed over; a caller that stops waiting calls :meth:`abandon`.
+        """
+        if self.in_use < self.workers:
+            self.in_use += 1
+            return None
+        wait = self.env.event()
+        wait.t_arrive = t_arrive  # read by the end-of-run bookkeeping
+        self.waiting.append(wait)
+        return wait
+
+    def abandon(self, wait: simpy.Event) -> None:
+        """A queued visit gives up; if a worker was handed to it meanwhile, pass that worker on."""
+        if wait.triggered:
+            self.release()
+        else:
+            self.waiting.remove(wait)
+
+    def release(self) -> None:
+        """A worker is done: hand it to the first waiter, or let it idle."""
+        if self.waiting:
+            self.waiting.popleft().succeed()
+        else:
+            self.in_use -= 1
 
     def busy_until(self, now: float) -> float:
         """Worker-seconds of work done here up to *now*, work still in progress included."""
-        return self.busy + sum(now - grant.usage_since for grant in self.resource.users)
+        return self.busy + sum(now - start for _, start in self.serving.values())
 
+    # -- faults --------------------------------------------------------------------------------
     def enter(self, process: simpy.Process) -> None:
         if self.inflight is not None:
             self.inflight[process] = self.inflight.get(process, 0) + 1

@@ -57,6 +57,7 @@ class Service(Component):
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, self.operation_names())
         self.record = self.log.add
         self.metered = False  # an autoscaler reads busy time and arrivals per replica
+        self._visits = 0  # numbers the visits holding a worker (Replica.serving)
         if getattr(spec, "autoscaling", None) is not None:
             world.env.process(Autoscaler(self, spec.autoscaling).run())
         self.pool_timeouts = self.log.counter("pool_timeouts") if self.wait_limit() is not None else None
@@ -118,9 +119,8 @@ class Service(Component):
             return ERROR
         if self.metered:
             replica.arrivals += 1
-        res = replica.resource
-        limit = replica.queue_limit
-        if limit is not None and res.count >= res.capacity and len(res.queue) >= limit:
+        if replica.in_use >= replica.workers and replica.queue_limit is not None \
+                and len(replica.waiting) >= replica.queue_limit:
             self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
             return REJECTED
         inflight = replica.inflight  # None unless a crash fault may hit this component
@@ -128,26 +128,33 @@ class Service(Component):
             process = env.active_process
             replica.enter(process)
         t_start = t_release = None
+        wait = replica.acquire(t_arrive)
+        holding = wait is None
+        visit = self._visits = self._visits + 1
         try:
-            with res.request() as grant:
-                grant.t_arrive = t_arrive  # read by finish() if the run ends first
+            if wait is not None:
                 if self.max_wait is None:
-                    yield grant
+                    yield wait
                 else:
-                    yield grant | env.timeout(self.max_wait)
-                    if not grant.triggered:
+                    yield wait | env.timeout(self.max_wait)
+                    if not wait.triggered:
                         if self.pool_timeouts is not None:
                             self.pool_timeouts(env.now)
                         raise _GaveUp
-                t_start = env.now
-                if op.work is not None:
-                    yield env.timeout(op.work() * replica.slowdown)
-                if replica.error_probability and self.error_draw() < replica.error_probability:
-                    raise _Failed  # a bad deploy: the work was done, the answer is an error
-                if self.blocking and op.steps:
-                    status = yield from self.sequence(op.steps, request)
-                else:
-                    status = OK
+                holding = True
+            t_start = env.now
+            replica.serving[visit] = (t_arrive, t_start)
+            if op.work is not None:
+                yield env.timeout(op.work() * replica.slowdown)
+            if replica.error_probability and self.error_draw() < replica.error_probability:
+                raise _Failed  # a bad deploy: the work was done, the answer is an error
+            if self.blocking and op.steps:
+                status = yield from self.sequence(op.steps, request)
+            else:
+                status = OK
+            holding = False
+            del replica.serving[visit]
+            replica.release()
             t_release = env.now
             if not self.blocking and op.steps:
                 status = yield from self.sequence(op.steps, request)
@@ -158,6 +165,12 @@ class Service(Component):
                 raise  # a crash further up the call stack: let that component fail the request
             status = ERROR
         finally:
+            if t_release is None:  # failed or interrupted: give the worker (or the place in line) back
+                replica.serving.pop(visit, None)
+                if holding:
+                    replica.release()
+                elif wait is not None:
+                    replica.abandon(wait)
             if inflight is not None:
                 replica.leave(process)
             if self.metered and t_start is not None:  # failed work kept the worker busy too
@@ -169,8 +182,7 @@ class Service(Component):
 
     def finish(self, now: float) -> None:
         for replica in self.replicas.replicas:
-            res = replica.resource
-            for grant in res.users:
-                self.log.add_unfinished(grant.t_arrive, grant.usage_since, now)
-            for grant in res.queue:
-                self.log.add_unfinished(grant.t_arrive, now, now)
+            for arrival, start in replica.serving.values():
+                self.log.add_unfinished(arrival, start, now)
+            for wait in replica.waiting:
+                self.log.add_unfinished(wait.t_arrive, now, now)
