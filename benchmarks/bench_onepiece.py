@@ -1,0 +1,86 @@
+"""Usage: python benchmarks/bench_onepiece.py [--seconds S] [--repeat K] [--scenario FILE] [--json]
+
+How fast does the engine simulate the flagship One Piece microservices platform on one core?
+
+Runs ``scenarios/onepiece/microservices.yaml`` (gateway, seven services, their databases,
+the Redis queue, analytics; about five component visits and thirty scheduler events per
+trader request) for ``--seconds`` of simulated time, ``--repeat`` times with seeds 1..K,
+one process, and reports per run:
+
+* **requests/s** — end-to-end client requests simulated per wall-clock second (requests
+  issued ÷ wall time of ``simulate()``: building the world, the run and turning the records
+  into arrays; the YAML is loaded once, untimed);
+* **events/s** — SimPy scheduler events per wall-clock second;
+* **events/request** — how much work one request is for the engine.
+
+Medians over the repeats are printed; machines are noisy, so rerun when the repeats
+disagree. The script imports ``simulator`` from the checkout it sits in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # measure this checkout's engine
+
+import simpy  # noqa: E402
+
+from simulator import load_scenario, simulate  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "onepiece" / "microservices.yaml"
+
+
+def run_once(scenario, seed: int) -> dict:
+    gc.collect()
+    started = time.perf_counter()
+    result = simulate(scenario, seed=seed)
+    wall = time.perf_counter() - started
+    issued = int(result.t_issue.size)
+    return {"seed": seed, "wall_s": wall, "requests": issued, "events": result.events,
+            "requests_per_s": issued / wall, "events_per_s": result.events / wall,
+            "events_per_request": result.events / max(issued, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Requests and events simulated per wall-clock second, One Piece "
+                                                 "microservices, one core.")
+    parser.add_argument("--seconds", type=float, default=600.0, help="simulated seconds per run [600]")
+    parser.add_argument("--repeat", type=int, default=5, help="runs, seeds 1..K [5]")
+    parser.add_argument("--scenario", type=Path, default=SCENARIO, help="scenario file [the microservices one]")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario, sets=[f"duration={args.seconds:g}s", "warmup=0s"])
+    simulate(load_scenario(args.scenario, sets=["duration=10s", "warmup=0s"]), seed=1)  # warm-up
+    runs = []
+    for seed in range(1, args.repeat + 1):
+        runs.append(run_once(scenario, seed))
+        r = runs[-1]
+        print(f"  seed {seed}: {r['requests']:,} requests in {r['wall_s']:.2f} s wall -> "
+              f"{r['requests_per_s']:,.0f} req/s, {r['events_per_s']:,.0f} events/s", file=sys.stderr)
+    report = {"scenario": str(args.scenario.relative_to(ROOT) if args.scenario.is_relative_to(ROOT) else args.scenario),
+              "simulated_s": args.seconds, "repeat": args.repeat,
+              "python": platform.python_version(), "simpy": simpy.__version__,
+              "median_requests_per_s": statistics.median(r["requests_per_s"] for r in runs),
+              "median_events_per_s": statistics.median(r["events_per_s"] for r in runs),
+              "median_events_per_request": statistics.median(r["events_per_request"] for r in runs),
+              "runs": runs}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{report['scenario']}: {args.seconds:g} simulated s x {args.repeat} runs "
+              f"(Python {report['python']}, SimPy {report['simpy']})")
+        print(f"median {report['median_requests_per_s']:,.0f} requests/s, {report['median_events_per_s']:,.0f} events/s, "
+              f"{report['median_events_per_request']:.1f} events/request")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
