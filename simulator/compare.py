@@ -29,6 +29,10 @@ METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
 }
 
 
+COMPONENT_METRICS = ("utilization", "hit_ratio", "stale_ratio")
+"""Per-component metrics compared when both designs have the component."""
+
+
 @dataclass
 class Comparison:
     """Per-replication summaries of both designs and the table of paired differences."""
@@ -42,13 +46,25 @@ class Comparison:
         """One row per metric: means of A and B, mean difference B − A, its 95 % CI, significance."""
         a_name, b_name = self.names
         out = []
-        for metric, read in METRICS.items():
+        for metric, read in {**METRICS, **self._component_metrics()}.items():
             a = [read(s) for s in self.summaries[a_name]]
             b = [read(s) for s in self.summaries[b_name]]
             ia, ib, diff = mean_interval(a), mean_interval(b), paired_difference(a, b)
             out.append({"metric": metric, "a": ia.mean, "b": ib.mean, "diff": diff.mean,
                         "ci_low": diff.low, "ci_high": diff.high, "replications": diff.n,
                         "significant": bool(diff.n > 1 and diff.excludes(0.0))})
+        return out
+
+    def _component_metrics(self) -> dict[str, Callable[[dict[str, Any]], float | None]]:
+        """Per-component utilization, hit and stale ratios of the components both designs have."""
+        a, b = (self.summaries[n][0]["components"] for n in self.names)
+        out = {}
+        for name in a:
+            if name not in b:
+                continue
+            for key in COMPONENT_METRICS:
+                if a[name].get(key) is not None or b[name].get(key) is not None:
+                    out[f"component.{name}.{key}"] = lambda s, name=name, key=key: s["components"][name].get(key)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -121,6 +121,8 @@ def _metric_value(metric: str, value: float | None) -> str:
         return _ms(value)
     if metric == "availability":
         return _pct(value, 3)
+    if metric.endswith(("ratio", "utilization")):
+        return _pct(value, 2)
     return f"{value:.2f}/s"
 
 

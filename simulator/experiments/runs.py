@@ -148,6 +148,10 @@ def _v(value: Any) -> Any:
     return value if math.isfinite(value) else None
 
 
+COMPONENT_EXTRAS = ("hit_ratio", "stale_ratio", "capacity_mean", "keys_moved_adding_a_shard")
+"""Per-component numbers recorded when a component has them (caches, databases, autoscaled services)."""
+
+
 def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None) -> dict[str, Any]:
     """The flat record of *result*, the run described by *spec*."""
     s = result.summary()
@@ -170,6 +174,11 @@ def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None)
         rec[f"component.{name}.p_wait"] = _v(comp["p_wait"])
         rec[f"component.{name}.wait_mean"] = _v(comp["wait_s"]["mean"])
         rec[f"component.{name}.queue_len_mean"] = _v(comp["queue_len_mean"])
+        for key in COMPONENT_EXTRAS:
+            if key in comp:
+                rec[f"component.{name}.{key}"] = _v(comp[key])
+        for tally, count in comp.get("counts", {}).items():
+            rec[f"component.{name}.count.{tally}"] = int(count)
     for slo in s["slos"]:
         rec[f"slo.{slo['name']}.value"] = _v(slo["value"])
         rec[f"slo.{slo['name']}.passed"] = bool(slo["passed"])
