@@ -128,3 +128,71 @@ def operations_served_by(scenario: Scenario, value: Any) -> list[str]:
         elif not any(component in reached_by(scenario, entry, op) for entry in entries):
             problems.append(f"{op!r} is not served by {component!r}")
     return problems
+
+
+# ----------------------------------------------------------------------------- Lab 2: load balancing
+
+
+def _fronted(value: Any) -> dict[str, int]:
+    """``balanced``'s value as ``{component: minimum replicas}`` (a bare name or list means 2)."""
+    if isinstance(value, dict):
+        return {str(name): int(n) for name, n in value.items()}
+    names = [value] if isinstance(value, str) else list(value or [])
+    return {str(name): 2 for name in names}
+
+
+@rule("balanced")
+def balanced(scenario: Scenario, value: Any) -> list[str]:
+    """``{component: n}``: *component* runs at least *n* replicas, all of its traffic through a load balancer.
+
+    Every caller of the component (a step, a cache's ``origin``, a workload's ``entry``)
+    must be a ``load_balancer`` whose ``backend`` it is; a direct call bypasses the
+    balancer's policy and health checks. An autoscaled component counts its
+    ``min_replicas``. A bare name (or a list of names) means at least 2 replicas.
+    """
+    problems = []
+    components = scenario.components
+    for name, least in _fronted(value).items():
+        spec = components.get(name)
+        if spec is None:
+            problems.append(f"no component named {name!r}")
+            continue
+        fronts = sorted(n for n, s in components.items()
+                        if s.kind == "load_balancer" and getattr(s, "backend", None) == name)
+        if not fronts:
+            problems.append(f"{name!r} is not behind a load balancer (no load_balancer has `backend: {name}`)")
+        for w in scenario.workload:
+            if w.entry == name:
+                problems.append(f"the clients ({w.name}) call {name!r} directly, not through a load balancer")
+        direct = sorted({(e.caller, e.operation) for e in edges(scenario)
+                         if e.target == name and components[e.caller].kind != "load_balancer"})
+        for caller, op in direct:
+            problems.append(f"{caller}.{op} calls {name!r} directly, bypassing the load balancer")
+        autoscaling = getattr(spec, "autoscaling", None)
+        replicas = autoscaling.min_replicas if autoscaling is not None else getattr(spec, "replicas", 1)
+        if replicas < least:
+            problems.append(f"{name!r} runs {replicas} replica(s), at least {least} expected behind the load balancer")
+    return problems
+
+
+@rule("max_cache_ttl")
+def max_cache_ttl(scenario: Scenario, value: Any) -> list[str]:
+    """Every ``cache`` bounds staleness: ``expire_after_write`` at most *value* (a duration, e.g. ``60s``).
+
+    ``expire_after_access`` alone does not bound it (a popular entry is never reloaded).
+    A design without a cache complies (it serves nothing stale).
+    """
+    from ..units import parse_duration
+
+    limit = parse_duration(value)
+    problems = []
+    for name, spec in scenario.components.items():
+        if spec.kind != "cache":
+            continue
+        ttl = getattr(spec, "expire_after_write", None)
+        if ttl is None:
+            problems.append(f"cache {name!r} has no expire_after_write: its entries may be arbitrarily old "
+                            f"(at most {limit:g} s allowed)")
+        elif ttl > limit:
+            problems.append(f"cache {name!r} keeps entries {ttl:g} s (expire_after_write), at most {limit:g} s allowed")
+    return problems
