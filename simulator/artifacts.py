@@ -4,7 +4,8 @@
 
 ==================  ===========================================================================
 ``summary.json``    exactly :meth:`Result.summary`, non-finite floats as ``null``, indent 2
-``requests.*``      one row per request (:attr:`Result.requests`)
+``requests.*``      one row per request (:attr:`Result.requests`; full records only — with
+                    ``records: summary`` there are no rows to write and the file is left out)
 ``timeseries.*``    per sample interval (:attr:`Result.timeseries`)
 ``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
 ``faults.csv``      one row per fault (:attr:`Result.faults`)
@@ -383,7 +384,8 @@ def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = 
     written: list[Path] = []
     summary = json_safe(result.summary())
     written.append(_write_json(out / "summary.json", summary))
-    written.append(_write_table(result.requests, out / f"requests.{ext}", fmt))
+    if result.records_mode == "full":
+        written.append(_write_table(result.requests, out / f"requests.{ext}", fmt))
     written.append(_write_table(result.timeseries, out / f"timeseries.{ext}", fmt))
     written.append(_write_table(result.component_timeseries, out / f"components.{ext}", fmt))
     faults = result.faults

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -119,13 +119,17 @@ def run(
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write summary.json, tables, charts and "
                                                     "report.html into this directory.", file_okay=False)] = None,
     svg: Annotated[bool, typer.Option("--svg", help="With --out, also write SVG charts.")] = False,
+    records: Annotated[Optional[Literal["full", "summary", "auto"]], typer.Option(
+        "--records", help="What the run keeps (default: the scenario's `records`, auto): full = every request "
+                          "and visit; summary = aggregates, memory bounded, percentiles within 1 %.")] = None,
 ) -> None:
     """Run a scenario and report latency, throughput, availability and SLO verdicts."""
     from .engine.run import simulate
 
     spec = _load(scenario, param, set_)
     with _sim_progress(spec.name) as progress:
-        result = simulate(spec, seed, progress=progress)
+        result = simulate(spec, seed, progress=progress, records=records)
+    err.print(f"records: {result.records.reason}", style="dim", highlight=False)
     summary = _json_safe(result.summary())
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

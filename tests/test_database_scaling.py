@@ -154,7 +154,8 @@ def test_write_behind_flushes_replicate_like_any_write():
                        "cache": {"kind": "cache", "origin": "db", "capacity": 10, "pattern": "write_behind",
                                  "write_behind_delay": "0.1s"},
                        "db": database(read_replicas=1, replication_lag=f"const({lag})")},
-                      entry="app", duration="20s", workload={"arrivals": {"kind": "closed", "users": 1}})
+                      entry="app", duration="20s", workload={"arrivals": {"kind": "closed", "users": 1},
+                                                            "keys": "uniform(n=1000000)"})
         result = simulate(sc, seed=1)
         return result.t_issue.size, run_counts(result)
 
@@ -356,3 +357,24 @@ def test_keys_moved_adding_a_shard_fact(strategy, golden_zscores):
         assert 0.2 - 3 * se <= moved <= 0.2 + 0.01 + 3 * se, moved
     else:
         assert moved == pytest.approx(0.5, abs=2 / n)
+
+
+def test_staleness_is_per_table_and_needs_keys():
+    """A write to one table does not make reads of another stale; without keys nothing is tracked."""
+    def run(keys, read_table):
+        spec = scenario({"svc": service("0ms", steps=[{"call": "db.insert_event"}, {"call": "db.read_character"}]),
+                         "db": {"kind": "database", "connections": 100, "read_replicas": 1,
+                                "replication_lag": "const(1s)",
+                                "operations": {"insert_event": {"work": "0ms", "table": "events"},
+                                               "read_character": {"work": "0ms", "table": read_table}}}},
+                        rate="50/s", duration="20s", workload={"keys": keys} if keys else {})
+        return simulate(spec, seed=1).summary()["components"]["db"]
+
+    same = run("uniform(n=1000000)", "events")
+    assert same["stale_ratio"] == 1.0  # read right after its own write, lag 1 s: always stale
+    assert same["counts"]["ryw_violations"] == same["counts"]["stale_reads"] > 0
+    other = run("uniform(n=1000000)", "characters")
+    assert other["stale_ratio"] == 0.0 and other["counts"]["replica_reads"] > 0
+    keyless = run(None, "events")
+    assert "stale_ratio" not in keyless and keyless["counts"]["stale_reads"] == 0
+    assert keyless["staleness"] == "not tracked: no workload has keys"

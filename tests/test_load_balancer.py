@@ -562,3 +562,59 @@ def test_round_robin_over_heterogeneous_servers_is_a_mixture_of_e3_m1():
     assert exact == pytest.approx(0.053211, abs=1e-6)
     values = np.array(_pool_map(_heterogeneous_rr_latency, [(seed,) for seed in range(1, 11)]))
     assert_within_3se(values, exact, "RR heterogeneous W (E3/M/1 mixture)")
+
+
+# --- retries and gateway failures ------------------------------------------------------------------
+
+
+def _crashed_one_of(n, **lb):
+    return scenario({"lb": {"kind": "load_balancer", "backend": "app", "policy": "round_robin", **lb},
+                     "app": service("exp(10ms)", replicas=n, workers=4)},
+                    entry="lb", rate="100/s", duration="60s", warmup="5s",
+                    faults=[{"kind": "crash", "target": "app", "replicas": 1, "at": "0s", "for": "120s"}])
+
+
+def test_retries_send_a_refused_request_to_another_host():
+    """One of 4 replicas is dead and nothing checks health: round robin sends it 1/4 of the
+    requests, which fail (connection refused). With retries: 1 each refused request is retried
+    once on another host, so every request succeeds and the retries equal the refusals."""
+    plain = simulate(_crashed_one_of(4), seed=1).summary()
+    assert plain["availability"] == pytest.approx(0.75, abs=0.01)
+    retried = simulate(_crashed_one_of(4, retries=1), seed=1).summary()
+    assert retried["availability"] == 1.0
+    counts = retried["components"]["lb"]["counts"]
+    assert counts["retries"] == counts["sent:0"]  # replica 0 is the dead one: every visit there was retried
+    assert counts["retries"] == pytest.approx(retried["requests"]["issued"] / 4, rel=0.05)
+
+
+def test_retries_never_revisit_a_host_and_stop_when_all_were_tried():
+    """All 2 replicas dead: with retries: 5 a request tries each host once, then fails."""
+    spec = scenario({"lb": {"kind": "load_balancer", "backend": "app", "retries": 5},
+                     "app": service("1ms", replicas=2)}, entry="lb", rate="10/s", duration="20s",
+                    faults=[{"kind": "crash", "target": "app", "at": "0s", "for": "60s"}])
+    s = simulate(spec, seed=1).summary()
+    counts = s["components"]["lb"]["counts"]
+    assert s["availability"] == 0
+    assert counts["retries"] == s["requests"]["issued"]  # one retry each: 2 hosts, 2 attempts
+    assert counts["sent:0"] + counts["sent:1"] == 2 * s["requests"]["issued"]
+
+
+def test_gateway_only_outlier_detection_ignores_application_errors():
+    """A bad deploy makes every answer a 500 on all replicas: consecutive_5xx-style detection
+    (failures: any) ejects hosts, gateway-only detection does not (the hosts are up)."""
+    def run(failures):
+        spec = scenario({"lb": {"kind": "load_balancer", "backend": "app",
+                                "outlier_detection": {"consecutive_errors": 3, "failures": failures,
+                                                      "max_ejection_percent": 50}},
+                         "app": service("1ms", replicas=4)}, entry="lb", rate="50/s", duration="30s",
+                        faults=[{"kind": "errors", "target": "app", "probability": 1.0, "at": "0s", "for": "60s"}])
+        return simulate(spec, seed=2).summary()["components"]["lb"]["counts"]["ejections"]
+
+    assert run("any") > 0
+    assert run("gateway") == 0
+
+
+def test_gateway_only_outlier_detection_still_ejects_a_dead_host():
+    counts = simulate(_crashed_one_of(4, outlier_detection={"consecutive_errors": 3, "failures": "gateway"}),
+                      seed=1).summary()["components"]["lb"]["counts"]
+    assert counts["ejections"] >= 1

@@ -13,8 +13,10 @@ slowest has (scatter-gather); it fails if any shard fails.
 
 Replication: a write committed on a primary reaches each of the shard's replicas
 ``replication_lag`` later. A read served by a replica that has not yet received the
-key's latest write is a **stale read**; when the same request wrote that key it is also
-a **read-your-writes violation**.
+latest write of the same key in the same ``table`` (operations without one share a
+table) is a **stale read**; when the same request wrote that key it is also a
+**read-your-writes violation**. Staleness needs keys: when no workload has ``keys:``
+every request carries key 0, so it is not tracked (the summary says so).
 
 Failover: a crash fault takes down primaries first. With ``failover``, the first replica
 of the shard that is up becomes its primary ``promotion_delay`` after the crash; until
@@ -53,16 +55,22 @@ class Database(Service):
         self._turn = [0] * shards
         self.writes = {op.index: spec.op_type(name) == "write" for name, op in self.ops.items()}
         self.scatter = {op.index: spec.operations[name].scatter for name, op in self.ops.items()}
+        self.tables = {op.index: spec.operations[name].table for name, op in self.ops.items()}
         self.versions = world.versions(name)
-        self.last_write: dict[int, tuple[int, list[float]]] = {}  # key -> (writer request, visible at per node)
+        self.last_write: dict[tuple, tuple[int, list[float]]] = {}  # (table, key) -> (writer, visible at per node)
         self.lag = sampler(spec.replication_lag, world.rng(f"{name}/replication")) if spec.read_replicas else None
         self.promote = (sampler(spec.failover.promotion_delay, world.rng(f"{name}/failover"))
                         if spec.failover is not None else None)
         log = self.log
         self.count = {n: log.counter(n) for n in ("stale_reads", "ryw_violations", "replica_reads", "failovers",
                                                    "scatter_queries")}
-        log.ratios = {"stale_ratio": ("stale_reads", ("replica_reads",))}
         self.key_space = spec.sharding.key_space if spec.sharding and spec.sharding.key_space else self._key_space()
+        # without keys every request carries key 0: "stale" would only mean "some write happened"
+        self.keyed = any(w.keys is not None for w in world.scenario.workload)
+        if self.keyed:
+            log.ratios = {"stale_ratio": ("stale_reads", ("replica_reads",))}
+        elif spec.read_replicas:
+            log.facts["staleness"] = "not tracked: no workload has keys"
         self.shard_of = self._router()
         self.to_shard = [log.counter(f"shard:{s}") for s in range(shards)] if shards > 1 else None
         log.facts.update({"shards": shards, "read_replicas": spec.read_replicas})
@@ -132,33 +140,36 @@ class Database(Service):
 
     def _on_shard(self, op, request, shard: int) -> Generator[Any, Any, int]:
         serve = Service.handle
+        table = self.tables[op.index]
         if self.writes[op.index]:
             status = yield from serve(self, op, request, self.nodes[self.primary[shard]])
             if status == OK:
-                self._committed(shard, request)
+                self._committed(shard, request, table)
             return status
         node = self._read_node(shard)
         status = yield from serve(self, op, request, node)
         if status == OK and node.index != self.primary[shard]:
-            self._replica_read(node, request)
+            self._replica_read(node, request, table)
         return status
 
     # -- replication -----------------------------------------------------------------------------
-    def _committed(self, shard: int, request) -> None:
+    def _committed(self, shard: int, request, table) -> None:
         key = request.key
         if not request.replayed:  # a write-behind flush: the cache counted its version when it acknowledged it
             self.versions[key] = self.versions.get(key, 0) + 1
-        if self.lag is not None:  # every committed write replicates, replayed ones too
+        if self.lag is not None and self.keyed:  # every committed write replicates, replayed ones too
             now = self.env.now
             visible = [0.0] * len(self.nodes)
             for node in self.shard_nodes[shard]:
                 visible[node.index] = now + self.lag()
-            self.last_write[key] = (request.id, visible)
+            self.last_write[(table, key)] = (request.id, visible)
 
-    def _replica_read(self, node, request) -> None:
+    def _replica_read(self, node, request, table) -> None:
         now = self.env.now
         self.count["replica_reads"](now)
-        last = self.last_write.get(request.key)
+        if not self.keyed:
+            return
+        last = self.last_write.get((table, request.key))
         if last is not None and last[1][node.index] > now:
             self.count["stale_reads"](now)
             if last[0] == request.id:

@@ -22,11 +22,14 @@ Its view of the backend (what Envoy calls host health):
   threshold 0 and nothing usable it answers an error ("no healthy upstream").
 
 Without health checking a crashed replica keeps getting its share, and those requests
-fail at once (connection refused).
+fail at once (connection refused) — unless ``retries`` lets the balancer try another host
+after a *gateway failure* (a refused connection or a 503), as nginx's
+``proxy_next_upstream`` and Envoy's ``retry_on: connect-failure,gateway-error`` do. Each
+retry goes to a host not tried yet for that request.
 
-Tallies: ``sent:<replica>`` per forwarded request, ``ejections``, ``marked_unhealthy``,
-``marked_healthy``, ``panic`` (requests routed in panic mode), ``no_healthy_upstream``,
-``over_max_connections``.
+Tallies: ``sent:<replica>`` per forwarded attempt, ``retries``, ``ejections``,
+``marked_unhealthy``, ``marked_healthy``, ``panic`` (requests routed in panic mode),
+``no_healthy_upstream``, ``over_max_connections``.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class LoadBalancer(Service):
         self.count_panic = self.log.counter("panic")
         self.count_no_upstream = self.log.counter("no_healthy_upstream")
         self.count_over_max = self.log.counter("over_max_connections") if spec.max_connections else None
+        self.count_retry = self.log.counter("retries") if spec.retries else None
         self.count_ejection = self.log.counter("ejections") if spec.outlier_detection else None
         for op_name, op in self.ops.items():
             op.steps = [self._forwarder(self.backend.operation(op_name))]
@@ -133,6 +137,7 @@ class LoadBalancer(Service):
         env, link, backend = self.env, self.link, self.backend
         limit = self.spec.max_connections
         outlier = self.spec.outlier_detection
+        retries = self.spec.retries
 
         def forward(request) -> Generator[Any, Any, int]:
             eligible, panic = self.usable()
@@ -145,32 +150,46 @@ class LoadBalancer(Service):
                 return REJECTED
             if panic:
                 self.count_panic(now)
-            host = self.policy.pick(eligible, self.active, request.key)
-            self._counter_for(host)(now)
-            active = self.active
-            active[host] += 1
-            self.outstanding += 1
-            try:
-                if link is not None:
-                    yield env.timeout(link.delay())
-                status = yield from backend.handle(backend_op, request, self.hosts.replicas[host])
-                if link is not None:
-                    yield env.timeout(link.delay())
-            finally:
-                active[host] -= 1
-                self.outstanding -= 1
-            if outlier is not None:
-                self._observe(host, status, outlier)
-            return status
+            tried: list[int] = []
+            while True:
+                hosts = [h for h in eligible if h not in tried] if tried else eligible
+                host = self.policy.pick(hosts, self.active, request.key)
+                self._counter_for(host)(env.now)
+                replica = self.hosts.replicas[host]
+                refused = not replica.up  # a dead host refuses the connection
+                active = self.active
+                active[host] += 1
+                self.outstanding += 1
+                try:
+                    if link is not None:
+                        yield env.timeout(link.delay())
+                    status = yield from backend.handle(backend_op, request, replica)
+                    if link is not None:
+                        yield env.timeout(link.delay())
+                finally:
+                    active[host] -= 1
+                    self.outstanding -= 1
+                gateway_failure = refused or status == REJECTED
+                if outlier is not None:
+                    self._observe(host, status, gateway_failure, outlier)
+                tried.append(host)
+                if not gateway_failure or len(tried) > retries or len(tried) >= len(eligible):
+                    return status
+                self.count_retry(env.now)
 
         return forward
 
-    def _observe(self, host: int, status: int, outlier) -> None:
-        """Passive health: count consecutive failed answers and eject a host that has too many."""
+    def _observe(self, host: int, status: int, gateway_failure: bool, outlier) -> None:
+        """Passive health: count consecutive failed answers and eject a host that has too many.
+
+        ``failures: any`` counts every error or rejection (Envoy ``consecutive_5xx``);
+        ``failures: gateway`` only refused connections and 503s (``consecutive_gateway_failure``),
+        so an application error does not eject a healthy host.
+        """
         if status == OK:
             self.error_streak[host] = 0
             return
-        if status not in (ERROR, REJECTED):
+        if status not in (ERROR, REJECTED) or (outlier.failures == "gateway" and not gateway_failure):
             return
         self.error_streak[host] += 1
         now = self.env.now

@@ -1,4 +1,11 @@
-"""Run a scenario: build the world, run it, turn the records into a :class:`Result`."""
+"""Run a scenario: build the world, run it, turn the records into a :class:`Result`.
+
+What the run keeps is decided first (:func:`simulator.metrics.records.choose`): with
+``full`` records the :class:`~simulator.metrics.recorder.Recorder` keeps every request
+and span and they become numpy columns here; with ``summary`` records the
+:class:`~simulator.metrics.streaming.StreamingRecorder` aggregates during the run and
+hands over its aggregates. Either way the result answers the same ``summary()``.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +14,74 @@ from typing import Callable
 
 import numpy as np
 
+from ..metrics.exact import RequestColumns, SpanColumns
+from ..metrics.recorder import Recorder
+from ..metrics.records import RecordsChoice, RecordsMode, choose
 from ..metrics.result import ComponentRecords, Result
+from ..metrics.streaming import StreamingRecorder
 from ..scenario.model import Scenario
 from .world import build
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
-             progress: Callable[[float, float, int], None] | None = None) -> Result:
+             progress: Callable[[float, float, int], None] | None = None,
+             records: RecordsMode | None = None) -> Result:
     """Run *scenario* once (with its own seed unless *seed* is given) and return the result.
 
     Same scenario + same seed ⇒ identical result, bit for bit (with or without *progress*,
     which is called about a hundred times as ``progress(sim_time, duration, events)``).
+    *records* (``full``, ``summary`` or ``auto``) overrides the scenario's ``records`` field;
+    ``result.records`` says what was kept and why. The simulated run is the same in
+    every mode (same events, same random draws); only what is kept of it differs.
     """
     started = time.perf_counter()
-    world = build(scenario, seed)
+    choice = choose(scenario, records)
+    if choice.mode == "full":
+        recorder = Recorder()
+    else:
+        recorder = StreamingRecorder(scenario.warmup, scenario.duration, scenario.sample_interval)
+    world = build(scenario, seed, recorder=recorder)
     end = world.run(progress)
-    rec = world.recorder
+    common = dict(scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
+                  fault_events=_pair_faults(recorder.faults, end), scaling_events=[vars(e) for e in recorder.scaling],
+                  records=choice)
+    if choice.mode == "full":
+        result = _full(recorder, common, choice)
+    else:
+        result = _summary(recorder, common, choice, end, len(scenario.workload), len(world.operation_keys))
+    result.wall_time_s = time.perf_counter() - started
+    result.events = world.events()
+    return result
+
+
+def _meta(log, choice: RecordsChoice) -> dict:
+    return dict(name=log.name, kind=log.kind, capacity=log.capacity, operations=log.operations,
+                labels=dict(log.labels), tally_names=list(log.tally_names), ratios=dict(log.ratios),
+                capacity_steps=_table(log.capacity_steps, 2).copy(), facts=dict(log.facts), records=choice)
+
+
+def _full(rec: Recorder, common: dict, choice: RecordsChoice) -> Result:
     req = _table(rec.requests, rec.REQUEST_FIELDS)
     components = {}
     for name, log in rec.spans.items():
         spans = _table(log.rows, log.FIELDS)
         tallies = _table(log.tallies, 2)
-        components[name] = ComponentRecords(
-            name=name, kind=log.kind, capacity=log.capacity, operations=log.operations, labels=dict(log.labels),
+        columns = SpanColumns(
             arrival=spans[:, 0].copy(), start=spans[:, 1].copy(), release=spans[:, 2].copy(), end=spans[:, 3].copy(),
             status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16),
-            tally_time=tallies[:, 0].copy(), tally_code=tallies[:, 1].astype(np.uint16),
-            tally_names=list(log.tally_names), ratios=dict(log.ratios),
-            capacity_steps=_table(log.capacity_steps, 2).copy(), facts=dict(log.facts))
-    return Result(
-        scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
-        t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
-        workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16),
-        components=components, fault_events=_pair_faults(rec.faults, end),
-        scaling_events=[vars(e) for e in rec.scaling],
-        wall_time_s=time.perf_counter() - started, events=world.events(),
-    )
+            tally_time=tallies[:, 0].copy(), tally_code=tallies[:, 1].astype(np.uint16))
+        components[name] = ComponentRecords(spans=columns, **_meta(log, choice))
+    columns = RequestColumns(t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
+                             workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16))
+    return Result(components=components, columns=columns, **common)
+
+
+def _summary(rec: StreamingRecorder, common: dict, choice: RecordsChoice, end: float, workloads: int,
+             operations: int) -> Result:
+    requests, aggregates = rec.finish(end, workloads, operations)
+    components = {name: ComponentRecords(aggregates=aggregates[name], **_meta(log, choice))
+                  for name, log in rec.spans.items()}
+    return Result(components=components, aggregates=requests, **common)
 
 
 def _table(flat, fields: int) -> np.ndarray:

@@ -24,11 +24,11 @@ from .sampling import Buffered
 
 
 class World:
-    def __init__(self, scenario: Scenario, seed: int):
+    def __init__(self, scenario: Scenario, seed: int, recorder: Recorder | None = None):
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
-        self.recorder = Recorder()
+        self.recorder = Recorder() if recorder is None else recorder
         self.crashable: set[str] = set()
         self.erratic: set[str] = set()  # components an error-rate fault may hit
         self.degradable_links: set[frozenset] = set()
@@ -116,11 +116,12 @@ class World:
         return call
 
 
-def build(scenario: Scenario, seed: int | None = None) -> World:
-    """Create the world for *scenario* (its own seed unless *seed* is given)."""
+def build(scenario: Scenario, seed: int | None = None, recorder: Recorder | None = None) -> World:
+    """Create the world for *scenario* (its own seed unless *seed* is given), reporting to *recorder*
+    (default: a full :class:`~simulator.metrics.recorder.Recorder`)."""
     from .clients import make_clients
 
-    world = World(scenario, scenario.seed if seed is None else seed)
+    world = World(scenario, scenario.seed if seed is None else seed, recorder)
     for name, spec in scenario.components.items():
         world.components[name] = REGISTRY[spec.kind](name, spec, world)
     for component in world.components.values():

@@ -47,7 +47,8 @@ def explain_slo_failure(slo: Slo, runs: list[Result], summaries: list[dict[str, 
 
 def _growing_queue(result: Result, component: str) -> str | None:
     lo, hi = result.window
-    frame = result.component_timeseries_at(max((hi - lo) / 20, result.scenario.sample_interval), until=hi)
+    frame = result.component_timeseries_at(result.bucket_width(max((hi - lo) / 20, result.scenario.sample_interval)),
+                                           until=hi)
     queue = frame[(frame.component == component) & (frame.time >= lo)]["queue_len"].to_numpy()
     if queue.size < 4:
         return None
@@ -60,7 +61,7 @@ def _growing_queue(result: Result, component: str) -> str | None:
 def _phase(slo: Slo, result: Result) -> str | None:
     """When the objective was first broken, bucket by bucket, and which fault was active then."""
     lo, hi = result.window
-    width = max((hi - lo) / 60, result.scenario.sample_interval)
+    width = result.bucket_width(max((hi - lo) / 60, result.scenario.sample_interval))
     ts = result.timeseries_at(width, until=hi)
     ts = ts[ts.time >= lo]
     if slo.metric in ("latency_p50", "latency_p95", "latency_p99"):

@@ -8,7 +8,12 @@
 Rows go into ``array`` columns (8 bytes per float, no boxing), so recording costs well
 under a microsecond and memory grows with what is kept. Everything else — percentiles,
 utilization, time series — is computed afterwards from these records
-(:mod:`simulator.metrics.result`).
+(:mod:`simulator.metrics.exact`, :mod:`simulator.metrics.result`).
+
+This is the recorder of ``records: full``. With ``records: summary`` the
+:class:`~simulator.metrics.streaming.StreamingRecorder` takes its place — the same
+interface, but it folds its rows into aggregates every few thousand records, so memory
+stays bounded (:mod:`simulator.metrics.records` says which one a run gets).
 """
 
 from __future__ import annotations

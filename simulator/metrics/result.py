@@ -1,6 +1,6 @@
-"""The outcome of one run: raw records plus everything derived from them.
+"""The outcome of one run: its records (full or summary) plus everything derived from them.
 
-:class:`Result` holds plain numpy columns (picklable, so sweeps can ship it between
+:class:`Result` holds plain numpy data (picklable, so sweeps can ship it between
 processes) and derives, on demand:
 
 * :meth:`Result.summary` — the JSON contract (seconds, SI units);
@@ -15,6 +15,24 @@ really serves); ``goodput`` = ok ones; ``availability`` = ok / issued. Per compo
 ``utilization`` = time-average busy workers / workers over the window; ``p_wait`` = share
 of visits (arriving in the window) that queued; ``wait_s`` = time queued before a worker
 took the visit; ``queue_len_mean`` = time-average number queued.
+
+Records (``summary()["records"]``, chosen by :mod:`simulator.metrics.records`):
+
+* ``full`` — one row per request (:class:`~.exact.RequestColumns`) and per component
+  visit (:class:`~.exact.SpanColumns`): everything is exact and every method works;
+* ``summary`` — aggregates only (:mod:`simulator.metrics.aggregates`): ``summary()`` has
+  the same keys and the same counts, ratios, means, maxima and time averages (up to float
+  summation order); its percentiles are within 1 % relative error of the exact ones
+  (``aggregates.LATENCY_ACCURACY``; 2 % for the time series' p50/p95/p99).
+  ``timeseries_at``, ``component_timeseries_at`` and ``tally_timeseries_at`` answer for
+  the ``sample_interval`` and its integer multiples (:meth:`Result.bucket_width` rounds a
+  width up to one); other intervals, and ``requests``, ``spans``, ``latencies()`` and
+  the raw span columns, need full records and raise
+  :class:`~.grid.FullRecordsRequired` saying so. :meth:`Result.latency_quantiles` and
+  :meth:`Result.latency_distribution` work in both modes (charts use them).
+
+Time buckets follow one rule in both modes (:mod:`simulator.metrics.grid`): half-open
+``[a, b)``, the last bucket closed when it reaches the run's end.
 """
 
 from __future__ import annotations
@@ -24,44 +42,70 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..engine.request import ERROR, OK, REJECTED, TIMEOUT, UNFINISHED
+from ..engine.request import ERROR, OK, REJECTED
 from ..scenario.model import LATENCY_METRICS, Scenario
-from .integrals import bucket_averages, time_average
+from .aggregates import LATENCY_ACCURACY, ComponentAggregates, RequestAggregates
+from .exact import RequestColumns, SpanColumns, grouped_quantiles
+from .grid import FullRecordsRequired, is_multiple, snap
+from .records import RecordsChoice
+from .window import (QUANTILES, STATUS_NAMES, ComponentWindow, RequestWindow, latency_stats)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-STATUS_NAMES = {OK: "ok", ERROR: "error", TIMEOUT: "timeout", REJECTED: "rejected", UNFINISHED: "unfinished"}
+__all__ = ["QUANTILES", "STATUS_NAMES", "ComponentRecords", "FullRecordsRequired", "Result", "grouped_quantiles",
+           "latency_stats", "slo_value"]
 
 
-def latency_stats(values: np.ndarray) -> dict[str, float | None]:
-    """mean, p50…p999, max of *values*; ``None`` when there are none."""
-    if values.size == 0:
-        return {"mean": None, **{k: None for k in QUANTILES}, "max": None}
-    qs = np.quantile(values, list(QUANTILES.values()))
-    return {"mean": float(values.mean()), **{k: float(q) for k, q in zip(QUANTILES, qs)}, "max": float(values.max())}
+def _needs_full(what: str, choice: RecordsChoice | None) -> FullRecordsRequired:
+    why = choice.reason if choice is not None else "summary"
+    return FullRecordsRequired(
+        f"{what} needs full records, but this run kept summary records only (records: {why}). "
+        "Rerun with records: full (the scenario's `records` field, `sdsim run --records full`, or "
+        "simulate(scenario, records='full')).")
+
+
+def _span_column(name: str):
+    def get(self: "ComponentRecords") -> np.ndarray:
+        return getattr(self._spans(f"ComponentRecords.{name}"), name)
+
+    return property(get, doc=f"``{name}`` of every span (full records only).")
 
 
 @dataclass
 class ComponentRecords:
+    """One component's records: its spans and tallies (full) or their aggregates (summary), and its metadata."""
+
     name: str
     kind: str
     capacity: int
     operations: list[str]
     labels: dict[str, str]
-    arrival: np.ndarray
-    start: np.ndarray
-    release: np.ndarray
-    end: np.ndarray
-    status: np.ndarray
-    op: np.ndarray
-    tally_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    tally_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint16))
+    spans: SpanColumns | None = None
+    aggregates: ComponentAggregates | None = None
     tally_names: list[str] = field(default_factory=list)
     ratios: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     capacity_steps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     facts: dict[str, Any] = field(default_factory=dict)
+    records: RecordsChoice | None = field(default=None, repr=False)
+
+    arrival = _span_column("arrival")
+    start = _span_column("start")
+    release = _span_column("release")
+    end = _span_column("end")
+    status = _span_column("status")
+    op = _span_column("op")
+    tally_time = _span_column("tally_time")
+    tally_code = _span_column("tally_code")
+
+    def _spans(self, what: str) -> SpanColumns:
+        if self.spans is None:
+            raise _needs_full(what, self.records)
+        return self.spans
+
+    @property
+    def _source(self) -> SpanColumns | ComponentAggregates:
+        return self.spans if self.spans is not None else self.aggregates
 
     def capacity_integral(self, lo: float, hi: float) -> float:
         """∫_lo^hi provisioned workers dt (capacity is piecewise constant between its steps)."""
@@ -75,13 +119,33 @@ class ComponentRecords:
 
     def capacity_averages(self, edges: np.ndarray) -> np.ndarray:
         """Mean provisioned workers in each bucket of *edges*."""
+        if self.capacity_steps.shape[0] <= 1:
+            width = np.diff(edges)
+            return self.capacity * width / width
         return np.array([self.capacity_integral(a, b) / (b - a) for a, b in zip(edges[:-1], edges[1:])])
 
     def tally_counts(self, lo: float, hi: float) -> dict[str, int]:
-        """How many of each tallied event happened in [lo, hi)."""
-        inside = (self.tally_time >= lo) & (self.tally_time < hi)
-        counts = np.bincount(self.tally_code[inside], minlength=len(self.tally_names))
-        return {name: int(counts[i]) for i, name in enumerate(self.tally_names)}
+        """How many of each tallied event happened in [lo, hi) (summary records: the window, or grid edges)."""
+        return self._source.tally_counts(lo, hi, self.tally_names)
+
+    def window(self, lo: float, hi: float) -> ComponentWindow:
+        """The numbers :meth:`Result.summary` reports for this component over [lo, hi) (the window)."""
+        return self._source.window(lo, hi, len(self.operations), self.tally_names)
+
+    def bucket_averages(self, edges: np.ndarray, end_time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean busy workers, queued and inside per bucket of *edges*."""
+        return self._source.bucket_averages(edges, end_time)
+
+    def tally_buckets(self, edges: np.ndarray, end_time: float) -> list[np.ndarray]:
+        """Per tally name (by code) its count in each bucket of *edges*."""
+        return self._source.tally_buckets(edges, end_time, self.tally_names)
+
+
+def _request_column(name: str):
+    def get(self: "Result") -> np.ndarray:
+        return getattr(self._columns(f"Result.{name}"), name)
+
+    return property(get, doc=f"``{name}`` of every request (full records only).")
 
 
 @dataclass
@@ -92,16 +156,43 @@ class Result:
     seed: int
     end_time: float
     operation_keys: list[tuple[str, str]]
-    t_issue: np.ndarray
-    t_end: np.ndarray
-    status: np.ndarray
-    workload: np.ndarray
-    operation: np.ndarray
     components: dict[str, ComponentRecords]
+    columns: RequestColumns | None = None
+    aggregates: RequestAggregates | None = None
     fault_events: list[dict[str, Any]] = field(default_factory=list)
     scaling_events: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
     events: int = 0
+    records: RecordsChoice | None = None
+
+    t_issue = _request_column("t_issue")
+    t_end = _request_column("t_end")
+    status = _request_column("status")
+    workload = _request_column("workload")
+    operation = _request_column("operation")
+
+    # -- records -----------------------------------------------------------------------------
+    @property
+    def records_mode(self) -> str:
+        """``"full"`` (one row per request and visit) or ``"summary"`` (aggregates only)."""
+        return "full" if self.columns is not None else "summary"
+
+    def _columns(self, what: str) -> RequestColumns:
+        if self.columns is None:
+            raise _needs_full(what, self.records)
+        return self.columns
+
+    @property
+    def _source(self) -> RequestColumns | RequestAggregates:
+        return self.columns if self.columns is not None else self.aggregates
+
+    def bucket_width(self, width: float) -> float:
+        """A time-series interval near *width* that this result can answer: *width* itself with full
+        records, else the smallest multiple of the ``sample_interval`` at least as wide."""
+        step = self.scenario.sample_interval
+        if self.columns is not None or is_multiple(width, step):
+            return width
+        return snap(width, step)
 
     # -- selections ------------------------------------------------------------------------
     @property
@@ -110,81 +201,68 @@ class Result:
 
     def in_window(self) -> np.ndarray:
         lo, hi = self.window
-        return (self.t_issue >= lo) & (self.t_issue < hi)
+        t_issue = self._columns("Result.in_window()").t_issue
+        return (t_issue >= lo) & (t_issue < hi)
 
     def operation_names(self) -> list[str]:
         """Display name per operation id: the operation, or ``entry.operation`` if ambiguous."""
         ops = [op for _, op in self.operation_keys]
         return [op if ops.count(op) == 1 else f"{entry}.{op}" for entry, op in self.operation_keys]
 
+    def _request_window(self) -> RequestWindow:
+        if self.columns is not None:
+            return self.columns.window(*self.window, len(self.scenario.workload), len(self.operation_keys))
+        return self.aggregates.window()
+
     # -- the JSON contract -------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """The run's headline numbers (see the module docstring for definitions)."""
-        mask = self.in_window()
         window = self.scenario.window
-        status = self.status[mask]
-        latency = (self.t_end - self.t_issue)[mask]
-        ok = status == OK
-        issued = int(mask.sum())
-        counts = {name: int((status == code).sum()) for code, name in STATUS_NAMES.items() if code != UNFINISHED}
-        answered, good = self._completed_in_window()
+        stats = self._request_window()
+        counts = stats.status_counts()
+        issued = int(stats.counts.sum())
         summary: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "duration_s": self.scenario.duration,
             "warmup_s": self.scenario.warmup,
+            "records": self.records_mode,
             "requests": {"issued": issued, **counts},
-            "latency_s": latency_stats(latency[ok]),
-            "throughput_rps": int(answered.sum()) / window,
-            "goodput_rps": int(good.sum()) / window,
+            "latency_s": stats.latency,
+            "throughput_rps": int(stats.answered.sum()) / window,
+            "goodput_rps": int(stats.good.sum()) / window,
             "availability": counts["ok"] / issued if issued else None,
-            "operations": self._operations(mask, latency, status),
+            "operations": self._operations(stats),
             "components": {name: self._component(rec) for name, rec in self.components.items()},
         }
         summary["slos"] = self._slos(summary)
         return summary
 
-    def _completed_in_window(self) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of requests answered (ok, error or rejected) and answered ok inside the window, by end time."""
-        lo, hi = self.window
-        done = (self.t_end >= lo) & (self.t_end < hi)
-        answered = done & (self.status != TIMEOUT)
-        return answered, done & (self.status == OK)
-
-    def _operations(self, mask, latency, status) -> dict[str, Any]:
+    def _operations(self, stats: RequestWindow) -> dict[str, Any]:
         out = {}
-        ops = self.operation[mask]
-        answered, completed_ok = self._completed_in_window()
         window = self.scenario.window
         for op_id, name in enumerate(self.operation_names()):
-            sel = ops == op_id
-            n = int(sel.sum())
-            good = sel & (status == OK)
-            this_op = self.operation == op_id
-            out[name] = {"issued": n, "ok": int(good.sum()), "availability": int(good.sum()) / n if n else None,
-                         "throughput_rps": int((answered & this_op).sum()) / window,
-                         "goodput_rps": int((completed_ok & this_op).sum()) / window,
-                         "latency_s": latency_stats(latency[good])}
+            op = stats.operation(op_id)
+            out[name] = {"issued": op.issued, "ok": op.ok, "availability": op.ok / op.issued if op.issued else None,
+                         "throughput_rps": op.answered / window, "goodput_rps": op.good / window,
+                         "latency_s": op.latency}
         return out
 
     def _component(self, rec: ComponentRecords) -> dict[str, Any]:
         lo, hi = self.window
-        visits = (rec.arrival >= lo) & (rec.arrival < hi)
-        served = visits & (rec.status != REJECTED) & (rec.status != UNFINISHED)
-        wait = (rec.start - rec.arrival)[served]
-        busy = time_average(rec.start, rec.release, lo, hi) * (hi - lo)
+        stats = rec.window(lo, hi)
+        visits = stats.visits
         out = {
             "kind": rec.kind,
-            "utilization": busy / rec.capacity_integral(lo, hi),
-            "p_wait": float((wait > 0).mean()) if wait.size else None,
-            "wait_s": {"mean": float(wait.mean()) if wait.size else None,
-                       "p99": float(np.quantile(wait, 0.99)) if wait.size else None},
-            "queue_len_mean": time_average(rec.arrival, rec.start, lo, hi),
-            "in_system_mean": time_average(rec.arrival, rec.end, lo, hi),
+            "utilization": stats.busy_mean * (hi - lo) / rec.capacity_integral(lo, hi),
+            "p_wait": stats.p_wait,
+            "wait_s": {"mean": stats.wait_mean, "p99": stats.wait_p99},
+            "queue_len_mean": stats.queue_mean,
+            "in_system_mean": stats.inside_mean,
             "visits": int(visits.sum()),
-            "served": int((visits & (rec.status == OK)).sum()),
-            "errors": int((visits & (rec.status == ERROR)).sum()),
-            "rejected": int((visits & (rec.status == REJECTED)).sum()),
+            "served": int(visits[:, OK].sum()),
+            "errors": int(visits[:, ERROR].sum()),
+            "rejected": int(visits[:, REJECTED].sum()),
             "capacity": rec.capacity,
         }
         if rec.capacity_steps.shape[0] > 1:
@@ -192,9 +270,9 @@ class Result:
         if rec.labels:
             for label in sorted(set(rec.labels.values())):
                 ids = [i for i, op in enumerate(rec.operations) if rec.labels.get(op) == label]
-                out[f"{label}s"] = int((visits & (rec.status == OK) & np.isin(rec.op, ids)).sum())
+                out[f"{label}s"] = int(visits[ids, OK].sum())
         if rec.tally_names:
-            counts = rec.tally_counts(lo, hi)
+            counts = stats.tallies
             out["counts"] = counts
             for ratio, (numerator, denominator) in rec.ratios.items():
                 total = sum(counts.get(n, 0) for n in denominator)
@@ -260,39 +338,71 @@ class Result:
     # -- tables ----------------------------------------------------------------------------------
     @property
     def requests(self) -> "pd.DataFrame":
-        """One row per request: issue/end time, latency, status, workload, operation, in_window."""
+        """One row per request: issue/end time, latency, status, workload, operation, in_window (full records)."""
         import pandas as pd
 
+        columns = self._columns("Result.requests")
         names = self.operation_names()
         return pd.DataFrame({
-            "t_issue": self.t_issue, "t_end": self.t_end, "latency": self.t_end - self.t_issue,
-            "status": pd.Categorical.from_codes(self.status, [STATUS_NAMES[i] for i in range(5)]),
-            "workload": pd.Categorical.from_codes(self.workload.astype(np.int64), [w.name for w in self.scenario.workload]),
-            "operation": pd.Categorical.from_codes(self.operation.astype(np.int64), names),
+            "t_issue": columns.t_issue, "t_end": columns.t_end, "latency": columns.t_end - columns.t_issue,
+            "status": pd.Categorical.from_codes(columns.status, [STATUS_NAMES[i] for i in range(5)]),
+            "workload": pd.Categorical.from_codes(columns.workload.astype(np.int64),
+                                                  [w.name for w in self.scenario.workload]),
+            "operation": pd.Categorical.from_codes(columns.operation.astype(np.int64), names),
             "in_window": self.in_window(),
         })
 
     @property
     def spans(self) -> "pd.DataFrame":
-        """One row per component visit: arrival, start, release, end, wait, status, operation."""
+        """One row per component visit: arrival, start, release, end, wait, status, operation (full records)."""
         import pandas as pd
 
         frames = []
         for rec in self.components.values():
+            spans = rec._spans("Result.spans")
             frames.append(pd.DataFrame({
-                "component": rec.name, "arrival": rec.arrival, "start": rec.start, "release": rec.release,
-                "end": rec.end, "wait": rec.start - rec.arrival,
-                "status": pd.Categorical.from_codes(rec.status.astype(np.int64), [STATUS_NAMES[i] for i in range(5)]),
-                "operation": pd.Categorical.from_codes(rec.op.astype(np.int64), rec.operations),
+                "component": rec.name, "arrival": spans.arrival, "start": spans.start, "release": spans.release,
+                "end": spans.end, "wait": spans.start - spans.arrival,
+                "status": pd.Categorical.from_codes(spans.status.astype(np.int64), [STATUS_NAMES[i] for i in range(5)]),
+                "operation": pd.Categorical.from_codes(spans.op.astype(np.int64), rec.operations),
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    def request_counts(self) -> "pd.DataFrame":
+        """Requests issued in the window per workload, operation and status (both record modes)."""
+        import pandas as pd
+
+        counts = self._request_window().counts
+        names, workloads = self.operation_names(), [w.name for w in self.scenario.workload]
+        rows = [(workloads[w], names[o], STATUS_NAMES[st], int(counts[w, o, st]))
+                for w, o, st in zip(*np.nonzero(counts)) if w < len(workloads) and o < len(names)]
+        return pd.DataFrame(rows, columns=["workload", "operation", "status", "count"])
+
     def latencies(self, *, ok_only: bool = True, window: bool = True) -> np.ndarray:
-        """Client-observed latencies (s): by default of successful requests issued in the window."""
-        mask = self.in_window() if window else np.ones(self.t_issue.size, dtype=bool)
-        if ok_only:
-            mask &= self.status == OK
-        return (self.t_end - self.t_issue)[mask]
+        """Client-observed latencies (s): by default of successful requests issued in the window (full records)."""
+        return self._columns("Result.latencies()").latencies(*self.window, ok_only, window)
+
+    def latency_quantiles(self, qs) -> np.ndarray:
+        """Quantiles *qs* of the window's successful latencies: exact (full records) or from the sketch
+        (summary records, within ``LATENCY_ACCURACY`` relative error); NaN when there are none."""
+        qs = list(qs)
+        if self.columns is not None:
+            latency = self.latencies()
+            return np.quantile(latency, qs) if latency.size else np.full(len(qs), np.nan)
+        return self.aggregates.latency_sketch().quantiles(qs)
+
+    def latency_distribution(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The window's successful latencies as ``(values, weights)``: every latency and ``None`` with full
+        records; with summary records the sketch's bucket values (each within ``LATENCY_ACCURACY`` of the
+        latencies it stands for) and their counts."""
+        if self.columns is not None:
+            return self.latencies(), None
+        return self.aggregates.latency_sketch().buckets()
+
+    @property
+    def latency_accuracy(self) -> float | None:
+        """Relative error bound of the reported percentiles: 0 with full records (exact)."""
+        return 0.0 if self.columns is not None else LATENCY_ACCURACY
 
     def _edges(self, interval: float | None, until: float | None) -> np.ndarray:
         step = self.scenario.sample_interval if interval is None else float(interval)
@@ -311,27 +421,23 @@ class Result:
         ``issued`` counts by issue time; ``ok``, ``failed`` (error, timeout or rejected),
         ``throughput_rps`` (answered: ok, error or rejected), ``goodput_rps``, ``availability``
         (ok / (ok + failed)) and the latency percentiles of ok requests count by completion time,
-        the same definitions as :meth:`summary` applied bucket by bucket.
+        the same definitions as :meth:`summary` applied bucket by bucket. Buckets are
+        half-open, the last one closed when it reaches the run's end. Summary records: only
+        multiples of the ``sample_interval`` (see :meth:`bucket_width`); percentiles from
+        per-bucket sketches (``aggregates.SERIES_ACCURACY``).
         """
         import pandas as pd
 
         edges = self._edges(interval, until)
-        n = len(edges) - 1
         width = np.diff(edges)
-        issued = np.histogram(self.t_issue, edges)[0]
-        done = np.searchsorted(edges, self.t_end, side="right") - 1
-        inside = (done >= 0) & (done < n)
-        ok_mask = (self.status == OK) & inside
-        ok = np.bincount(done[ok_mask], minlength=n)[:n]
-        failed = np.bincount(done[~(self.status == OK) & inside], minlength=n)[:n]
-        timeouts = np.bincount(done[(self.status == TIMEOUT) & inside], minlength=n)[:n]
-        frame = pd.DataFrame({"time": edges[:-1], "issued": issued, "ok": ok, "failed": failed})
-        frame["throughput_rps"] = (ok + failed - timeouts) / width
+        data = self._source.buckets(edges, self.end_time)
+        ok, failed = data.ok, data.failed
+        frame = pd.DataFrame({"time": edges[:-1], "issued": data.issued, "ok": ok, "failed": failed})
+        frame["throughput_rps"] = (ok + failed - data.timeouts) / width
         frame["goodput_rps"] = ok / width
         frame["availability"] = np.where(ok + failed > 0, ok / np.maximum(ok + failed, 1), np.nan)
-        qs = grouped_quantiles(done[ok_mask], (self.t_end - self.t_issue)[ok_mask], n, (0.5, 0.95, 0.99))
         for j, name in enumerate(("p50", "p95", "p99")):
-            frame[f"latency_{name}"] = qs[:, j]
+            frame[f"latency_{name}"] = data.quantiles[:, j]
         return frame
 
     @property
@@ -340,17 +446,17 @@ class Result:
         return self.component_timeseries_at()
 
     def component_timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
-        """Per component and bucket: utilization, mean queue length, mean number inside (exact time averages)."""
+        """Per component and bucket: utilization, mean queue length, mean number inside (exact time averages;
+        summary records: multiples of the ``sample_interval`` only)."""
         import pandas as pd
 
         edges = self._edges(interval, until)
         frames = []
         for rec in self.components.values():
+            busy, queue, inside = rec.bucket_averages(edges, self.end_time)
             frames.append(pd.DataFrame({
                 "time": edges[:-1], "component": rec.name,
-                "utilization": bucket_averages(rec.start, rec.release, edges) / rec.capacity_averages(edges),
-                "queue_len": bucket_averages(rec.arrival, rec.start, edges),
-                "in_system": bucket_averages(rec.arrival, rec.end, edges),
+                "utilization": busy / rec.capacity_averages(edges), "queue_len": queue, "in_system": inside,
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -359,6 +465,7 @@ class Result:
 
         Ratio rows (e.g. a cache's ``hit_ratio``) hold the share in ``value`` (NaN where the
         bucket has no event of the denominator). Components without tallies have no rows.
+        Summary records: multiples of the ``sample_interval`` only.
         """
         import pandas as pd
 
@@ -367,10 +474,10 @@ class Result:
         frames = []
         for rec in self.components.values():
             counts = {}
-            for code, name in enumerate(rec.tally_names):
-                counts[name] = np.histogram(rec.tally_time[rec.tally_code == code], edges)[0]
+            for name, count in zip(rec.tally_names, rec.tally_buckets(edges, self.end_time)):
+                counts[name] = count
                 frames.append(pd.DataFrame({"time": edges[:-1], "component": rec.name, "name": name,
-                                            "count": counts[name], "value": counts[name] / width}))
+                                            "count": count, "value": count / width}))
             for ratio, (numerator, denominator) in rec.ratios.items():
                 zeros = np.zeros(len(width), dtype=int)
                 total = sum((counts.get(n, zeros) for n in denominator), zeros)
@@ -403,27 +510,6 @@ class Result:
         import pandas as pd
 
         return pd.DataFrame(self.fault_events, columns=["kind", "target", "start", "end", "detail"])
-
-
-def grouped_quantiles(groups: np.ndarray, values: np.ndarray, n: int, qs: tuple[float, ...]) -> np.ndarray:
-    """Quantiles *qs* of *values* per group ``0..n-1`` (NaN where empty), numpy's linear method, vectorised."""
-    out = np.full((n, len(qs)), np.nan)
-    if values.size == 0:
-        return out
-    order = np.lexsort((values, groups))
-    groups, values = groups[order], values[order]
-    bounds = np.searchsorted(groups, np.arange(n + 1))
-    counts = np.diff(bounds)
-    present = np.nonzero(counts)[0]
-    start, count = bounds[present], counts[present]
-    for j, q in enumerate(qs):
-        pos = q * (count - 1)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, count - 1)
-        frac = pos - lo
-        a, b = values[start + lo], values[start + hi]
-        out[present, j] = a + frac * (b - a)
-    return out
 
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:

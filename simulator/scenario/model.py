@@ -263,12 +263,15 @@ class DatabaseOperation(Strict):
     """A database operation: a read or a write holding one pooled connection for ``work``.
 
     ``scatter: true`` makes it a query that touches every shard (scatter-gather): it runs
-    on all shards at once and answers when the slowest one has.
+    on all shards at once and answers when the slowest one has. ``table`` says which data
+    it reads or writes, for staleness: a read is stale only after a write to its table
+    (operations without a table share one).
     """
 
     type: Literal["read", "write"] | None = None
     work: Distribution = ZERO
     scatter: bool = False
+    table: Name | None = None
 
 
 class Failover(Strict):
@@ -354,10 +357,13 @@ class OutlierDetection(Strict):
 
     An ejected host gets no traffic for ``base_ejection_time`` × the number of times it has
     been ejected; at most ``max_ejection_percent`` of the hosts are ejected at once (but at
-    least one may be).
+    least one may be). ``failures: any`` counts every error or rejection (Envoy's
+    ``consecutive_5xx``); ``gateway`` only refused connections and 503s
+    (``consecutive_gateway_failure``), so application errors do not eject a host.
     """
 
     consecutive_errors: Annotated[int, Field(ge=1)] = 5
+    failures: Literal["any", "gateway"] = "any"
     base_ejection_time: PositiveDuration = 30.0
     max_ejection_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
 
@@ -375,6 +381,8 @@ class LoadBalancerSpec(ComponentBase):
     request's key). It is itself a component with ``replicas`` × ``workers``, ``work`` per
     request (its own latency) and a ``queue``, so it can be the bottleneck; at most
     ``max_connections`` requests may be outstanding upstream (more are rejected, a 503).
+    ``retries`` tries another host after a refused connection or a 503 (nginx's
+    ``proxy_next_upstream``), at most that many times per request.
 
     Without ``health_check`` or ``outlier_detection`` it keeps sending to a crashed
     replica, and those requests fail. When fewer than ``panic_threshold`` of the hosts are
@@ -397,6 +405,7 @@ class LoadBalancerSpec(ComponentBase):
     queue: Annotated[int, Field(ge=0)] | None = None
     work: Distribution = ZERO
     max_connections: Annotated[int, Field(ge=1)] | None = None
+    retries: Annotated[int, Field(ge=0)] = 0
 
     @property
     def queue_limit(self) -> int | None:
@@ -692,6 +701,11 @@ class Scenario(Strict):
     warmup: Duration = 0.0
     drain: Duration = 600.0
     sample_interval: PositiveDuration = 1.0
+    records: Literal["full", "summary", "auto"] = Field(
+        "auto", description="what the run keeps: full = one record per request and component visit (exact "
+        "percentiles, request and span tables); summary = aggregates built as the run goes (memory bounded, "
+        "percentiles within 1 %, time series at multiples of sample_interval); auto = full unless the workloads "
+        "are expected to issue more than 2,000,000 requests (simulator.metrics.records)")
     params: dict[Name, ParamSpec] = {}
     network: Network = Network()
     workload: Annotated[list[Workload], Field(min_length=1)]

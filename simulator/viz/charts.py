@@ -16,7 +16,11 @@ Conventions shared by all charts:
 * Time series use the run's ``sample_interval`` buckets; when a run has more than
   ``max_points`` of them, neighbouring buckets are merged (the legend says the bucket
   width) so long runs stay readable. Latency percentiles of merged buckets are recomputed
-  from the requests, not averaged.
+  from the requests, not averaged (with ``records: summary``: from the merged per-bucket
+  sketches, within their stated relative error).
+* With ``records: summary`` the latency histogram and CDFs are drawn from the latency
+  sketch (bucket values and counts, each value within 1 % of the latencies it stands
+  for); the title says so.
 * By default the time axis stops at ``duration`` (no new requests after it); pass
   ``show_drain=True`` to include the drain in which the last requests finish.
 * Panels without data (no successful requests, no components) show a "no data" note.
@@ -171,9 +175,14 @@ def _log_bins(ms: np.ndarray, bins: int) -> np.ndarray:
     return edges
 
 
-def _cdf(ax: "Axes", ms: np.ndarray, **kwargs: Any) -> None:
-    x = np.sort(ms)
-    y = np.arange(1, x.size + 1) / x.size * 100.0
+def _cdf(ax: "Axes", ms: np.ndarray, weights: np.ndarray | None = None, **kwargs: Any) -> None:
+    if weights is None:
+        x = np.sort(ms)
+        y = np.arange(1, x.size + 1) / x.size * 100.0
+    else:  # sketch buckets: values with counts
+        order = np.argsort(ms, kind="stable")
+        x, w = ms[order], np.asarray(weights, dtype=float)[order]
+        y = np.cumsum(w) / w.sum() * 100.0
     ax.step(np.concatenate([[x[0]], x]), np.concatenate([[0.0], y]), where="post", **kwargs)
 
 
@@ -340,16 +349,19 @@ def plot_distribution(result: "Result", *, figsize: tuple[float, float] = (10, 4
     """
     fig = _figure(figsize)
     hist_ax, cdf_ax = fig.subplots(1, 2)
-    latency = result.latencies()
-    positive = latency[latency > 0]
-    what = title or f"latency distribution ({latency.size:,} successful requests in the window)"
+    latency, weights = result.latency_distribution()  # weights: sketch counts (summary records), else None
+    counts = np.ones(latency.size) if weights is None else np.asarray(weights, dtype=float)
+    total = int(counts.sum())
+    positive, positive_counts = latency[latency > 0], counts[latency > 0]
+    sketched = "" if weights is None else f"; drawn from a {result.latency_accuracy:.0%} sketch, records: summary"
+    what = title or f"latency distribution ({total:,} successful requests in the window{sketched})"
     if positive.size:
         ms = positive * 1e3
-        hist_ax.hist(ms, bins=_log_bins(ms, bins), weights=np.full(ms.size, 100.0 / latency.size),
+        hist_ax.hist(ms, bins=_log_bins(ms, bins), weights=positive_counts * (100.0 / total),
                      color=ROLES["histogram"], edgecolor="white", linewidth=0.3, zorder=2)
         _cdf(cdf_ax, latency * 1e3 if latency.size == positive.size else np.maximum(latency * 1e3, ms.min()),
-             color=ROLES["cdf"], lw=1.4, zorder=3, label="CDF")
-        qs = np.quantile(latency, [q for _, q in PERCENTILES])
+             weights, color=ROLES["cdf"], lw=1.4, zorder=3, label="CDF")
+        qs = result.latency_quantiles([q for _, q in PERCENTILES])
         for (name, _), value in zip(PERCENTILES, qs):
             for ax in (hist_ax, cdf_ax):
                 ax.axvline(max(value * 1e3, ms.min()), color=ROLES[name], ls="--", lw=1.1, zorder=4,
@@ -360,8 +372,8 @@ def plot_distribution(result: "Result", *, figsize: tuple[float, float] = (10, 4
         cdf_ax.set_yticks([0, 25, 50, 75, 90, 100])
         handles, labels = hist_ax.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, fontsize=9)
-        if latency.size > positive.size:
-            what += f"; {latency.size - positive.size} of zero latency not on the log axis"
+        if total > int(positive_counts.sum()):
+            what += f"; {total - int(positive_counts.sum())} of zero latency not on the log axis"
     else:
         no_data(hist_ax, "no successful requests")
         no_data(cdf_ax, "no successful requests")
@@ -415,8 +427,8 @@ def plot_comparison(results: Mapping[str, "Result"], *, title: str | None = None
     drawn_any = False
     for i, ((name, ts, bucket), (_, result)) in enumerate(zip(series, items)):
         color = CYCLE[i % len(CYCLE)]
-        latency = result.latencies()
-        p99 = format_latency(float(np.quantile(latency, 0.99))) if latency.size else "–"
+        latency, weights = result.latency_distribution()
+        p99 = format_latency(float(result.latency_quantiles([0.99])[0])) if latency.size else "–"
         label = f"{name} (p99 {p99})"
         handles.append(Line2D([], [], color=color, lw=1.6, label=label))
         if np.isfinite(ts["latency_p99"].to_numpy(dtype=float)).any():
@@ -425,7 +437,8 @@ def plot_comparison(results: Mapping[str, "Result"], *, title: str | None = None
         positive = latency[latency > 0]
         if positive.size:
             drawn_any = True
-            _cdf(right, np.maximum(latency, positive.min()) * 1e3, color=color, lw=1.4, zorder=3, label=label)
+            _cdf(right, np.maximum(latency, positive.min()) * 1e3, weights, color=color, lw=1.4, zorder=3,
+                 label=label)
     if peaks:
         left.set_ylim(bottom=0)
     else:
