@@ -185,3 +185,25 @@ def test_labs_start_copies_only_the_starter(tmp_path, monkeypatch):
     assert find_lab("mini") == LAB.parent / "mini"
     with pytest.raises(ScenarioError):
         find_lab("no-such-lab")
+
+
+def test_feedback_gives_no_phase_for_one_operations_slo():
+    """The time series mixes operations, so a phase line for one operation's SLO would name
+    the wrong moment: the whole-run SLO gets one, the per-operation SLO does not."""
+    from helpers import scenario, service
+
+    from simulator import simulate
+    from simulator.labs.feedback import explain_slo_failure
+    from simulator.scenario.model import Slo
+
+    spec = scenario({"svc": {"kind": "service", "workers": 1,
+                             "operations": {"fast": {"work": "1ms"}, "slow": {"work": "exp(50ms)"}}}},
+                    workload={"operation": None, "mix": {"fast": 0.5, "slow": 0.5}}, rate="15/s", duration="60s",
+                    warmup="5s")
+    run = simulate(spec, seed=1)
+    summary = run.summary()
+    whole = explain_slo_failure(Slo(name="p99", metric="latency_p99", max=0.001), [run], [summary], 1.0)
+    one = explain_slo_failure(Slo(name="p99", metric="latency_p99", operation="slow", max=0.001), [run],
+                              [summary], 1.0)
+    assert any("broke" in line for line in whole)
+    assert not any("broke" in line for line in one)

@@ -59,7 +59,13 @@ def _growing_queue(result: Result, component: str) -> str | None:
 
 
 def _phase(slo: Slo, result: Result) -> str | None:
-    """When the objective was first broken, bucket by bucket, and which fault was active then."""
+    """When the objective was first broken, bucket by bucket, and which fault was active then.
+
+    Only for objectives on all requests: the time series mixes operations, so for one
+    operation's SLO it would point at the wrong moment (no line is better than a wrong one).
+    """
+    if slo.operation is not None:
+        return None
     lo, hi = result.window
     width = result.bucket_width(max((hi - lo) / 60, result.scenario.sample_interval))
     ts = result.timeseries_at(width, until=hi)
