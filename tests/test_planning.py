@@ -173,3 +173,30 @@ def test_cli_knee_and_plan_json_contract_and_exit_codes():
     assert _cli("plan", MMC, "--knob", "servers=10", "--slo", "latency_mean<=1s").exit_code == 2
     invalid = _cli("plan", MMC, "--knob", "servers=10:12", "--set", "duration=soon")
     assert invalid.exit_code == 3 and "duration" in invalid.stderr
+
+
+def test_knee_of_an_integer_parameter_probes_whole_numbers(tmp_path):
+    """Closed-loop users must be whole: the bisection probes integers and stops at a bracket of 1.
+    N users thinking exp(1 s) in front of one exp(10 ms) server: the mean response time passes
+    50 ms where exact MVA says (about N = 90: the server saturates near N* = (1 s + 10 ms) / 10 ms)."""
+    path = tmp_path / "users.yaml"
+    path.write_text("""
+name: users
+duration: 300s
+warmup: 30s
+params:
+  users: {default: 10}
+workload:
+  - {name: w, entry: svc, operation: op, arrivals: {kind: closed, users: "${users}", think: exp(1s)}}
+components:
+  svc: {kind: service, operations: {op: {work: exp(10ms)}}}
+""")
+    result = knee(path, "users", 10, 200, ["latency_mean<=50ms"], replications=2, tolerance=1,
+                  executor=SerialExecutor())
+    assert result.found
+    assert len(result.probes) > 3 and all(float(p.values["users"]).is_integer() for p in result.probes)
+    assert isinstance(result.last_ok, (int, float)) and float(result.last_ok).is_integer()
+    assert result.first_broken - result.last_ok == 1
+    # MVA: the smallest N whose mean response time exceeds 50 ms (one station, demand 10 ms, Z = 1 s)
+    first_over = next(n for n in range(10, 201) if theory.mva(n, 1.0, {"svc": 0.01}).response_time > 0.05)
+    assert abs(result.first_broken - first_over) <= 8  # two 270 s replications: a few users of noise

@@ -264,7 +264,7 @@ class _Runner:
 
     def __init__(self, path: Path, objectives: list[Objective], replications: int, params: Sequence[str],
                  sets: Sequence[str], executor: Executor, seed: int | None,
-                 progress: Callable[[int, int], None] | None, expected_runs: int, declared: set[str]):
+                 progress: Callable[[int, int], None] | None, expected_runs: int, declared: Mapping[str, Any]):
         self.path, self.objectives, self.replications = path, objectives, replications
         self.params, self.sets, self.executor, self.seed = list(params), list(sets), executor, seed
         self.progress, self.expected, self.declared = progress, expected_runs, declared
@@ -328,7 +328,7 @@ class _Runner:
 
 
 def _setup(scenario: str | os.PathLike[str], slos: Sequence[Any] | None, params: Sequence[str],
-           sets: Sequence[str]) -> tuple[Path, list[Objective], set[str]]:
+           sets: Sequence[str]) -> tuple[Path, list[Objective], dict[str, Any]]:
     from ..scenario.load import check_scenario
     from ..scenario.model import Slo
 
@@ -345,7 +345,7 @@ def _setup(scenario: str | os.PathLike[str], slos: Sequence[Any] | None, params:
     for o in objectives:
         if not isinstance(o, Objective):
             raise TypeError(f"an SLO is a string, a Slo or an Objective, not {type(o).__name__}")
-    return path, objectives, set(base.params)
+    return path, objectives, {name: p.default for name, p in base.params.items()}
 
 
 def _executor(executor: Executor | None, workers: int | None) -> tuple[Executor, bool]:
@@ -427,6 +427,16 @@ def _check_tolerance(tolerance: float | str) -> float | str:
     return float(tolerance)
 
 
+def _integral(param: str, declared: dict[str, Any], low: float, high: float) -> bool:
+    """Whether *param* takes whole numbers (users, replicas): a declared parameter with an
+    integer default, or a field path given integer bounds. Then probes are integers and the
+    bisection stops at a bracket of 1."""
+    if param in declared:
+        default = declared[param]
+        return isinstance(default, int) and not isinstance(default, bool)
+    return float(low).is_integer() and float(high).is_integer()
+
+
 def knee_runs(low: float, high: float, tolerance: float | str, replications: int) -> int:
     """An estimate of the runs :func:`knee` makes (for a progress bar)."""
     tolerance = _check_tolerance(tolerance)
@@ -483,8 +493,9 @@ def knee(scenario: str | os.PathLike[str], param: str, low: float, high: float, 
             else:
                 found, bad, broken = True, high, at_high.broken
                 reason = "knee found"
+                integral = _integral(param, declared, low, high)
                 while not _width_ok(tolerance, ok, bad) and len(run.evaluations) < max_probes:
-                    mid = (ok + bad) / 2
+                    mid = math.floor((ok + bad) / 2) if integral else (ok + bad) / 2
                     if mid in (ok, bad):
                         break
                     probe = run({param: mid})
