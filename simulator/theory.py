@@ -40,6 +40,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .arguments import integer as _integer
+from .arguments import non_negative as _non_negative
+from .arguments import positive as _positive
+from .arguments import probability as _probability
+
 __all__ = [
     "QueueMetrics", "NetworkMetrics", "MVAResult", "erlang_b", "erlang_c",
     "mm1", "mm1_sojourn_quantile", "mmc", "mmc_wait_tail", "mmck", "mg1", "md1",
@@ -86,33 +91,6 @@ class MVAResult:
     response_time: float  # time in the queueing stations, excluding think time
     queue_lengths: dict[str, float]
     utilizations: dict[str, float]
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _probability(name: str, value: float, *, exclusive: bool = False) -> float:
-    """Check ``value`` lies in [0, 1] (or in (0, 1) when ``exclusive``)."""
-    inside = 0 < value < 1 if exclusive else 0 <= value <= 1
-    if isinstance(value, bool) or not inside:
-        bounds = "(0, 1)" if exclusive else "[0, 1]"
-        raise ValueError(f"{name} must be a probability in {bounds}, got {value!r}")
-    return float(value)
 
 
 def _require_stable(what: str, demand: float, capacity: float) -> None:

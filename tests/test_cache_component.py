@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bands import assert_known_se, assert_replications_within_3se
 from helpers import scenario, service
 from simulator import simulate
 from simulator.caching.theory import (
@@ -36,37 +37,6 @@ from simulator.caching.theory import (
 )
 from simulator.engine.request import OK
 
-MAX_REL_SE = 0.05
-
-
-# --- bands (the pattern of tests/test_golden.py) ------------------------------------------
-
-def _row(golden_zscores, label, R, estimate, se, exact) -> float:
-    z = (estimate - exact) / se if se > 0 else math.inf
-    golden_zscores.append({"label": label, "R": R, "estimate": estimate, "se": se, "exact": exact,
-                           "rel_se": se / abs(exact), "z": z})
-    return z
-
-
-def assert_replications_within_3se(golden_zscores, values, exact: float, label: str) -> None:
-    """Grand mean of R >= 10 replications within 3 SE of *exact*; SE > 0 and < 5 % of *exact*."""
-    values = np.asarray(values, dtype=float)
-    assert values.size >= 10 and np.all(np.isfinite(values)), f"{label}: bad replications {values}"
-    mean, se = float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
-    z = _row(golden_zscores, label, values.size, mean, se, exact)
-    detail = f"{label}: estimate {mean:.6g}, SE {se:.3g} (R={values.size}), exact {exact:.6g}, z = {z:+.2f}"
-    assert se > 0, f"zero spread across replications: {detail}"
-    assert se < MAX_REL_SE * abs(exact), f"vacuous band: {detail}"
-    assert abs(mean - exact) <= 3 * se, f"outside the 3-SE band: {detail}"
-
-
-def assert_known_se(golden_zscores, estimate: float, se: float, exact: float, label: str,
-                    max_rel_se: float = MAX_REL_SE) -> None:
-    """*estimate* within 3 *se* (a standard error known from the model, e.g. Poisson) of *exact*."""
-    z = _row(golden_zscores, label, 1, estimate, se, exact)
-    assert se < max_rel_se * abs(exact), f"vacuous band: {label}: SE {se:.3g} vs exact {exact:.6g}"
-    assert abs(z) <= 3, f"outside the 3-SE band: {label}: estimate {estimate:.6g}, SE {se:.3g}, " \
-                        f"exact {exact:.6g}, z = {z:+.2f}"
 
 
 # --- scenario pieces ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bands import assert_binomial_within_3se, assert_replications_within_3se, record_row
 from helpers import scenario, service
 from simulator import simulate, theory
 from simulator.balancing import make_strategy, shard_loads
@@ -24,37 +25,6 @@ from simulator.caching.theory import zipf_popularity
 from simulator.engine.request import ERROR, OK
 from simulator.engine.world import build
 
-MAX_REL_SE = 0.05
-
-
-# --- bands ----------------------------------------------------------------------------------
-
-def _row(golden_zscores, label, R, estimate, se, exact) -> float:
-    z = (estimate - exact) / se if se > 0 else math.inf
-    golden_zscores.append({"label": label, "R": R, "estimate": estimate, "se": se, "exact": exact,
-                           "rel_se": se / abs(exact), "z": z})
-    return z
-
-
-def assert_binomial_within_3se(golden_zscores, successes: int, trials: int, p: float, label: str,
-                               max_rel_se: float = MAX_REL_SE) -> None:
-    """successes/trials within 3 binomial SE (sqrt(p(1-p)/n), p the exact value) of p."""
-    estimate, se = successes / trials, math.sqrt(p * (1 - p) / trials)
-    z = _row(golden_zscores, label, 1, estimate, se, p)
-    detail = f"{label}: {successes}/{trials} = {estimate:.6g}, SE {se:.3g}, exact {p:.6g}, z = {z:+.2f}"
-    assert se < max_rel_se * p, f"vacuous band: {detail}"
-    assert abs(z) <= 3, f"outside the 3-SE band: {detail}"
-
-
-def assert_replications_within_3se(golden_zscores, values, exact: float, label: str) -> None:
-    values = np.asarray(values, dtype=float)
-    assert values.size >= 10 and np.all(np.isfinite(values)), f"{label}: bad replications {values}"
-    mean, se = float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
-    z = _row(golden_zscores, label, values.size, mean, se, exact)
-    detail = f"{label}: estimate {mean:.6g}, SE {se:.3g} (R={values.size}), exact {exact:.6g}, z = {z:+.2f}"
-    assert se > 0, f"zero spread across replications: {detail}"
-    assert se < MAX_REL_SE * abs(exact), f"vacuous band: {detail}"
-    assert abs(mean - exact) <= 3 * se, f"outside the 3-SE band: {detail}"
 
 
 # --- scenario pieces ------------------------------------------------------------------------
@@ -350,7 +320,7 @@ def test_keys_moved_adding_a_shard_fact(strategy, golden_zscores):
         assert_binomial_within_3se(golden_zscores, round(moved * n), n, 1 / 5, "keys moved 4->5 jump")
     elif strategy == "consistent":
         sd = math.hypot(theory.ring_share_cv(5, 100) / 5, math.sqrt(0.2 * 0.8 / n))
-        z = _row(golden_zscores, "keys moved 4->5 ring (v=100)", 1, moved, sd, 0.2)
+        z = record_row(golden_zscores, "keys moved 4->5 ring (v=100)", 1, moved, sd, 0.2)
         assert abs(z) <= 3, f"ring moved {moved:.4f}, expected 0.2 +- 3 x {sd:.4f}"
     elif strategy == "maglev":
         se = math.sqrt(0.2 * 0.8 / n)

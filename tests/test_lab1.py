@@ -27,18 +27,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from labkit import by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+
 from simulator import check_scenario, simulate
 from simulator.cli import app
 from simulator.labs import grade, load_lab
-from simulator.labs import grader as grader_module
 from simulator.labs.grader import GradeReport, imposed_scenario
 from simulator.labs.rules import hourly_cost
 from simulator.labs.spec import LabSpec
@@ -50,22 +49,6 @@ SOLUTION = (LAB / "solution" / "design.yaml").read_text()
 ANSWERS = (LAB / "solution" / "answers.yaml").read_text()
 CHECK_IDS = {"availability", "buy-p99", "browse-p99", "budget", "own-databases", "boundaries", "decomposed",
              "monolith-capacity"}
-
-
-def edit(text: str, *pairs: tuple[str, str]) -> str:
-    """*text* with each ``old`` replaced by ``new``; every ``old`` must occur (a stale edit fails loudly)."""
-    for old, new in pairs:
-        assert old in text, f"the edit no longer applies: {old!r}"
-        text = text.replace(old, new)
-    return text
-
-
-def failed(report: GradeReport) -> set[str]:
-    return {c.id for c in report.checks if not c.passed}
-
-
-def by_id(report: GradeReport) -> dict[str, Any]:
-    return {c.id: c for c in report.checks}
 
 
 # ----------------------------------------------------------------------------- variants
@@ -154,27 +137,11 @@ def strict_size(lab: LabSpec, value: int) -> LabSpec:
 # ----------------------------------------------------------------------------- grading jobs
 
 
-def _grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
-    with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "design.yaml").write_text(design)
-        if answers is not None:
-            Path(folder, "answers.yaml").write_text(answers)
-        return grade(lab, Path(folder))
-
-
 def _run_job(job: list[tuple[str, str, str | None, int | None]]) -> dict[str, GradeReport]:
     """Grade (name, design, answers, min_components override) items in this process, sharing runs."""
-    memo: dict[tuple[str, int], Any] = {}
-
-    def memo_simulate(scenario, seed):
-        key = (scenario.model_dump_json(), seed)
-        if key not in memo:
-            memo[key] = simulate(scenario, seed)
-        return memo[key]
-
-    grader_module.simulate = memo_simulate  # a worker process of this module's own pool
+    memoise_grader_runs()
     lab = load_lab(LAB)
-    return {name: _grade_text(strict_size(lab, size) if size else lab, design, answers)
+    return {name: grade_text(strict_size(lab, size) if size else lab, design, answers)
             for name, design, answers, size in job}
 
 
@@ -379,20 +346,13 @@ def test_feedback_of_a_missing_fallback_points_at_the_crash(reports):
 @pytest.mark.slow
 def test_the_gateway_fallback_is_needed_too(lab):
     """Without the cached catalogue at the gateway, 60 % of requests fail while Character is down."""
-    design, _ = check_scenario_text(edit(SOLUTION, ("timeout: 1s, fallback: []", "timeout: 1s")))
+    design, _ = load_text(edit(SOLUTION, ("timeout: 1s, fallback: []", "timeout: 1s")))
     graded, problems = imposed_scenario(lab, design)
     assert problems == []
     summary = simulate(graded, lab.seed).summary()  # one replication is plenty: it is far off
     assert summary["availability"] < 0.90
     assert summary["operations"]["browse_characters"]["availability"] < 0.85
     assert summary["operations"]["buy_character"]["availability"] == 1.0
-
-
-def check_scenario_text(text: str):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, "design.yaml")
-        path.write_text(text)
-        return check_scenario(path)
 
 
 # ----------------------------------------------------------------------------- partial credit

@@ -33,17 +33,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from simulator import check_scenario, simulate
+from labkit import by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+
+from simulator import check_scenario
 from simulator.cli import app
 from simulator.labs import grade, list_labs, load_lab
 from simulator.labs import grader as grader_module
@@ -59,29 +59,6 @@ ANSWERS = (LAB / "solution" / "answers.yaml").read_text()
 CHECK_IDS = {"ticker-p99", "ticker-availability", "page-p90", "buy-availability", "budget", "balanced",
              "page-freshness", "single-server-rps", "single-server-users"}
 ANSWER_IDS = {"single-server-rps", "single-server-users"}
-
-
-def edit(text: str, *pairs: tuple[str, str]) -> str:
-    """*text* with each ``old`` replaced by ``new``; every ``old`` must occur (a stale edit fails loudly)."""
-    for old, new in pairs:
-        assert old in text, f"the edit no longer applies: {old!r}"
-        text = text.replace(old, new)
-    return text
-
-
-def failed(report: GradeReport) -> set[str]:
-    return {c.id for c in report.checks if not c.passed}
-
-
-def by_id(report: GradeReport) -> dict[str, Any]:
-    return {c.id: c for c in report.checks}
-
-
-def load_text(text: str):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, "design.yaml")
-        path.write_text(text)
-        return check_scenario(path)
 
 
 # ----------------------------------------------------------------------------- variants
@@ -138,29 +115,13 @@ def answers_with(**changes: float) -> str:
 # ----------------------------------------------------------------------------- grading jobs
 
 
-def _grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
-    with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "design.yaml").write_text(design)
-        if answers is not None:
-            Path(folder, "answers.yaml").write_text(answers)
-        return grade(lab, Path(folder))
-
-
 def _run_job(job: list[tuple[str, str, str | None]]) -> dict[str, tuple[GradeReport, dict[str, float]]]:
     """Grade (name, design, answers) items in this process, sharing runs; also a few measured facts."""
-    memo: dict[tuple[str, int], Any] = {}
-
-    def memo_simulate(scenario, seed):
-        key = (scenario.model_dump_json(), seed)
-        if key not in memo:
-            memo[key] = simulate(scenario, seed)
-        return memo[key]
-
-    grader_module.simulate = memo_simulate  # a worker process of this module's own pool
+    memo = memoise_grader_runs()
     lab = load_lab(LAB)
     out = {}
     for name, design, answers in job:
-        report = _grade_text(lab, design, answers)
+        report = grade_text(lab, design, answers)
         graded, _ = imposed_scenario(lab, load_text(design)[0])
         runs = [memo[(graded.model_dump_json(), seed)] for seed in report.seeds] if (
             graded is not None and (graded.model_dump_json(), report.seeds[0]) in memo) else []

@@ -187,23 +187,32 @@ def test_labs_start_copies_only_the_starter(tmp_path, monkeypatch):
         find_lab("no-such-lab")
 
 
-def test_feedback_gives_no_phase_for_one_operations_slo():
-    """The time series mixes operations, so a phase line for one operation's SLO would name
-    the wrong moment: the whole-run SLO gets one, the per-operation SLO does not."""
-    from helpers import scenario, service
+def test_feedback_reads_one_operations_own_series():
+    """Operation x is fast except while its dependency is slowed down (20-30 s); operation y is
+    slow all the time. The mixed series breaks a 5 ms p99 everywhere, x's own series only during
+    the slow-down: the phase line of x's SLO names the slow-down. With summary records there is
+    no per-operation series, so there is no phase line rather than a wrong one."""
+    from helpers import scenario
 
     from simulator import simulate
     from simulator.labs.feedback import explain_slo_failure
     from simulator.scenario.model import Slo
 
-    spec = scenario({"svc": {"kind": "service", "workers": 1,
-                             "operations": {"fast": {"work": "1ms"}, "slow": {"work": "exp(50ms)"}}}},
-                    workload={"operation": None, "mix": {"fast": 0.5, "slow": 0.5}}, rate="15/s", duration="60s",
-                    warmup="5s")
+    spec = scenario({"svc": {"kind": "service", "workers": 100,
+                             "operations": {"x": {"work": "0.5ms", "steps": [{"call": "xdep.op"}]},
+                                            "y": {"work": "20ms"}}},
+                     "xdep": {"kind": "service", "workers": 100, "operations": {"op": {"work": "1ms"}}}},
+                    workload={"operation": None, "mix": {"x": 0.5, "y": 0.5}}, rate="100/s", duration="60s",
+                    warmup="5s", faults=[{"kind": "slowdown", "target": "xdep", "factor": 20, "at": "20s",
+                                          "for": "10s"}])
+    whole_slo = Slo(name="p99", metric="latency_p99", max=0.005)
+    x_slo = Slo(name="x p99", metric="latency_p99", operation="x", max=0.005)
     run = simulate(spec, seed=1)
     summary = run.summary()
-    whole = explain_slo_failure(Slo(name="p99", metric="latency_p99", max=0.001), [run], [summary], 1.0)
-    one = explain_slo_failure(Slo(name="p99", metric="latency_p99", operation="slow", max=0.001), [run],
-                              [summary], 1.0)
-    assert any("broke" in line for line in whole)
-    assert not any("broke" in line for line in one)
+    whole = "\n".join(explain_slo_failure(whole_slo, [run], [summary], 1.0))
+    x = "\n".join(explain_slo_failure(x_slo, [run], [summary], 1.0))
+    assert "broken for most of the run" in whole
+    assert "it broke during the slowdown of xdep (20–30 s)" in x
+    streamed = simulate(spec, seed=1, records="summary")
+    lines = explain_slo_failure(x_slo, [streamed], [streamed.summary()], 1.0)
+    assert not any("broke" in line for line in lines)

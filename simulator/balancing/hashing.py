@@ -39,6 +39,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from ..arguments import integer as _count
+
 __all__ = [
     "hash64", "jump_hash", "is_prime", "HashRing", "MaglevTable",
     "ModN", "RangeShards", "HashRingShards", "JumpHash", "MaglevShards",
@@ -135,12 +137,6 @@ def is_prime(n: int) -> bool:
         if n % d == 0 or n % (d + 2) == 0:
             return False
     return True
-
-
-def _count(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _weight_list(members: Sequence[int], weights: Sequence[float] | None) -> list[float]:

@@ -41,6 +41,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from ..arguments import integer as _int_knob
 from .hashing import MASK64, HashRing, MaglevTable, _domain_mask, _salt_mask, _splitmix64, hash64, is_prime
 
 __all__ = [
@@ -55,12 +56,6 @@ _MEMO_LIMIT = 1 << 16  # key -> host answers remembered per eligible set (hot ke
 def _key_hash(key: int) -> int:
     """``hash64(key)``, inlined for the common case of a 64-bit non-negative int."""
     return _splitmix64(key) if type(key) is int and 0 <= key <= MASK64 else hash64(key)
-
-
-def _int_knob(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class Policy:

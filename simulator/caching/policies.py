@@ -41,6 +41,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
+from ..arguments import integer
+
 __all__ = [
     "MISS", "CachePolicy", "LRUPolicy", "FIFOPolicy", "LFUPolicy", "WTinyLFUPolicy",
     "FrequencySketch", "POLICIES", "make_policy",
@@ -92,8 +94,7 @@ class CachePolicy:
 
     def __init__(self, capacity: int, expire_after_write: float | None = None,
                  expire_after_access: float | None = None) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
+        integer("capacity", capacity)
         self.capacity = capacity
         self.expire_after_write = _duration("expire_after_write", expire_after_write)
         self.expire_after_access = _duration("expire_after_access", expire_after_access)
@@ -434,8 +435,7 @@ class FrequencySketch:
     __slots__ = ("width", "sample_size", "additions", "resets", "_table", "_shift", "_offsets")
 
     def __init__(self, capacity: int) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
+        integer("capacity", capacity)
         bits = max(4, (4 * capacity - 1).bit_length())
         self.width = 1 << bits
         self.sample_size = 10 * capacity
@@ -522,17 +522,8 @@ class WTinyLFUPolicy(CachePolicy):
         self._segments = (self._window, self._probation, self._protected)
 
     def get(self, key: Hashable, now: float) -> Any:
-        self.sketch.increment(key)
-        entry = self._data.get(key)
-        if entry is None:
-            return MISS
-        if now >= entry[_EXPIRES]:
-            self._expire(key)
-            return MISS
-        if self._access_queue is not None:
-            self._touch(key, entry, now)
-        self._on_hit(key, entry)
-        return entry[_VALUE]
+        self.sketch.increment(key)  # every look-up counts, hit or miss
+        return super().get(key, now)
 
     def _on_hit(self, key: Hashable, entry: list) -> None:
         segment = entry[_SLOT]

@@ -40,6 +40,10 @@ import heapq
 import math
 from collections.abc import Iterable
 
+from ..arguments import integer as _integer
+from ..arguments import non_negative as _non_negative
+from ..arguments import positive as _positive
+
 __all__ = [
     "zipf_popularity", "che_characteristic_time", "lru_hit_ratio", "fifo_hit_ratio",
     "lfu_hit_ratio", "ttl_hit_ratio_after_write", "ttl_hit_ratio_after_access", "ttl_hit_ratio",
@@ -47,24 +51,6 @@ __all__ = [
 ]
 
 _SUM_TOLERANCE = 1e-6  # how far sum(p) may stray from 1 (rounding in a caller's normalisation)
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _popularity(popularity: Iterable[float]) -> list[float]:

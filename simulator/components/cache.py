@@ -68,9 +68,6 @@ class Cache(Service):
         self.epoch = 0  # bumped when a crash wipes the cache: flushes scheduled before it are void
         self._seen = (0, 0)  # the store's (expirations, rejections) already tallied
 
-    def operation_names(self) -> list[str]:
-        return self.spec.operation_names(self.world.scenario.components)
-
     def work_of(self, op_name: str):
         return self.spec.work
 

@@ -56,9 +56,6 @@ class LoadBalancer(Service):
         self.blocking = False  # an event loop: the worker is free while the request is upstream
         self.sequence = _proxied
 
-    def operation_names(self) -> list[str]:
-        return self.spec.operation_names(self.world.scenario.components)
-
     def work_of(self, op_name: str):
         return self.spec.work
 

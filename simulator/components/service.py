@@ -77,7 +77,8 @@ class Service(Component):
         return self.replicas.pick()
 
     def operation_names(self) -> list[str]:
-        return list(self.spec.operations)
+        """The operations callers may name, as the spec declares them (a balancer: its backend's)."""
+        return self.spec.operation_names(self.world.scenario.components)
 
     def work_of(self, op_name: str):
         """The work distribution of operation *op_name*."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics.grid import FullRecordsRequired
 from ..metrics.result import Result
 from ..scenario.model import LATENCY_METRICS, Slo
 from ..units import format_duration
@@ -61,14 +62,16 @@ def _growing_queue(result: Result, component: str) -> str | None:
 def _phase(slo: Slo, result: Result) -> str | None:
     """When the objective was first broken, bucket by bucket, and which fault was active then.
 
-    Only for objectives on all requests: the time series mixes operations, so for one
-    operation's SLO it would point at the wrong moment (no line is better than a wrong one).
+    An objective on one operation reads that operation's own series; it needs full records
+    (with summary records the series mixes operations and would name the wrong moment, so
+    there is no line rather than a wrong one).
     """
-    if slo.operation is not None:
-        return None
     lo, hi = result.window
     width = result.bucket_width(max((hi - lo) / 60, result.scenario.sample_interval))
-    ts = result.timeseries_at(width, until=hi)
+    try:
+        ts = result.timeseries_at(width, until=hi, operation=slo.operation)
+    except FullRecordsRequired:
+        return None
     ts = ts[ts.time >= lo]
     if slo.metric in ("latency_p50", "latency_p95", "latency_p99"):
         series = ts[slo.metric]

@@ -49,18 +49,23 @@ class RequestColumns:
                              latency=latency_stats(latency[ok]),
                              operations=[latency_stats(latency[(ops == op) & ok]) for op in range(operations)])
 
-    def buckets(self, edges: np.ndarray, end_time: float) -> RequestBuckets:
-        """Per bucket of *edges*: issued by issue time; ok/failed/timeouts and ok latency by end time."""
+    def buckets(self, edges: np.ndarray, end_time: float, operation: int | None = None) -> RequestBuckets:
+        """Per bucket of *edges*: issued by issue time; ok/failed/timeouts and ok latency by end time
+        (of the requests of one *operation* id, or of all)."""
+        t_issue, t_end, status = self.t_issue, self.t_end, self.status
+        if operation is not None:
+            mine = self.operation == operation
+            t_issue, t_end, status = t_issue[mine], t_end[mine], status[mine]
         n = len(edges) - 1
-        issue = bucket_of(self.t_issue, edges, end_time)
+        issue = bucket_of(t_issue, edges, end_time)
         issued = np.bincount(issue[(issue >= 0) & (issue < n)], minlength=n)[:n]
-        done = bucket_of(self.t_end, edges, end_time)
+        done = bucket_of(t_end, edges, end_time)
         inside = (done >= 0) & (done < n)
-        ok_mask = (self.status == OK) & inside
+        ok_mask = (status == OK) & inside
         ok = np.bincount(done[ok_mask], minlength=n)[:n]
-        failed = np.bincount(done[~(self.status == OK) & inside], minlength=n)[:n]
-        timeouts = np.bincount(done[(self.status == TIMEOUT) & inside], minlength=n)[:n]
-        qs = grouped_quantiles(done[ok_mask], (self.t_end - self.t_issue)[ok_mask], n, SERIES_QUANTILES)
+        failed = np.bincount(done[~(status == OK) & inside], minlength=n)[:n]
+        timeouts = np.bincount(done[(status == TIMEOUT) & inside], minlength=n)[:n]
+        qs = grouped_quantiles(done[ok_mask], (t_end - t_issue)[ok_mask], n, SERIES_QUANTILES)
         return RequestBuckets(issued=issued, ok=ok, failed=failed, timeouts=timeouts, quantiles=qs)
 
     def latencies(self, lo: float, hi: float, ok_only: bool, window: bool) -> np.ndarray:

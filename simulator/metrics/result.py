@@ -415,8 +415,10 @@ class Result:
         """:meth:`timeseries_at` with the scenario's ``sample_interval``, over the whole run."""
         return self.timeseries_at()
 
-    def timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
-        """Per bucket of *interval* seconds (default ``sample_interval``) from 0 to *until* (default: the end).
+    def timeseries_at(self, interval: float | None = None, until: float | None = None,
+                      operation: str | None = None) -> "pd.DataFrame":
+        """Per bucket of *interval* seconds (default ``sample_interval``) from 0 to *until* (default: the end),
+        of every request or of one *operation* (a name of :meth:`operation_names`; full records only).
 
         ``issued`` counts by issue time; ``ok``, ``failed`` (error, timeout or rejected),
         ``throughput_rps`` (answered: ok, error or rejected), ``goodput_rps``, ``availability``
@@ -430,7 +432,14 @@ class Result:
 
         edges = self._edges(interval, until)
         width = np.diff(edges)
-        data = self._source.buckets(edges, self.end_time)
+        if operation is None:
+            data = self._source.buckets(edges, self.end_time)
+        else:
+            names = self.operation_names()
+            if operation not in names:
+                raise ValueError(f"no operation {operation!r} (operations: {', '.join(names)})")
+            data = self._columns("a time series of one operation").buckets(edges, self.end_time,
+                                                                           names.index(operation))
         ok, failed = data.ok, data.failed
         frame = pd.DataFrame({"time": edges[:-1], "issued": data.issued, "ok": ok, "failed": failed})
         frame["throughput_rps"] = (ok + failed - data.timeouts) / width

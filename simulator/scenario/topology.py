@@ -19,6 +19,7 @@ import networkx as nx
 
 from .model import (BranchStep, CacheSpec, CallStep, DatabaseSpec, LoadBalancerSpec, ParallelStep, PublishStep,
                     Scenario, ServiceSpec, Step)
+from ..balancing.hashing import is_prime
 from ..catalog import INSTANCE_CLASSES
 from .source import Path
 
@@ -215,7 +216,7 @@ def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
             elif spec.weights is not None and len(spec.weights) != backend.replicas:
                 errors.append((("components", name, "weights"), f"{len(spec.weights)} weights for "
                                                                  f"{backend.replicas} replicas of {spec.backend!r}"))
-            if spec.policy == "maglev" and not _is_prime(spec.table_size):
+            if spec.policy == "maglev" and not is_prime(spec.table_size):
                 errors.append((("components", name, "table_size"),
                                f"table_size {spec.table_size} is not prime (Maglev needs a prime, e.g. 65537)"))
         elif isinstance(spec, CacheSpec):
@@ -227,9 +228,6 @@ def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
                                f"a {spec.pattern} cache writes to its origin: {spec.origin!r} needs a write operation "
                                "(name it with origin_write)"))
 
-
-def _is_prime(n: int) -> bool:
-    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
 
 
 def _check_cycles(scenario: Scenario, graph_edges: list[Edge], errors: list[tuple[Path, str]]) -> None:

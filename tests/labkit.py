@@ -1,0 +1,68 @@
+"""What the lab test modules share: editing a reference design, reading a report, grading
+a design given as text, and memoising the grader's simulation runs inside a worker.
+
+Grading is the slow part of a lab's tests, so each module grades every design it needs
+once, in a pool of worker processes; inside one worker the runs are memoised by
+(imposed scenario, seed), so designs whose imposed scenario is identical (the solution,
+a wrong answer, a tampered copy) share them, while a tampered copy that leaked into the
+imposed scenario would miss the memo and be re-run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from simulator import check_scenario, simulate
+from simulator.labs import grade
+from simulator.labs import grader as grader_module
+from simulator.labs.grader import GradeReport
+from simulator.labs.spec import LabSpec
+
+
+def edit(text: str, *pairs: tuple[str, str]) -> str:
+    """*text* with each ``old`` replaced by ``new``; every ``old`` must occur (a stale edit fails loudly)."""
+    for old, new in pairs:
+        assert old in text, f"the edit no longer applies: {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def failed(report: GradeReport) -> set[str]:
+    return {c.id for c in report.checks if not c.passed}
+
+
+def by_id(report: GradeReport) -> dict[str, Any]:
+    return {c.id: c for c in report.checks}
+
+
+def load_text(text: str):
+    """:func:`check_scenario` of a design given as text: ``(scenario, warnings)``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "design.yaml")
+        path.write_text(text)
+        return check_scenario(path)
+
+
+def grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
+    """Grade a submission made of *design* (and *answers*, if any) written to a fresh folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "design.yaml").write_text(design)
+        if answers is not None:
+            Path(folder, "answers.yaml").write_text(answers)
+        return grade(lab, Path(folder))
+
+
+def memoise_grader_runs() -> dict[tuple[str, int], Any]:
+    """Make the grader's runs in this (worker) process memoised; return the memo to read runs back."""
+    memo: dict[tuple[str, int], Any] = {}
+
+    def memo_simulate(scenario, seed):
+        key = (scenario.model_dump_json(), seed)
+        if key not in memo:
+            memo[key] = simulate(scenario, seed)
+        return memo[key]
+
+    grader_module.simulate = memo_simulate  # only ever called in a worker of a test module's own pool
+    return memo
