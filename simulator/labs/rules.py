@@ -196,3 +196,73 @@ def max_cache_ttl(scenario: Scenario, value: Any) -> list[str]:
         elif ttl > limit:
             problems.append(f"cache {name!r} keeps entries {ttl:g} s (expire_after_write), at most {limit:g} s allowed")
     return problems
+
+
+# ----------------------------------------------------------------------------- every path
+
+
+def reached_on_every_path(scenario: Scenario, entry: str, operation: str) -> set[str]:
+    """Components an ``entry.operation`` request visits whatever its branches choose.
+
+    Every step of a sequence runs, every arm of a ``parallel`` runs, a ``publish`` still
+    does its work, and a ``branch`` reaches only what all of its options reach (an option
+    that skips a component means some requests never visit it). Fallbacks are left out:
+    they run only when a call fails. A kind's own calls (a balancer to its backend, a
+    cache to its origin on a miss) count as made: a cached answer came from the origin.
+    """
+    components = scenario.components
+    memo: dict[tuple[str, str], set[str]] = {}
+
+    def of_operation(name: str, op: str) -> set[str]:
+        key = (name, op)
+        if key in memo:
+            return memo[key]
+        memo[key] = {name}  # a cycle reaches nothing more than itself
+        spec = components.get(name)
+        found = {name}
+        if spec is not None:
+            operation_spec = getattr(spec, "operations", {}).get(op)
+            for step in getattr(operation_spec, "steps", []) or []:
+                found |= of_step(step)
+            for call in spec.implicit_calls(components):
+                if call.operation == op:
+                    found |= of_operation(call.target, call.target_operation)
+        memo[key] = found
+        return found
+
+    def of_step(step: Any) -> set[str]:
+        target = getattr(step, "call", None) or getattr(step, "publish", None)
+        if target is not None:
+            name, _, op = target.partition(".")
+            return of_operation(name, op)
+        if hasattr(step, "parallel"):
+            return set().union(*(of_step(s) for s in step.parallel))
+        if hasattr(step, "branch"):
+            arms = [set().union(*(of_step(s) for s in option.steps)) for option in step.branch]
+            return set.intersection(*arms) if arms else set()
+        return set()
+
+    return of_operation(entry, operation)
+
+
+@rule("served_on_every_path")
+def served_on_every_path(scenario: Scenario, value: Any) -> list[str]:
+    """``{operation: component or [components]}``: every request of that entry operation visits them.
+
+    Stricter than ``operations_served_by``: a branch that skips the owner (answering from
+    nowhere) breaks it. Fallbacks do not count against it (they run only on failure).
+    """
+    problems = []
+    for op, wanted in value.items():
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        entries = sorted({w.entry for w in scenario.workload if op in w.operations()})
+        if not entries:
+            problems.append(f"no workload sends {op!r}")
+            continue
+        for entry in entries:
+            reached = reached_on_every_path(scenario, entry, op)
+            missing = [c for c in wanted if c not in reached]
+            if missing:
+                problems.append(f"not every {op!r} request reaches {', '.join(map(repr, missing))} "
+                                f"(from {entry!r}; a branch or a shortcut skips it)")
+    return problems

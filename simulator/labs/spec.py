@@ -15,7 +15,16 @@ run:                           # imposed on every submission, whatever it says
   warmup: 1m
   workload: [...]              # workloads; a missing `entry` takes the submission's entry
   faults: [...]
-prices: {service: 0.1008, database: 0.159}   # USD per replica-hour, by component kind
+prices: {service: 0.1008, database: 0.159, cache: 0.149, load_balancer: 0.0225}  # USD per instance-hour, every kind
+fixed:                         # the platform's physics: not the student's to choose
+  components:                  # by name: these fields and a closed table of operations
+    trading: {kind: service, workers: 5, vcpus: 2, speeds: null, instance: null,
+              operations: {buy_character: {work: "lognormal(median=4ms, p99=25ms)"}}}
+  kinds:                       # every other component of that kind ("*": any operation name)
+    service: {workers: 2, vcpus: 2, operations: {"*": {work: "lognormal(median=1ms, p99=6ms)"}}}
+    database: {connections: 2, operations: {read_character: {work: "lognormal(median=1ms, p99=8ms)"}}}
+  rules:                       # structural rules a design must meet to be graded at all
+    - {rule: operations_served_by, value: {buy_character: [trading, trading-db]}}
 checks:
   - {id: buy-p99, points: 25, required: true, slo: {metric: latency_p99, operation: buy_character, max: 500ms}}
   - {id: budget, points: 10, budget: {max_per_hour: 2.5}}
@@ -26,12 +35,15 @@ checks:
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from ..scenario.model import Slo
+from ..scenario.model import COMPONENT_SPECS, Slo
 from ..scenario.types import Duration, PositiveDuration
+
+ANY_OPERATION = "*"
 
 
 class _Strict(BaseModel):
@@ -100,6 +112,102 @@ class Check(_Strict):
         return next(k for k in ("slo", "budget", "structure", "answer") if getattr(self, k) is not None)
 
 
+class FixedComponent(_Strict):
+    """What the lab fixes on a component: field values and, optionally, a closed table of operations.
+
+    ``fields`` are the component's own spec fields (``workers``, ``vcpus``, ``connections``,
+    ``speeds``, ``instance``, a cache's ``work``…) with the value the lab imposes. With
+    ``operations``, the component may only offer the operations listed, each with the
+    listed ``work``; ``"*"`` gives the work of any operation not listed by name.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str | None = None
+    operations: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def resolved(self, kind: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``(field values, operation works)`` validated by the kind's own field types."""
+        spec = COMPONENT_SPECS[kind]
+        values = {}
+        for name, raw in self.fields.items():
+            info = spec.model_fields.get(name)
+            if info is None or name in ("kind", "operations"):
+                raise ValueError(f"{kind} has no field {name!r} to fix (its fields: "
+                                 f"{', '.join(f for f in spec.model_fields if f not in ('kind', 'operations'))})")
+            annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+            try:
+                values[name] = TypeAdapter(annotation).validate_python(raw)
+            except ValidationError as exc:
+                raise ValueError(f"{kind}.{name}: {exc.errors()[0]['msg']} (got {raw!r})") from None
+        if self.operations is None:
+            return values, None
+        if "operations" not in spec.model_fields:
+            raise ValueError(f"{kind} has no operations of its own to fix")
+        op_model = spec.model_fields["operations"].annotation.__args__[1]  # dict[Name, OperationModel]
+        works = {}
+        for op, fields in self.operations.items():
+            if set(fields) != {"work"}:
+                raise ValueError(f"operation {op!r}: the lab fixes only its work (got {', '.join(fields)})")
+            try:
+                works[op] = op_model.model_validate({"work": fields["work"]}).work
+            except ValidationError as exc:
+                raise ValueError(f"operation {op!r}: {exc.errors()[0]['msg']}") from None
+        return values, works
+
+
+class FixedRule(_Strict):
+    rule: str
+    value: Any = None
+
+
+class Fixed(_Strict):
+    """The platform's physics and interface: what the lab imposes and the student may not change.
+
+    ``components`` by name (with their ``kind``); ``kinds`` for every other component of a
+    kind. With a ``fixed`` section, a component of a kind listed in neither cannot be
+    added. ``rules`` are structural rules (:data:`simulator.labs.rules.RULES`) a design must
+    meet to be graded at all (e.g. which service owns which operation). ``network``, when
+    given, replaces the design's network in the graded runs (its zones and latencies are
+    the data centre's, not the student's).
+    """
+
+    components: dict[str, FixedComponent] = {}
+    kinds: dict[str, FixedComponent] = {}
+    rules: list[FixedRule] = []
+    network: dict[str, Any] | None = None  # replaces the design's network (zones and link latencies)
+
+    @model_validator(mode="after")
+    def _valid(self):
+        for name, fixed in self.components.items():
+            if fixed.kind not in COMPONENT_SPECS:
+                raise ValueError(f"fixed.components.{name}: kind must be one of {', '.join(COMPONENT_SPECS)} "
+                                 f"(got {fixed.kind!r})")
+            fixed.resolved(fixed.kind)
+        for kind, fixed in self.kinds.items():
+            if kind not in COMPONENT_SPECS:
+                raise ValueError(f"fixed.kinds: unknown kind {kind!r} (expected one of {', '.join(COMPONENT_SPECS)})")
+            fixed.resolved(kind)
+        from .rules import RULES  # the registry imports the scenario model only
+
+        for r in self.rules:
+            if r.rule not in RULES:
+                raise ValueError(f"fixed.rules: unknown rule {r.rule!r} (known: {', '.join(sorted(RULES))})")
+        if self.network is not None:
+            from ..scenario.model import Network
+
+            Network.model_validate(self.network)
+        return self
+
+    @property
+    def allowed_kinds(self) -> set[str]:
+        return set(self.kinds) | {c.kind for c in self.components.values()}
+
+
 class LabSpec(_Strict):
     name: str
     title: str
@@ -110,6 +218,7 @@ class LabSpec(_Strict):
     replications: Annotated[int, Field(ge=1)] = 5
     run: RunSpec
     prices: dict[str, Annotated[float, Field(ge=0)]] = {}
+    fixed: Fixed | None = None
     checks: Annotated[list[Check], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -118,6 +227,19 @@ class LabSpec(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate check ids: {', '.join(duplicates)}")
+        if any(c.budget is not None for c in self.checks):
+            kinds = self.fixed.allowed_kinds if self.fixed is not None else set(COMPONENT_SPECS)
+            unpriced = sorted(kinds - set(self.prices))
+            if unpriced:
+                raise ValueError(f"a budget check needs a price for every component kind a design may use; "
+                                 f"missing: {', '.join(unpriced)}")
+        for check in self.checks:
+            if check.structure is not None:
+                from .rules import RULES
+
+                if check.structure.rule not in RULES:
+                    raise ValueError(f"check {check.id}: unknown structural rule {check.structure.rule!r} "
+                                     f"(known: {', '.join(sorted(RULES))})")
         return self
 
     @property
