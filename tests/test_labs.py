@@ -173,14 +173,17 @@ def test_cli_grade_exit_codes_json_and_junit(tmp_path, submission):
     assert ET.parse(tmp_path / "bad.xml").getroot().get("errors") == "1"
 
 
-def test_labs_start_copies_only_the_starter(tmp_path, monkeypatch):
+def test_labs_start_copies_the_starter_and_the_reference_sheets_not_the_solution(tmp_path, monkeypatch):
     monkeypatch.setenv("SDSIM_LABS", str(LAB.parent))
     runner = CliRunner()
     listed = runner.invoke(app, ["labs", "list"])
     assert "mini" in listed.stdout
     target = tmp_path / "mine"
     assert runner.invoke(app, ["labs", "start", "mini", str(target)]).exit_code == 0
-    assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in (LAB / "starter").iterdir())
+    copied = sorted(p.name for p in target.iterdir())
+    assert copied == sorted([p.name for p in (LAB / "starter").iterdir()] + ["reference"])
+    assert sorted(p.name for p in (target / "reference").iterdir()) == ["golden.md", "typical-numbers.md"]
+    assert not (target / "solution").exists() and not (target / "lab.yaml").exists()
     assert runner.invoke(app, ["labs", "start", "mini", str(target)]).exit_code == 2  # not empty
     assert find_lab("mini") == LAB.parent / "mini"
     with pytest.raises(ScenarioError):

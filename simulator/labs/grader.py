@@ -14,11 +14,11 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ..engine.rng import replication_seeds
@@ -26,10 +26,13 @@ from ..engine.run import simulate
 from ..errors import Problem, ScenarioError
 from ..metrics.result import Result, slo_value
 from ..scenario import topology
+from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
+from ..scenario.source import read_yaml
 from ..scenario.model import LATENCY_METRICS, Scenario
 from ..stats import mean_interval
-from .feedback import explain_slo_failure
+from .feedback import diagnose, explain_slo_failure
+from .platform import impose, violations
 from .rules import RULES, hourly_cost, instances
 from .spec import Check, LabSpec
 
@@ -61,6 +64,7 @@ class GradeReport:
     replications: int
     seeds: list[int]
     problems: list[str] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)  # each distinct cause of the failed SLOs, once
 
     @property
     def score(self) -> float:
@@ -79,27 +83,44 @@ class GradeReport:
         return {"lab": self.lab, "title": self.title, "submission": self.submission, "malformed": self.malformed,
                 "passed": self.passed, "score": self.score, "total": self.total,
                 "replications": self.replications, "seeds": self.seeds, "problems": self.problems,
+                "diagnosis": self.diagnosis,
                 "checks": [asdict(c) for c in self.checks]}
 
 
-def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
-    """Grade the submission in *submission_dir* against *lab*."""
+def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> GradeReport:
+    """Grade the submission in *submission_dir* against *lab*.
+
+    Only files inside *submission_dir* are read (an ``extends:`` or a symlink that leaves
+    it is refused), each a regular UTF-8 file of bounded size. A design that changes what
+    the lab fixes (:mod:`simulator.labs.platform`) is not graded: every change is listed.
+    The replications run on *workers* processes (default: every local core); the verdicts
+    do not depend on how many.
+    """
+    submission_dir = Path(submission_dir)
     design_path = submission_dir / lab.submission
     seeds = replication_seeds(lab.seed, lab.replications)
     report = GradeReport(lab.name, lab.title, str(submission_dir), False, [], lab.replications, seeds)
     try:
-        design, _ = check_scenario(design_path)
+        if not submission_dir.is_dir():
+            raise ScenarioError([Problem(str(submission_dir), None, None, "", "the submission is not a folder")])
+        design, _ = check_scenario(design_path, root=submission_dir)
         answers = _read_answers(lab, submission_dir)
+        refused = violations(lab, design, read_yaml(read_text(design_path, root=submission_dir), str(design_path)))
+        if refused:
+            raise ScenarioError(refused)
     except ScenarioError as error:
         report.malformed = True
         report.problems = [str(p) for p in error.problems]
-        report.checks = [_result(c, False, ["not graded: the submission could not be read"]) for c in lab.checks]
+        report.checks = [_result(c, False, ["not graded: the submission could not be read or changes what the "
+                                            "lab fixes (see the problems)"]) for c in lab.checks]
         return report
 
     graded, interface_problems = imposed_scenario(lab, design)
     runs: list[Result] = []
-    if graded is not None:
-        runs = [simulate(graded, seed) for seed in seeds]
+    autoscaled = any(getattr(spec, "autoscaling", None) for spec in design.components.values())
+    needs_runs = any(c.slo is not None or (c.budget is not None and autoscaled) for c in lab.checks)
+    if graded is not None and needs_runs:
+        runs = run_replications(graded, seeds, workers)
     for check in lab.checks:
         if check.slo is not None:
             report.checks.append(_slo(check, runs, interface_problems))
@@ -124,6 +145,7 @@ def grade(lab: LabSpec, submission_dir: Path) -> GradeReport:
             report.checks.append(_result(check, not problems, problems or ["ok"]))
         else:
             report.checks.append(_answer(check, answers))
+    diagnose(report, lab, runs)  # each distinct cause once; the failed checks point at it
     return report
 
 
@@ -135,6 +157,9 @@ def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, l
     fault schedule crashes a component the design does not have).
     """
     data = design.model_dump(by_alias=True, exclude={"slos", "workload", "faults"})
+    impose(lab, data["components"])  # what the lab fixes and the design left out
+    if lab.fixed is not None and lab.fixed.network is not None:
+        data["network"] = dict(lab.fixed.network)
     entry = design.workload[0].entry
     data["workload"] = [{"entry": entry, **w} if "entry" not in w else dict(w) for w in lab.run.workload]
     data["faults"] = list(lab.run.faults)
@@ -186,34 +211,75 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
 
 
 def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
+    """An answer within the tolerance passes; a wrong one is told its direction and a band, never the target."""
     spec = check.answer
     given = answers.get(spec.key)
     if given is None:
-        return _result(check, False, [f"no answer: add `{spec.key}: <number>` to your answers file"],
-                       target=spec.expected)
+        return _result(check, False, [f"no answer: add `{spec.key}: <number>` to your answers file"])
     try:
         value = float(given)
     except (TypeError, ValueError):
-        return _result(check, False, [f"`{spec.key}` must be a number (got {given!r})"], target=spec.expected)
+        return _result(check, False, [f"`{spec.key}` must be a number (got {given!r})"])
+    if not math.isfinite(value):
+        return _result(check, False, [f"`{spec.key}` must be a finite number (got {given!r})"])
     error = abs(value - spec.expected) / abs(spec.expected) if spec.expected else abs(value)
-    passed = math.isfinite(value) and error <= spec.tolerance
-    note = "within tolerance" if passed else f"off by {error:.0%} (tolerance {spec.tolerance:.0%})"
-    return _result(check, passed, [note], value=value, bound=value, target=spec.expected,
-                   margin=spec.tolerance - error)
+    passed = error <= spec.tolerance
+    return _result(check, passed, [answer_feedback(value, spec.expected, spec.tolerance)], value=value)
+
+
+def answer_feedback(value: float, expected: float, tolerance: float) -> str:
+    """How far off and in which direction, in bands of the tolerance, without the expected value.
+
+    A student learns whether to look up or down and roughly how far (within the accepted
+    band; outside it; more than twice or four times the band away), not the number itself.
+    """
+    error = abs(value - expected) / abs(expected) if expected else abs(value)
+    band = f"{tolerance:.0%}"
+    if error <= tolerance:
+        return f"within the accepted band (±{band})"
+    direction = "too high" if value > expected else "too low"
+    if error <= 2 * tolerance:
+        return f"{direction}: outside the accepted band (±{band}), but less than twice that far off"
+    if error <= 4 * tolerance:
+        return f"{direction}: between two and four times the accepted band (±{band}) off; recheck your method"
+    return f"{direction}: far off (more than four times the accepted band of ±{band}); recheck what is measured"
 
 
 def _read_answers(lab: LabSpec, submission_dir: Path) -> dict[str, Any]:
     if not lab.answers:
         return {}
     path = submission_dir / lab.answers
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError([Problem(str(path), mark.line + 1 if mark else None, mark.column + 1 if mark else None,
-                                     "", f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    if not isinstance(data, dict):
+        text = read_text(path, root=submission_dir)
+    except UnreadableFile as exc:
+        raise ScenarioError([Problem(str(path), None, None, "", f"cannot use this file: {exc}")]) from None
+    source = read_yaml(text, str(path))
+    if source.problems:
+        raise ScenarioError(source.problems)
+    if not isinstance(source.data, dict):
         raise ScenarioError([Problem(str(path), 1, 1, "", "expected a mapping of answer keys to numbers")])
-    return data
+    return source.data
+
+
+def _simulate_one(scenario: Scenario, seed: int) -> Result:
+    return simulate(scenario, seed)
+
+
+def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None) -> list[Result]:
+    """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes.
+
+    Each run depends only on (scenario, seed), so the results are the same whatever the
+    number of workers; ``workers=1`` runs them here, one after the other.
+    """
+    from ..experiments.executors import make_executor
+
+    workers = min(workers or os.cpu_count() or 1, len(seeds))
+    if workers <= 1:
+        return [simulate(scenario, seed) for seed in seeds]
+    executor = make_executor(workers=workers)
+    try:
+        return list(executor.map(_simulate_one, [scenario] * len(seeds), seeds))
+    finally:
+        executor.shutdown()

@@ -16,7 +16,9 @@ from ..errors import Problem, ScenarioError
 from . import topology
 from .model import Scenario
 from .params import OVERRIDE_FILE, apply_sets, parse_assignment, resolve_params, substitute
+from .files import UnreadableFile, read_text
 from .source import Path, Source, dotted, read_yaml
+from .types import UNITS_REQUIRED
 
 _TAGS = {"function-after", "function-before", "function-plain", "function-wrap"}
 
@@ -36,23 +38,25 @@ def load_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Itera
 
 
 def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iterable[str] = (),
-                   text: str | None = None) -> tuple[Scenario, list[Problem]]:
-    """Like :func:`load_scenario`, also returning the warnings."""
+                   text: str | None = None, root: FsPath | None = None) -> tuple[Scenario, list[Problem]]:
+    """Like :func:`load_scenario`, also returning the warnings.
+
+    With *root*, the file and every file it ``extends`` must lie inside that folder
+    (symlinks resolved): what a lab submission may read.
+    """
     file = str(path)
     if text is None:
         try:
-            text = FsPath(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError([Problem(file, None, None, "", f"cannot read the file: {exc.strerror or exc}")]) from None
-        except UnicodeDecodeError:
-            raise ScenarioError([Problem(file, None, None, "", "the file is not UTF-8 text")]) from None
+            text = read_text(path, root=root)
+        except UnreadableFile as exc:
+            raise ScenarioError([Problem(file, None, None, "", f"cannot use this file: {exc}")]) from None
     source = read_yaml(text, file)
     problems = list(source.problems)
     if source.data is not None and not isinstance(source.data, dict):
         problems.append(Problem(file, 1, 1, "", "expected a mapping of scenario fields at the top level"))
     if not isinstance(source.data, dict):
         raise ScenarioError(problems)
-    problems += _extend(source, FsPath(path), chain=(FsPath(path).resolve(),))
+    problems += _extend(source, FsPath(path), chain=(FsPath(path).resolve(),), root=root)
 
     set_list, param_list = list(sets), list(params)
     problems += apply_sets(source, set_list)
@@ -65,7 +69,7 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
     skip = {p.path for p in unresolved}  # the type error there only repeats the unknown ${param}
 
     try:
-        scenario = Scenario.model_validate(source.data)
+        scenario = Scenario.model_validate(source.data, context=UNITS_REQUIRED)  # `timeout: 500` is refused
     except ValidationError as exc:
         problems += [p for p in (_from_pydantic(source, err, overridden) for err in exc.errors()) if p.path not in skip]
         raise ScenarioError(_sorted(problems)) from None
@@ -78,23 +82,31 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
     return scenario, [_located(source, p, m, overridden, key=True) for p, m in warnings]
 
 
-def _extend(source: Source, path: FsPath, chain: tuple[FsPath, ...]) -> list[Problem]:
-    """Apply ``extends: other.yaml`` (relative to this file), recursively: this file overrides its base."""
+def _extend(source: Source, path: FsPath, chain: tuple[FsPath, ...], root: FsPath | None) -> list[Problem]:
+    """Apply ``extends: other.yaml`` (relative to this file), recursively: this file overrides its base.
+
+    The base is read like any input (:func:`~simulator.scenario.files.read_text`): a regular
+    UTF-8 file of bounded size, inside *root* when one is given.
+    """
     base_name = source.data.pop("extends", None)
     if base_name is None:
         return []
     if not isinstance(base_name, str):
         return [source.problem(("extends",), "extends needs a file name (a path relative to this file)")]
-    base_path = (path.parent / base_name)
-    if base_path.resolve() in chain:
+    try:
+        base_path = path.parent / base_name
+        looped = base_path.resolve() in chain
+    except (OSError, RuntimeError, ValueError) as exc:  # a NUL in the name, a symlink loop
+        return [source.problem(("extends",), f"cannot use {base_name!r} as a base: {exc}")]
+    if looped:
         return [source.problem(("extends",), f"extends loops back to {base_name}")]
     try:
-        base = read_yaml(base_path.read_text(encoding="utf-8"), str(base_path))
-    except OSError as exc:
-        return [source.problem(("extends",), f"cannot read {base_name}: {exc.strerror or exc}")]
+        base = read_yaml(read_text(base_path, root=root), str(base_path))
+    except UnreadableFile as exc:
+        return [source.problem(("extends",), f"cannot extend {base_name!r}: {exc}")]
     if base.problems or not isinstance(base.data, dict):
         return base.problems or [Problem(str(base_path), 1, 1, "", "expected a mapping of scenario fields")]
-    problems = _extend(base, base_path, chain + (base_path.resolve(),))
+    problems = _extend(base, base_path, chain + (base_path.resolve(),), root)
     source.inherit(base)
     return problems
 
