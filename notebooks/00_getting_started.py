@@ -155,7 +155,7 @@ table.round(4)
 # ### Capacity planning
 #
 # How many servers keep P(wait) at or below 20 %? Try c = 10…13: one simulation each,
-# next to Erlang C. (The golden example has 90 req/s at 100 ms per request: the same
+# next to Erlang C. (The example of golden G5.8 has 90 req/s at 100 ms per request: the same
 # 9 Erlangs of load, so the same P(wait), with waits ten times shorter.)
 
 # %%

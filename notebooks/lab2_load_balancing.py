@@ -379,14 +379,14 @@ run.plot_hit_ratio(title=f"{CACHE_POLICIES[0]} cache of {shown:,} entries: the c
 #
 # The One Piece API tier (`lb/autoscaling.yaml`): Flask on gunicorn, 2 workers per
 # replica, handler lognormal(median 4 ms, p99 25 ms), **2 replicas** at the day's mean of
-# 100 req/s. At 2 min traffic jumps to `SPIKE_RATE` for 3 minutes: the course's typical
-# numbers put the first minutes after a market open (or a character drop) at 5-10 × the
-# day's mean, and the default 1000 is the top of that range. A Kubernetes-style HPA checks utilization every 15 s and asks for
+# 100 req/s. At 2 min traffic jumps to `SPIKE_RATE` for 3 minutes: the course's sheet of
+# typical numbers puts the first minutes after a market open (or a character drop) at
+# 5-10 × the day's mean (Typical numbers §10.7; `sdsim docs typical-numbers` prints it), and the default 1000 is the top of that range. A Kubernetes-style HPA checks utilization every 15 s and asks for
 # `ceil(current × utilization / 60 %)` replicas, but a new replica only takes traffic
 # after `BOOT` (image pull, start, readiness: the **cold start**). After the spike it
 # waits the 5-minute stabilization window before it scales down.
 #
-# The arithmetic first (golden G16), from the scenario's own numbers:
+# The arithmetic first (golden §16, G16.1), from the scenario's own numbers:
 
 # %%
 auto_file = LB / "autoscaling.yaml"

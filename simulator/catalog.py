@@ -10,7 +10,7 @@ service spec); horizontal scaling is choosing more ``replicas``. A class has:
 * ``price_per_hour`` — USD, AWS us-east-1 on-demand, Linux.
 
 Prices of the ``.large`` classes are AWS's on-demand list prices (read October 2026,
-``shared`` typical numbers §7). Within an EC2 family the price doubles with each size
+Typical numbers §7). Within an EC2 family the price doubles with each size
 step and so do the vCPUs, so ``xlarge``/``2xlarge`` are derived from ``large``. Per-core
 speed is the same across sizes of one family: a bigger m7i has more cores, not faster
 ones, so it only helps if the service runs more workers. The ``fast`` classes model a

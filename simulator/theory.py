@@ -498,7 +498,7 @@ def servers_for_wait_probability(arrival_rate: float, service_rate: float, max_p
 # --- Load balancing and placement ----------------------------------------------------------
 # Balancers in front of n identical exponential servers (rate mu each) fed by one Poisson
 # stream of total rate lambda; and where keys land when a key space is spread over nodes
-# by hashing (golden.md sections 3 and 4).
+# by hashing (golden §3, §4).
 
 
 def random_routing_response_time(servers: int, arrival_rate: float, service_rate: float) -> float:

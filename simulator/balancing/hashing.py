@@ -244,8 +244,8 @@ class MaglevTable:
     independent hashes. Members take turns, each claiming the next still-empty slot of
     its permutation, until the table is full. A key maps to ``table[hash64(key) mod M]``.
 
-    With equal weights every member owns ``floor(M/N)`` or ``ceil(M/N)`` slots (golden
-    G4.4). With weights, Envoy's rule is used: in turn ``t`` a member claims a slot only
+    With equal weights every member owns ``floor(M/N)`` or ``ceil(M/N)`` slots
+    (golden G4.4). With weights, Envoy's rule is used: in turn ``t`` a member claims a slot only
     if ``t * weight >= (slots claimed so far) * max_weight``, so slot counts are
     proportional to weight.
 

@@ -1,7 +1,7 @@
 """Load-balancing policies: which host serves the next request.
 
-Names and semantics follow Envoy (``lb_policy``) and nginx (``upstream``); golden.md
-section 3. A policy is pure Python with no SimPy: the engine owns the hosts and calls
+Names and semantics follow Envoy (``lb_policy``) and nginx (``upstream``);
+golden §3. A policy is pure Python with no SimPy: the engine owns the hosts and calls
 :meth:`Policy.pick` once per request with
 
 * ``eligible`` — the hosts that may be chosen (healthy, not ejected), a non-empty

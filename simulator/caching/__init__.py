@@ -5,7 +5,7 @@
   ``expire_after_write`` / ``expire_after_access``; build one by name with
   :func:`make_policy`.
 * :mod:`simulator.caching.theory` — Che's approximation (LRU), the FIFO/RANDOM analogue,
-  static top-C LFU, TTL hit ratios and the stampede origin-load count (golden.md section 6).
+  static top-C LFU, TTL hit ratios and the stampede origin-load count (golden §6).
 """
 
 from .policies import (

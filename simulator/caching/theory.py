@@ -250,7 +250,7 @@ def stampede_origin_loads(arrival_rate: float, load_time: float, coalesce: bool)
     """Origin loads caused when one hot key expires under steady traffic (a cache stampede).
 
     Assumptions: requests for the key arrive evenly spaced at ``arrival_rate`` (the
-    deterministic reading of golden.md G6.3); the first request after expiry misses and
+    deterministic reading of golden G6.3); the first request after expiry misses and
     starts a load that takes ``load_time``; every request arriving while that load is in
     flight also misses. Without coalescing each of those misses starts its own load, so the
     loads are the arrivals in ``[0, load_time)``: ``ceil(arrival_rate * load_time)`` (at
