@@ -630,6 +630,28 @@ def grade(
         raise typer.Exit(Exit.CHECK_FAILED)
 
 
+DOC_SHEETS = {"golden": "closed-form and published results (cited as golden §3, golden G3.4)",
+              "typical-numbers": "sourced latencies, service times and prices (cited as Typical numbers §10.2)"}
+
+
+@app.command()
+def docs(
+    name: Annotated[Optional[str], typer.Argument(help="golden or typical-numbers (none: list them).")] = None,
+    path: Annotated[bool, typer.Option("--path", help="Print where the sheet is installed instead.")] = False,
+) -> None:
+    """Print a reference sheet the scenarios and labs cite (plain markdown on stdout)."""
+    from importlib.resources import files
+
+    if name is None:
+        sys.stdout.write("".join(f"{key:16} {about}\n" for key, about in DOC_SHEETS.items()))
+        return
+    if name not in DOC_SHEETS:
+        err.print(f"unknown sheet {name!r}; valid names: {', '.join(DOC_SHEETS)}", markup=False, highlight=False)
+        raise typer.Exit(Exit.USAGE)
+    sheet = files("simulator") / "docs" / f"{name}.md"
+    sys.stdout.write(f"{sheet}\n" if path else sheet.read_text(encoding="utf-8"))
+
+
 @app.callback(invoke_without_command=True)
 def _root(version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False) -> None:
     if version:
