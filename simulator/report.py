@@ -164,6 +164,10 @@ def grade_renderable(report) -> Group:
         table.add_row(c.title, points, mark, fmt(c.bound), fmt(c.target), fmt(c.margin), "\n".join(c.feedback))
     notes = Text(f"{report.replications} replications per design (seeds {report.seeds}); SLO verdicts use the 95% "
                  "confidence bound; * = required", style="dim")
+    diagnosis = getattr(report, "diagnosis", None)  # each distinct cause of the failed SLOs, once
+    if diagnosis:
+        cause = Text("diagnosis (the first replication):", style="bold")
+        return Group(Text.from_markup(verdict), table, cause, *(Text(f"  • {line}") for line in diagnosis), notes)
     return Group(Text.from_markup(verdict), table, notes)
 
 

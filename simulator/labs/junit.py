@@ -23,5 +23,7 @@ def write_junit(report: GradeReport, path: Path) -> None:
         else:
             out = ET.SubElement(case, "system-out")
             out.text = f"{check.points:g}/{check.points:g} points. " + " ".join(check.feedback)
+    if report.diagnosis:  # each distinct cause of the failed SLOs, once, for the whole suite
+        ET.SubElement(suite, "system-out").text = "diagnosis:\n" + "\n".join(report.diagnosis)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
