@@ -185,6 +185,10 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 12.5px; margin-top: 4px; }
 .note { color: var(--muted); font-size: 12.5px; }
 .strong { font-weight: 700; }
+p.verdict { font-size: 16px; margin: 6px 0; }
+details { margin: 28px 0 0; border-top: 1px solid var(--line); padding-top: 8px; }
+details summary { cursor: pointer; color: var(--muted); }
+details p { white-space: pre-wrap; }
 """.strip()
 
 
@@ -193,10 +197,10 @@ def _e(value: Any) -> str:
 
 
 def _ms(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "–"
-    ms = seconds * 1e3
-    return f"{ms:.3g}" if abs(ms) < 100 else f"{ms:,.0f}"
+    """A duration for people, with its unit: ``39.4 µs``, ``12.3 ms``, ``4.2 s`` (never ``3.94e-05``)."""
+    from .units import human_duration
+
+    return human_duration(seconds)
 
 
 def _pct(value: float | None, digits: int = 2) -> str:
@@ -211,7 +215,9 @@ def _num(value: Any, digits: int = 4) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return "–" if value != value else f"{value:.{digits}g}"
+        from .units import human_number
+
+        return human_number(value, digits)  # plain decimals: 0.0000394, never 3.94e-05
     return str(value)
 
 
@@ -245,7 +251,7 @@ def _slo_text(metric: str, value: float | None) -> str:
     if value is None or value != value:
         return "–"
     if metric.startswith("latency"):
-        return f"{_ms(value)} ms"
+        return _ms(value)
     if metric in ("availability", "error_rate"):
         return _pct(value, 3)
     return f"{value:,.1f} req/s"
@@ -277,8 +283,21 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
     parts = [f"<h1>{_e(title)}</h1>",
              f'<p class="meta">duration {_e(duration)} s · warm-up {_e(warmup)} s · measurement window '
              f"[{_e(warmup)} s, {_e(duration)} s) = {_e(f'{window:g}')} s</p>"]
-    if description:
-        parts.append(f'<p class="note">{_e(description)}</p>')
+    if s["slos"]:  # the verdicts lead
+        failed = [v["name"] for v in s["slos"] if not v["passed"]]
+        n = len(s["slos"])
+        verdict = (f'<span class="fail">{len(failed)} of {n} SLO{"s" if n != 1 else ""} FAIL</span>: '
+                   + _e(", ".join(failed)) if failed else
+                   f'<span class="pass">{"every" if n > 1 else "the"} SLO passes</span> ({n} of {n})')
+        rows = []
+        for v in s["slos"]:
+            metric = v["metric"] + (f" ({v['operation']})" if v.get("operation") else "")
+            bound = "≤ " if v.get("bound") == "max" else "≥ "
+            mark = '<span class="pass">pass</span>' if v["passed"] else '<span class="fail">FAIL</span>'
+            rows.append([_e(v["name"]), _e(metric), _e(_slo_text(v["metric"], v["value"])),
+                         _e(bound + _slo_text(v["metric"], v["target"])), mark])
+        parts.append(f'<h2>SLOs</h2><p class="verdict">{verdict}</p>'
+                     + _table(["SLO", "metric", "value", "target", "verdict"], rows, text_cols=2, raw=True))
 
     cards = [("issued", _num(req["issued"])), ("ok", _num(req["ok"])), ("error", _num(req["error"])),
              ("timeout", _num(req["timeout"])), ("rejected", _num(req["rejected"])),
@@ -298,7 +317,7 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
     if len(s["operations"]) > 1:
         rows += [[name, _num(o["issued"]), _pct(o["availability"], 3), *[_ms(o["latency_s"][k]) for k in keys]]
                  for name, o in s["operations"].items()]
-    parts.append("<h2>Latency of successful requests (ms)</h2>"
+    parts.append("<h2>Latency of successful requests</h2>"
                  + _table(["operation", "issued", "availability", "mean", "p50", "p90", "p95", "p99", "p99.9",
                            "max"], rows))
 
@@ -308,19 +327,8 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
              _num(c.get("queue_len_mean"), 3), _num(c.get("served")), _num(c.get("errors")),
              _num(c.get("rejected"))] for name, c in comps]
     parts.append("<h2>Components (busiest first)</h2>"
-                 + _table(["component", "kind", "utilization", "P(wait)", "wait mean (ms)", "wait p99 (ms)",
+                 + _table(["component", "kind", "utilization", "P(wait)", "wait mean", "wait p99",
                            "queue mean", "served", "errors", "rejected"], rows, text_cols=2))
-
-    if s["slos"]:
-        rows = []
-        for v in s["slos"]:
-            metric = v["metric"] + (f" ({v['operation']})" if v.get("operation") else "")
-            bound = "≤ " if v.get("bound") == "max" else "≥ "
-            verdict = '<span class="pass">pass</span>' if v["passed"] else '<span class="fail">FAIL</span>'
-            rows.append([_e(v["name"]), _e(metric), _e(_slo_text(v["metric"], v["value"])),
-                         _e(bound + _slo_text(v["metric"], v["target"])), verdict])
-        parts.append("<h2>SLOs</h2>" + _table(["SLO", "metric", "value", "target", "verdict"], rows, text_cols=2,
-                                              raw=True))
 
     if faults:
         rows = [[f.get("kind", ""), f.get("target", ""), _num(f.get("start")), _num(f.get("end")),
@@ -335,6 +343,9 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
                 f"Share of {name.removeprefix('shares-')}'s requests per replica or shard in the measurement window "
                 "(dashed: an even split)." if name.startswith("shares-") else name)
             parts.append(_img(png, f"{name} chart", caption))
+    if description:  # long text and citations: folded away at the bottom
+        parts.append("<details><summary>About this scenario: description and sources</summary>"
+                     f'<p class="note">{_e(description)}</p></details>')
     return _page(f"{title} — sdsim report", "\n".join(parts))
 
 

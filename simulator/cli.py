@@ -24,8 +24,11 @@ from .errors import ScenarioError
 app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="sdsim — simulate system designs, measure latency, throughput and availability.")
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # piped tables are not truncated
-err = Console(stderr=True, soft_wrap=True)
+# Text prints as written: no emoji codes (FILE:100:COL must not become FILE💯COL) and no markup in
+# strings (a file named [x].yaml stays [x].yaml); styles are given as Text/style=, never as "[red]".
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160,  # piped tables are not truncated
+              emoji=False, markup=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, markup=False)
 
 
 class Exit(IntEnum):
@@ -67,8 +70,9 @@ def _sim_progress(name: str) -> Iterator[Callable[[float, float, int], None] | N
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                  TextColumn("{task.fields[clock]}", markup=False), TextColumn("{task.fields[rate]}", markup=False),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(name, total=1.0, clock="", rate="")
 
         def update(now: float, duration: float, events: int) -> None:
@@ -86,7 +90,10 @@ def _count_progress(label: str, total: int) -> Iterator[Callable[[int, int], Non
         return
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as bar:
+    from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done, _total: bar.update(task, completed=done)
 
@@ -95,7 +102,7 @@ def _fail_invalid(error: ScenarioError) -> None:
     for problem in error.problems:
         err.print(str(problem), markup=False, highlight=False)
     n = len(error.problems)
-    err.print(f"[red]{n} problem{'s' if n != 1 else ''} found[/red]")
+    err.print(f"{n} problem{'s' if n != 1 else ''} found", style="red")
     raise typer.Exit(Exit.INVALID)
 
 
@@ -298,11 +305,29 @@ def _planning_call(call: Callable[[], Any]) -> Any:
 
 
 def _checks_cells(checks: list[Any]) -> list[str]:
-    def fmt(x: Any) -> str:
-        return "—" if x is None else f"{x:.4g}"
+    """``mean (bound B rel target)`` per check, in the check's unit; ``rel`` is the true relation of
+    the judged bound to the target (``≤``/``≥`` met, ``>``/``<`` broken), and bound and target get
+    as many digits as it takes to tell them apart."""
+    from .units import human_quantity
 
-    return [f"{fmt(c.mean)} (bound {fmt(c.confidence_bound)} {'≤' if c.bound == 'max' else '≥'} {c.target:.4g})"
-            for c in checks]
+    cells = []
+    for c in checks:
+        mean = human_quantity(c.mean, c.unit)
+        if c.confidence_bound is None:
+            cells.append(f"{mean} (nothing measured: fails)" if c.mean is None else f"{mean} (no bound: fails)")
+            continue
+        for digits in range(3, 10):
+            bound, target = human_quantity(c.confidence_bound, c.unit, digits), human_quantity(c.target, c.unit, digits)
+            if (bound != target) == (c.confidence_bound != c.target):
+                break
+        cells.append(f"{mean} (bound {bound} {c.relation} {target})")
+    return cells
+
+
+def _verdict(met: bool) -> Any:
+    from rich.text import Text
+
+    return Text("meets") if met else Text("breaks", style="red")
 
 
 @app.command()
@@ -345,18 +370,21 @@ def knee(
     else:
         from rich.table import Table
 
+        from .units import human_number
+
+        unit = f" {result.unit}" if result.unit else ""
         table = Table(title=f"knee of {result.scenario} along {name} (R={replications}, 95 % bounds)")
-        table.add_column(name, justify="right")
+        table.add_column(f"{name} ({result.unit})" if unit else name, justify="right")
         for o in result.objectives:
             table.add_column(o.name, justify="right")
         table.add_column("verdict")
         for probe in sorted(result.probes, key=lambda p: p.values[name]):
-            table.add_row(f"{probe.values[name]:.6g}", *_checks_cells(probe.checks),
-                          "meets" if probe.met else "[red]breaks[/red]")
+            table.add_row(human_number(probe.values[name], 6), *_checks_cells(probe.checks), _verdict(probe.met))
         out.print(table)
         if result.found:
-            out.print(f"knee: {name} between {result.last_ok:.6g} (meets) and {result.first_broken:.6g} "
-                      f"(breaks {', '.join(result.broken)})", highlight=False)
+            out.print(f"knee: {name} between {human_number(result.last_ok, 6)}{unit} (meets) and "
+                      f"{human_number(result.first_broken, 6)}{unit} (breaks {', '.join(result.broken)})",
+                      highlight=False)
         else:
             out.print(result.reason, highlight=False)
     if not result.found:
@@ -410,8 +438,7 @@ def plan(
             table.add_column(o.name, justify="right")
         table.add_column("verdict")
         for e in result.evaluations:
-            table.add_row(*(str(e.values[k]) for k in knobs), *_checks_cells(e.checks),
-                          "meets" if e.met else "[red]breaks[/red]")
+            table.add_row(*(str(e.values[k]) for k in knobs), *_checks_cells(e.checks), _verdict(e.met))
         out.print(table)
         if result.found:
             chosen = ", ".join(f"{k}={v}" for k, v in result.config.items())
@@ -420,6 +447,22 @@ def plan(
             out.print(result.reason, highlight=False)
     if not result.found:
         raise typer.Exit(Exit.CHECK_FAILED)
+
+
+def _warn_unmatched(scenario: Path, names: list[str], run_dir: Path, run_name: Any, measured: list[str]) -> None:
+    """Warn on stderr when the run in *run_dir* does not measure (some of) the scenario's components:
+    those nodes are drawn grey, which otherwise looks like an idle component."""
+    missing = [n for n in names if n not in measured]
+    if not missing:
+        return
+    of_run = f"the run in {run_dir}" + (f" (scenario {run_name!r})" if run_name else "")
+    if len(missing) == len(names):
+        err.print(f"warning: none of the components of {scenario} ({', '.join(names)}) is in {of_run}, which has "
+                  f"{', '.join(measured) or 'no components'}: every node is drawn grey. Was that a run of another "
+                  f"scenario? Run this one with --out first.", style="yellow", highlight=False)
+    else:
+        err.print(f"warning: {len(missing)} of the {len(names)} components of {scenario} are not in {of_run} and are "
+                  f"drawn grey: {', '.join(missing)}", style="yellow", highlight=False)
 
 
 @app.command()
@@ -444,6 +487,7 @@ def graph(
         except (OSError, ValueError, KeyError) as exc:
             err.print(f"{from_dir / 'summary.json'}: cannot read component utilization ({exc})", highlight=False)
             raise typer.Exit(Exit.INVALID)
+        _warn_unmatched(scenario, list(spec.components), from_dir, summary.get("scenario"), list(utilization))
     from .viz import plot_topology
 
     figure = plot_topology(spec, utilization)
@@ -475,7 +519,7 @@ def validate(
         out.print(f"ok  {path}  ({len(spec.components)} components, {len(spec.workload)} workloads, "
                   f"{len(spec.faults)} faults, {len(spec.slos)} SLOs)", highlight=False)
     if failed:
-        err.print(f"[red]{failed} of {len(scenarios)} file{'s' if len(scenarios) != 1 else ''} invalid[/red]")
+        err.print(f"{failed} of {len(scenarios)} file{'s' if len(scenarios) != 1 else ''} invalid", style="red")
         raise typer.Exit(Exit.INVALID)
 
 

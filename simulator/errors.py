@@ -9,6 +9,8 @@ exits with code 3.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -38,3 +40,12 @@ class ScenarioError(Exception):
 
     def __reduce__(self):  # survive pickling across process boundaries (sweeps, executors)
         return (ScenarioError, (self.problems,))
+
+
+def unknown_name(what: str, given: object, valid: Iterable[str], plural: str | None = None) -> str:
+    """``unknown kind 'databse' (did you mean 'database'? valid kinds: service, database, …)``:
+    the typo echoed, the closest valid name (:func:`difflib.get_close_matches`) when one is close."""
+    names = [str(v) for v in valid]
+    close = difflib.get_close_matches(str(given), names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {what} {given!r} ({hint}valid {plural or what + 's'}: {', '.join(names)})"

@@ -52,8 +52,8 @@ def run_sets(path: str | Path, sets: Iterable[str] | None = None, duration: str 
     seconds = parse_duration(duration)
     if not any(s.partition("=")[0].strip() == "warmup" for s in sets):
         base = load_scenario(path, sets=sets)
-        sets.append(f"warmup={base.warmup * seconds / base.duration:.6g}")
-    sets.append(f"duration={seconds:.6g}")
+        sets.append(f"warmup={base.warmup * seconds / base.duration:.6g}s")  # a bare number is refused
+    sets.append(f"duration={seconds:.6g}s")
     return sets
 
 

@@ -8,11 +8,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .units import format_duration
+from .units import human_duration, human_number
 
 
 def _ms(value: float | None) -> str:
-    return "–" if value is None else format_duration(value)
+    """A duration for people: ``39.4 µs``, ``12.3 ms``, ``4.2 s`` (never scientific notation)."""
+    return human_duration(value)
 
 
 def _pct(value: float | None, digits: int = 2) -> str:
@@ -32,8 +33,9 @@ def _slo_value(slo: dict[str, Any]) -> str:
 def summary_renderable(summary: dict[str, Any]) -> Group:
     """Tables for a summary: headline, operations, components (busiest first), SLOs."""
     req, lat = summary["requests"], summary["latency_s"]
-    head = Table(title=f"{summary['scenario']} · seed {summary['seed']} · "
-                       f"window {format_duration(summary['duration_s'] - summary['warmup_s'])}",
+    # names from the scenario are Text: printed as written by any console (no markup, no emoji codes)
+    head = Table(title=Text(f"{summary['scenario']} · seed {summary['seed']} · "
+                            f"window {human_duration(summary['duration_s'] - summary['warmup_s'])}"),
                  title_justify="left")
     for col in ("issued", "ok", "error", "timeout", "rejected", "throughput", "goodput", "availability"):
         head.add_column(col, justify="right")
@@ -47,7 +49,7 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
     rows = [("all", req["issued"], summary["availability"], lat)]
     rows += [(name, o["issued"], o["availability"], o["latency_s"]) for name, o in summary["operations"].items()]
     for name, issued, avail, l in rows if len(rows) > 2 else rows[:1]:
-        ops.add_row(name, str(issued), _pct(avail, 3), *[_ms(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
+        ops.add_row(Text(name), str(issued), _pct(avail, 3), *[_ms(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
 
     comps = Table(title="components (busiest first)", title_justify="left")
     for col in ("component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "queue mean", "served",
@@ -55,7 +57,7 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         comps.add_column(col, justify="left" if col in ("component", "kind") else "right")
     ordered = sorted(summary["components"].items(), key=lambda kv: -(kv[1]["utilization"] or 0))
     for name, c in ordered:
-        comps.add_row(name, c["kind"], _pct(c["utilization"], 1), _pct(c["p_wait"], 1), _ms(c["wait_s"]["mean"]),
+        comps.add_row(Text(name), c["kind"], _pct(c["utilization"], 1), _pct(c["p_wait"], 1), _ms(c["wait_s"]["mean"]),
                       _ms(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
                       str(c["rejected"]))
     parts: list[Any] = [head, ops, comps]
@@ -65,7 +67,7 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         for col in ("component", "kind", "details"):
             table.add_column(col, overflow="fold")
         for name, kind, text in details:
-            table.add_row(name, kind, text)
+            table.add_row(Text(name), kind, Text(text))
         parts.append(table)
     if summary["slos"]:
         slos = Table(title="SLOs", title_justify="left")
@@ -75,7 +77,7 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
             target = dict(s, value=s["target"])
             verdict = Text("pass", style="green") if s["passed"] else Text("FAIL", style="bold red")
             metric = s["metric"] + (f" ({s['operation']})" if s["operation"] else "")
-            slos.add_row(s["name"], metric, _slo_value(s), ("≤ " if s["bound"] == "max" else "≥ ") + _slo_value(target),
+            slos.add_row(Text(s["name"]), Text(metric), _slo_value(s), ("≤ " if s["bound"] == "max" else "≥ ") + _slo_value(target),
                          verdict)
         parts.append(slos)
     return Group(*parts)
@@ -107,7 +109,7 @@ def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         for key, value in c.items():
             if key in BASIC_KEYS or key in RATIO_KEYS or key == "capacity_mean":
                 continue
-            bits.append(f"{key.replace('_', ' ')} {value:.3g}" if isinstance(value, float) else
+            bits.append(f"{key.replace('_', ' ')} {human_number(value)}" if isinstance(value, float) else
                         f"{key.replace('_', ' ')} {value}")
         if bits:
             rows.append((name, c["kind"], ", ".join(bits)))
@@ -128,7 +130,7 @@ def _metric_value(metric: str, value: float | None) -> str:
 
 def comparison_renderable(names: tuple[str, str], rows: list[dict[str, Any]], replications: int) -> Table:
     """Side by side: A, B, the mean paired difference B − A with its 95 % interval, and significance."""
-    table = Table(title=f"{names[0]}  vs  {names[1]}  ·  {replications} paired replications (same seeds)",
+    table = Table(title=Text(f"{names[0]}  vs  {names[1]}  ·  {replications} paired replications (same seeds)"),
                   title_justify="left")
     for col in ("metric", "A", "B", "B − A", "95% CI of B − A", "significant"):
         table.add_column(col, justify="left" if col == "metric" else "right")
@@ -153,7 +155,7 @@ def grade_renderable(report) -> Group:
         verdict = "[bold green]PASS[/bold green]: every required check passed"
     else:
         verdict = "[bold red]FAIL[/bold red]: a required check failed"
-    table = Table(title=title, title_justify="left", show_lines=True)
+    table = Table(title=Text(title), title_justify="left", show_lines=True)  # Text: printed as written
     for col in ("check", "points", "verdict", "measured", "target", "margin", "feedback"):
         table.add_column(col, justify="right" if col in ("points", "measured", "target", "margin") else "left",
                          overflow="fold")
@@ -161,7 +163,8 @@ def grade_renderable(report) -> Group:
         fmt = _grade_value(c)
         mark = Text("pass", style="green") if c.passed else Text("FAIL", style="bold red")
         points = f"{c.score:g}/{c.points:g}" + (" *" if c.required else "")
-        table.add_row(c.title, points, mark, fmt(c.bound), fmt(c.target), fmt(c.margin), "\n".join(c.feedback))
+        table.add_row(Text(c.title), points, mark, fmt(c.bound), fmt(c.target), fmt(c.margin),
+                      Text("\n".join(c.feedback)))
     notes = Text(f"{report.replications} replications per design (seeds {report.seeds}); SLO verdicts use the 95% "
                  "confidence bound; * = required", style="dim")
     diagnosis = getattr(report, "diagnosis", None)  # each distinct cause of the failed SLOs, once
@@ -183,6 +186,6 @@ def _grade_value(check):
             return f"{value:.1f}/s"
         if check.kind == "slo":
             return _pct(value, 2)
-        return f"{value:g}"
+        return human_number(value, 6)
 
     return fmt

@@ -59,9 +59,9 @@ def test_run_and_summarise_same_inputs_same_result():
 
 
 def test_run_sets_keeps_an_explicit_warmup_and_passes_other_sets():
-    assert run_sets(MMC, ["warmup=10s", "seed=4"], "100s") == ["warmup=10s", "seed=4", "duration=100"]
+    assert run_sets(MMC, ["warmup=10s", "seed=4"], "100s") == ["warmup=10s", "seed=4", "duration=100s"]
     assert run_sets(MMC, ["seed=4"], None) == ["seed=4"]
-    assert run_sets(MMC, None, "10m") == ["warmup=60", "duration=600"]
+    assert run_sets(MMC, None, "10m") == ["warmup=60s", "duration=600s"]  # with the unit: a bare 600 is refused
 
 
 def test_run_and_summarise_raises_scenario_error_for_a_bad_combination(mmc_with_zero_servers_allowed):

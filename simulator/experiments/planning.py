@@ -89,6 +89,8 @@ class Objective:
     column: str
     bound: str
     target: float
+    unit: str = field(default="", compare=False)
+    """How a person reads the values: ``"s"`` (a duration), ``"%"`` (a ratio), ``"req/s"`` or ``""``."""
 
     def value(self, record: Mapping[str, Any]) -> float | None:
         if self.column.endswith("error_rate"):
@@ -112,10 +114,21 @@ class Objective:
     @classmethod
     def from_slo(cls, slo: Any) -> "Objective":
         """A scenario SLO (:class:`simulator.scenario.model.Slo`), judged on ``slo.<name>.value``."""
-        return cls(slo.name, f"slo.{slo.name}.value", "max" if slo.max is not None else "min", float(slo.target))
+        return cls(slo.name, f"slo.{slo.name}.value", "max" if slo.max is not None else "min", float(slo.target),
+                   _unit(slo.metric))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "column": self.column, "bound": self.bound, "target": self.target}
+        return {"name": self.name, "column": self.column, "bound": self.bound, "target": self.target,
+                "unit": self.unit}
+
+
+def _unit(metric: str) -> str:
+    """The unit a person reads *metric* in (see :attr:`Objective.unit`)."""
+    if metric.startswith("latency_") or metric == "wait_mean":
+        return "s"
+    if metric in ("availability", "error_rate", "utilization", "p_wait"):
+        return "%"
+    return "req/s" if metric in ("throughput", "goodput") else ""
 
 
 def _target(metric: str, text: str, slo: str) -> float:
@@ -123,7 +136,7 @@ def _target(metric: str, text: str, slo: str) -> float:
 
     try:
         if metric.startswith("latency_") or metric == "wait_mean":
-            value = parse_duration(text)
+            value = parse_duration(text, require_unit=True)  # latency_p99<=500: 500 s or 500 ms?
         elif metric in ("throughput", "goodput"):
             value = parse_rate(text)
         else:
@@ -155,19 +168,20 @@ def parse_slo(text: str) -> Objective:
         if len(parts) != 3 or not parts[1] or parts[2] not in _COMPONENT_METRICS:
             raise ValueError(f"--slo {text!r}: expected component.NAME.METRIC with METRIC one of "
                              f"{', '.join(_COMPONENT_METRICS)}")
-        return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text))
+        return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text), _unit(parts[2]))
     metrics = (*LATENCY_METRICS, *RATIO_METRICS, *RATE_METRICS)
     metric, operation = parts[0], ".".join(parts[1:]) or None
     if metric not in metrics:
-        raise ValueError(f"--slo {text!r}: unknown metric {metric!r} (one of {', '.join(metrics)}, "
-                         "or component.NAME.METRIC)")
+        from ..errors import unknown_name
+
+        raise ValueError(f"--slo {text!r}: {unknown_name('metric', metric, metrics)[:-1]}, or component.NAME.METRIC)")
     if operation is None:
         column = {"throughput": "throughput_rps", "goodput": "goodput_rps"}.get(metric, metric)
     else:
         if metric not in _OP_METRICS:
             raise ValueError(f"--slo {text!r}: per operation, the metric is one of {', '.join(_OP_METRICS)}")
         column = f"op.{operation}.{'goodput_rps' if metric == 'goodput' else metric}"
-    return Objective(text.strip(), column, bound, _target(metric, rhs, text))
+    return Objective(text.strip(), column, bound, _target(metric, rhs, text), _unit(metric))
 
 
 def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
@@ -212,10 +226,19 @@ class Check:
     confidence_bound: float | None
     n: int
     met: bool
+    unit: str = ""
+    """As :attr:`Objective.unit`."""
+
+    @property
+    def relation(self) -> str:
+        """How the judged bound stands to the target: ``≤``/``≥`` when met, ``>``/``<`` when not."""
+        if self.bound == "max":
+            return "≤" if self.met else ">"
+        return "≥" if self.met else "<"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "target": self.target, "bound": self.bound, "mean": self.mean, "se": self.se,
-                "confidence_bound": self.confidence_bound, "n": self.n, "met": self.met}
+                "confidence_bound": self.confidence_bound, "n": self.n, "met": self.met, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -249,14 +272,14 @@ def judge(objective: Objective, records: Sequence[Mapping[str, Any]]) -> Check:
         clean = [v for v in values if v is not None and math.isfinite(v)]
         ci = mean_interval(clean)
         return Check(objective.name, objective.target, objective.bound, _finite(ci.mean), _finite(ci.se), None,
-                     len(values), False)
+                     len(values), False, objective.unit)
     ci = mean_interval(values)
     if ci.n > 1:
         bound = ci.high if objective.bound == "max" else ci.low
     else:
         bound = ci.mean
     return Check(objective.name, objective.target, objective.bound, ci.mean, _finite(ci.se), bound, ci.n,
-                 objective.met_by(bound))
+                 objective.met_by(bound), objective.unit)
 
 
 class _Runner:
@@ -269,6 +292,7 @@ class _Runner:
         self.params, self.sets, self.executor, self.seed = list(params), list(sets), executor, seed
         self.progress, self.expected, self.declared = progress, expected_runs, declared
         self.done = 0
+        self.units: dict[str, str] = {}
         self.cache: dict[tuple, Evaluation] = {}
         self.evaluations: list[Evaluation] = []
         self.base_seed: int | None = None
@@ -279,8 +303,8 @@ class _Runner:
         fixed = list(self.params)
         sets = list(self.sets)
         for name, value in values.items():
-            if "." in name:
-                sets.append(f"{name}={format_value(value)}")
+            if "." in name:  # a field written with a unit (timeout: 500ms) gets probes in that unit
+                sets.append(f"{name}={format_value(value)}{self.field_unit(name)}")
             elif name in self.declared:
                 grid[name] = [value]
             else:
@@ -295,6 +319,30 @@ class _Runner:
             name, value = parse_assignment(p, "--param")
             grid[name] = [value]
         return grid, sets
+
+    def field_unit(self, dotted: str) -> str:
+        """The duration unit the scenario file writes the field *dotted* in (``"ms"`` for
+        ``timeout: 500ms``), else ``""``: a probe must not be a bare number where a duration is
+        expected (the loader refuses it)."""
+        if dotted not in self.units:
+            from ..scenario.source import read_yaml
+            from ..units import duration_unit
+
+            node: Any = None
+            try:
+                node = read_yaml(self.path.read_text(encoding="utf-8"), str(self.path)).data
+                for part in dotted.split("."):
+                    node = node[int(part)] if isinstance(node, list) and part.isdigit() else node[part]
+            except (OSError, UnicodeDecodeError, KeyError, IndexError, TypeError):
+                node = None
+            self.units[dotted] = duration_unit(node) or ""
+        return self.units[dotted]
+
+    def unit_of(self, name: str) -> str:
+        """The duration unit values of *name* are in (a field's as written, a parameter's default's), or ``""``."""
+        from ..units import duration_unit
+
+        return self.field_unit(name) if "." in name else duration_unit(self.declared.get(name)) or ""
 
     def __call__(self, values: Mapping[str, Any]) -> Evaluation:
         from .sweep import sweep
@@ -387,12 +435,14 @@ class KneeResult:
     first_broken: float | None
     broken: list[str]
     probes: list[Evaluation] = field(repr=False)
+    unit: str = ""
+    """The duration unit of *param* when it is one (``"ms"``: probes are milliseconds), else ``""``."""
 
     def to_dict(self) -> dict[str, Any]:
         from ..artifacts import json_safe
 
         return json_safe({
-            "scenario": self.scenario, "param": self.param, "low": self.low, "high": self.high,
+            "scenario": self.scenario, "param": self.param, "unit": self.unit, "low": self.low, "high": self.high,
             "tolerance": self.tolerance, "replications": self.replications, "seed": self.seed, "seeds": self.seeds,
             "slos": [o.to_dict() for o in self.objectives], "found": self.found, "reason": self.reason,
             "last_ok": self.last_ok, "first_broken": self.first_broken, "broken": self.broken,
@@ -509,7 +559,7 @@ def knee(scenario: str | os.PathLike[str], param: str, low: float, high: float, 
     return KneeResult(scenario=path.stem, param=param, low=low, high=high, tolerance=tolerance,
                       replications=replications, seed=run.base_seed, seeds=run.seeds, objectives=objectives,
                       found=found, reason=reason, last_ok=ok, first_broken=bad, broken=broken,
-                      probes=run.evaluations)
+                      probes=run.evaluations, unit=run.unit_of(param))
 
 
 # ----------------------------------------------------------------------------- plan

@@ -45,6 +45,8 @@ def sweep_renderable(result: "SweepResult") -> "Table":
     replications passing / run."""
     from rich.table import Table
 
+    from ..units import human_number
+
     n_points = len(result.points)
     title = (f"{result.scenario} · seed {result.seed} · {n_points} point{'s' if n_points != 1 else ''} × "
              f"{result.replications} replication{'s' if result.replications != 1 else ''} · mean ± 95 % CI half-width")
@@ -60,7 +62,7 @@ def sweep_renderable(result: "SweepResult") -> "Table":
         table.add_column(f"SLO {slo['name']}", justify="right")
     rows = result.aggregate().to_dict("records")
     for row in rows:
-        cells = [f"{row[n]:g}" if isinstance(row[n], float) else str(row[n]) for n in result.grid]
+        cells = [human_number(row[n], 6) if isinstance(row[n], float) else str(row[n]) for n in result.grid]
         cells += [_pm(row, metric, scale, suffix) for metric, _, scale, suffix in metrics]
         for slo in result.slos:
             share = row.get(f"slo.{slo['name']}.passed.mean")

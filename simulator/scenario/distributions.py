@@ -18,9 +18,11 @@ import math
 import re
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationInfo, model_validator
 
-from .types import Duration, PositiveDuration
+from ..units import bare_number, parse_duration
+from ..errors import unknown_name
+from .types import TAGGED_UNIONS, Duration, PositiveDuration, units_required
 
 Z99 = 2.3263478740408408  # standard normal 99th percentile
 
@@ -311,7 +313,7 @@ def parse_call(text: str, types: dict[str, type[BaseModel]], what: str) -> dict[
     name, body = match.groups()
     name = ALIASES.get(name, name) if what == "distribution" else name
     if name not in types:
-        raise ValueError(f"unknown {what} {name!r} (expected one of {', '.join(types)})")
+        raise ValueError(unknown_name(what, name, types))
     positional = getattr(types[name], "positional", ())
     data: dict[str, Any] = {"dist": name}
     for i, arg in enumerate(_split_args(body)):
@@ -331,15 +333,15 @@ _EXAMPLES = {"distribution": "exp(3ms), lognormal(median=4ms, p99=40ms) or 5ms",
              "key distribution": "zipf(s=1.1, n=100000) or uniform(n=1000)"}
 
 
-def _coerce_dist(value: Any) -> Any:
+def _coerce_dist(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a distribution (expected {_EXAMPLES['distribution']})")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) or isinstance(value, str) and not _CALL.match(value):
+        if units_required(info) and bare_number(value) is not None:  # `work: 5`: say so at `work`
+            parse_duration(value, require_unit=True)
         return {"dist": "const", "value": value}
     if isinstance(value, str):
-        if _CALL.match(value):
-            return parse_call(value, DIST_TYPES, "distribution")
-        return {"dist": "const", "value": value}
+        return parse_call(value, DIST_TYPES, "distribution")
     if isinstance(value, dict) and isinstance(value.get("dist"), str):
         return {**value, "dist": ALIASES.get(value["dist"], value["dist"])}
     return value
@@ -354,6 +356,9 @@ def _coerce_keys(value: Any) -> Any:
 def _tag(value: Any) -> str | None:
     return value.get("dist") if isinstance(value, dict) else getattr(value, "dist", None)
 
+
+TAGGED_UNIONS["unknown_distribution"] = ("dist", "distribution", tuple(DIST_TYPES))
+TAGGED_UNIONS["unknown_key_distribution"] = ("dist", "key distribution", tuple(KEY_TYPES))
 
 Distribution = Annotated[
     Union[tuple(Annotated[t, Tag(name)] for name, t in DIST_TYPES.items())],  # type: ignore[misc]

@@ -7,18 +7,19 @@ component) do not stop loading; :func:`check_scenario` returns them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path as FsPath
 from typing import Iterable
 
 from pydantic import ValidationError
 
-from ..errors import Problem, ScenarioError
+from ..errors import Problem, ScenarioError, unknown_name
 from . import topology
 from .model import Scenario
 from .params import OVERRIDE_FILE, apply_sets, parse_assignment, resolve_params, substitute
 from .files import UnreadableFile, read_text
 from .source import Path, Source, dotted, read_yaml
-from .types import UNITS_REQUIRED
+from .types import TAGGED_UNIONS, UNITS_REQUIRED
 
 _TAGS = {"function-after", "function-before", "function-plain", "function-wrap"}
 
@@ -138,6 +139,21 @@ def _from_pydantic(source: Source, err: dict, overridden: set[Path]) -> Problem:
         shown = resolved if resolved and resolved[-1] == loc[-1] else resolved + (loc[-1],)
         message = f"unknown field {loc[-1]!r} (not allowed here; check the spelling)"
         return _located(source, shown, message, overridden, key=True)
+    if kind in TAGGED_UNIONS and isinstance(err.get("input"), dict):  # kind: databse
+        key, what, names = TAGGED_UNIONS[kind]
+        given = err["input"].get(key)
+        if given is None:
+            return _located(source, resolved, f"no {key} given: say which {what} this is (valid {what}s: "
+                                              f"{', '.join(names)})", overridden)
+        return _located(source, resolved + (key,), unknown_name(what, given, names), overridden)
+    if kind == "literal_error" and isinstance(err.get("input"), str) and isinstance(loc[-1:] and loc[-1], str):
+        names = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        if names:  # policy: round_robbin
+            field = loc[-1]
+            plural = ((field[:-1] + "ies" if field.endswith("y") else field + "s")
+                      if field.isalpha() and not field.endswith("s") and len(field) > 3 else "values")
+            shown = resolved + (field,) if rest and rest[-1] == field else resolved
+            return _located(source, shown, unknown_name(field, err["input"], names, plural), overridden)
     if kind == "missing":
         shown = resolved + (loc[-1],)
         message = f"required field {loc[-1]!r} is missing"

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationInfo,
+                      WithJsonSchema, field_validator, model_validator)
 
 from ..units import parse_duration, parse_rate
 from .distributions import Const, Distribution, Exp, KeyDistribution
-from .types import Duration, Name, PositiveDuration, Probability, Rate
+from .types import TAGGED_UNIONS, Duration, Name, PositiveDuration, Probability, Rate, units_required
 
 ZERO = Const(value=0.0)
 
@@ -33,6 +33,7 @@ def _tagged(specs: dict[str, type[BaseModel]], key: str, what: str):
     def tag(value: Any) -> str | None:
         return value.get(key) if isinstance(value, dict) else getattr(value, key, None)
 
+    TAGGED_UNIONS[f"unknown_{what}"] = (key, key, tuple(specs))
     return Annotated[
         Union[tuple(Annotated[t, Tag(k)] for k, t in specs.items())],  # type: ignore[misc]
         Discriminator(tag, custom_error_type=f"unknown_{what}",
@@ -651,16 +652,15 @@ class Slo(Strict):
     max: SloBound = None
     min: SloBound = None
 
-    @model_validator(mode="before")
+    @field_validator("max", "min", mode="before")
     @classmethod
-    def _units(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        metric = data.get("metric")
-        parse = parse_duration if metric in LATENCY_METRICS else parse_rate if metric in RATE_METRICS else None
-        if parse is not None:
-            data = {**data, **{k: parse(data[k]) for k in ("max", "min") if data.get(k) is not None}}
-        return data
+    def _units(cls, value: Any, info: ValidationInfo) -> Any:
+        metric = info.data.get("metric")
+        if value is None:
+            return value
+        if metric in LATENCY_METRICS:
+            return parse_duration(value, require_unit=units_required(info))
+        return parse_rate(value) if metric in RATE_METRICS else value
 
     @model_validator(mode="after")
     def _bound(self):

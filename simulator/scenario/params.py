@@ -6,6 +6,10 @@
   takes the value with its type (number stays number); inside a longer string it is
   interpolated as text (``exp(rate=${service_rate})``).
 * ``--param name=value`` overrides a declared default; an undeclared name is an error.
+  A bare number given to a parameter whose default is a duration with a unit takes that
+  unit (``timeout: {default: 500ms}`` and ``--param timeout=300`` mean 300ms), so sweeps,
+  knees and plans over numbers work; a bare number reaching a duration field any other way
+  is refused (``5: a duration needs a unit``).
 * ``--set dotted.path=value`` overrides any field (``components.web.workers=8``,
   ``workload.0.arrivals.rate=20/s``); it is applied first, so its value may use ``${...}``.
 
@@ -22,6 +26,7 @@ from typing import Any, Iterable
 import yaml
 
 from ..errors import Problem
+from ..units import duration_unit
 from .source import Path, Source
 
 _REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -101,12 +106,23 @@ def resolve_params(source: Source, overrides: Iterable[str]) -> tuple[dict[str, 
         if bound_problem:
             problems.append(Problem(OVERRIDE_FILE, None, None, f"params.{name}", f"--param: {bound_problem}"))
             continue
+        value = _in_unit_of_default(spec, value)
         values[name] = value
         if isinstance(spec, dict):
             spec["default"] = value
         else:
             declared[name] = value
     return values, problems
+
+
+def _in_unit_of_default(spec: Any, value: Any) -> Any:
+    """A bare number for a parameter whose default is a duration with a unit, in that unit:
+    ``300`` for ``{default: 500ms}`` is ``"300ms"``. Anything else unchanged."""
+    default = spec.get("default") if isinstance(spec, dict) else spec
+    unit = duration_unit(default)
+    if unit is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return f"{value!r}{unit}" if isinstance(value, float) else f"{value}{unit}"
 
 
 def _outside_bounds(spec: Any, value: Any) -> str | None:

@@ -20,7 +20,8 @@ SCHEMA_ID = "https://sdsim.invalid/scenario.schema.json"
 
 INLINE_FORMS = {
     frozenset({"Const", "Exp"}): {"anyOf": [{"type": "string", "description": "inline, e.g. exp(3ms) or 5ms"},
-                                            {"type": "number", "description": "a constant, seconds"}]},
+                                            {"type": "number", "minimum": 0, "maximum": 0,
+                                             "description": "0 (any other constant needs a unit: 5ms)"}]},
     frozenset({"UniformKeys", "ZipfKeys"}): {"anyOf": [{"type": "string", "description": "inline, e.g. zipf(s=1.1, n=1000)"}]},
     frozenset({"Param"}): {"anyOf": [{"type": ["number", "string", "boolean"], "description": "the default value"}]},
 }

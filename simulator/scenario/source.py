@@ -56,13 +56,25 @@ class Source:
             path = path[:-1]
 
     def resolve(self, loc: Path) -> Path:
-        """Map a validation ``loc`` (which may contain union tags) onto a path in the file."""
-        resolved: Path = ()
-        for segment in loc:
-            candidate = resolved + (segment,)
-            if candidate in self.values:
-                resolved = candidate
-        return resolved
+        """Map a validation ``loc`` (which may contain union tags) onto a path in the file.
+
+        The longest path in the file made of *loc*'s segments in order; among equals, the one
+        reaching furthest into *loc*. (A tag may also be a key: in ``steps.0.call.timeout`` the
+        step's ``call`` key is the union tag, and the value is at ``steps.0.timeout``.)
+        """
+        best: tuple[int, int, Path] = (0, -1, ())
+
+        def walk(i: int, resolved: Path, last: int) -> None:
+            nonlocal best
+            if (len(resolved), last) > best[:2]:
+                best = (len(resolved), last, resolved)
+            for j in range(i, len(loc)):
+                candidate = resolved + (loc[j],)
+                if candidate in self.values:
+                    walk(j + 1, candidate, j)
+
+        walk(0, (), -1)
+        return best[2]
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
         found = self._find(path, key)
@@ -145,7 +157,10 @@ def _build(node: yaml.Node, path: Path, source: Source, constructor: yaml.SafeLo
     source.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        pairs, i = node.value, 0
+        while i < len(pairs):
+            key_node, value_node = pairs[i]
+            i += 1
             key = constructor.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 key = str(key)
@@ -156,8 +171,61 @@ def _build(node: yaml.Node, path: Path, source: Source, constructor: yaml.SafeLo
                                                f"duplicate key {key!r} (first defined on line {first})"))
                 continue
             source.keys[child] = _mark(key_node)
+            split = _split_call(value_node, pairs[i:]) if node.flow_style else None
+            if split is not None:  # {work: lognormal(median=1ms, p99=6ms)}: the comma ended the value
+                result[key], used = split
+                i += used
+                source.values[child] = _mark(value_node)
+                source.problems.append(_split_problem(source, child, value_node, f"{key}: \"{result[key]}\"", "{ }"))
+                continue
             result[key] = _build(value_node, child, source, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), source, constructor) for i, item in enumerate(node.value)]
+        items: list[Any] = []
+        i = 0
+        while i < len(node.value):
+            item = node.value[i]
+            i += 1
+            split = _split_call(item, [(n, None) for n in node.value[i:]]) if node.flow_style else None
+            child = path + (len(items),)
+            if split is not None:  # [lognormal(median=1ms, p99=6ms)]
+                text, used = split
+                i += used
+                source.values[child] = _mark(item)
+                source.problems.append(_split_problem(source, child, item, f"[\"{text}\"]", "[ ]"))
+                items.append(text)
+                continue
+            items.append(_build(item, child, source, constructor))
+        return items
     return constructor.construct_object(node, deep=True)
+
+
+def _plain(node: yaml.Node | None) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.style is None
+
+
+def _split_call(first: yaml.Node, rest: list[tuple[yaml.Node, yaml.Node | None]]) -> tuple[str, int] | None:
+    """An unquoted call such as ``lognormal(median=1ms, p99=6ms)`` inside ``{ }`` or ``[ ]`` is cut by
+    YAML at its commas: ``lognormal(median=1ms`` then a key (or item) ``p99=6ms)``. Return the text
+    put back together and how many of the following *rest* pieces it took, or None when *first*
+    is not such an opening."""
+    if not _plain(first) or "(" not in first.value:
+        return None
+    depth = first.value.count("(") - first.value.count(")")
+    if depth <= 0:
+        return None
+    parts = [first.value]
+    for used, (piece, value) in enumerate(rest, 1):
+        if not _plain(piece) or (value is not None and not (_plain(value) and value.value == "")):
+            return None  # a real `key: value` pair: not a piece of the call
+        parts.append(piece.value)
+        depth += piece.value.count("(") - piece.value.count(")")
+        if depth <= 0:
+            return ", ".join(parts), used
+    return None
+
+
+def _split_problem(source: Source, path: Path, node: yaml.Node, quoted: str, brackets: str) -> Problem:
+    return Problem(source.file, *_mark(node), dotted(path),
+                   f"{node.value!r} is cut short: inside {brackets} YAML splits unquoted text at each comma; "
+                   f"quote the distribution, e.g. {quoted}")

@@ -6,11 +6,34 @@ The JSON Schema advertises both spellings.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationInfo, WithJsonSchema
 
 from ..units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
+
+UNITS_REQUIRED = {"units_required": True}
+"""Validation context of a scenario *file* (``Scenario.model_validate(data, context=UNITS_REQUIRED)``):
+a bare number where a duration is expected is an error (``timeout: 500`` — seconds or
+milliseconds?), except 0. Without it (models built from Python, a dump validated again)
+numbers are seconds."""
+
+
+TAGGED_UNIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+"""Custom error type of a tagged union (``unknown_component``) → (tag key, what a tag is called,
+the valid tags): the loader turns the bare error into ``unknown kind 'databse' (did you mean …)``."""
+
+
+def units_required(info: ValidationInfo | None) -> bool:
+    context = getattr(info, "context", None)
+    return bool(isinstance(context, dict) and context.get("units_required"))
+
+
+def _duration(check):
+    def validate(value: Any, info: ValidationInfo) -> float:
+        return check(parse_duration(value, require_unit=units_required(info)))
+
+    return validate
 
 
 def _nonnegative(kind: str):
@@ -32,7 +55,7 @@ def _positive(kind: str):
 
 
 _DURATION_SCHEMA = WithJsonSchema(
-    {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*(us|ms|s|m|min|h|d)?\s*$"}],
+    {"anyOf": [{"type": "number", "minimum": 0, "maximum": 0}, {"type": "string", "pattern": r"^\s*(0+(\.0*)?|[0-9.eE+-]+\s*(us|ms|s|m|min|h|d))\s*$"}],
      "description": DURATION_HELP}
 )
 _RATE_SCHEMA = WithJsonSchema(
@@ -42,7 +65,7 @@ _RATE_SCHEMA = WithJsonSchema(
 
 Duration = Annotated[
     float,
-    BeforeValidator(lambda v: _nonnegative("a duration")(parse_duration(v))),
+    BeforeValidator(_duration(_nonnegative("a duration"))),
     _DURATION_SCHEMA,
     PlainSerializer(float),
 ]
@@ -50,7 +73,7 @@ Duration = Annotated[
 
 PositiveDuration = Annotated[
     float,
-    BeforeValidator(lambda v: _positive("this duration")(parse_duration(v))),
+    BeforeValidator(_duration(_positive("this duration"))),
     _DURATION_SCHEMA,
     PlainSerializer(float),
 ]
