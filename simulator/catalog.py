@@ -3,8 +3,9 @@
 Vertical scaling is choosing a bigger or faster class for a component (``instance:`` in a
 service spec); horizontal scaling is choosing more ``replicas``. A class has:
 
-* ``vcpus`` — virtual CPUs (information for the reader and for rules such as
-  "gunicorn runs 2 × vCPU + 1 workers");
+* ``vcpus`` — virtual CPUs: a service on this class runs its workers' work on them
+  (processor sharing, :mod:`simulator.components.cpu`; a service's ``vcpus`` overrides),
+  so gunicorn's 2 × vCPU + 1 workers do not all compute at full speed at once;
 * ``speed`` — how fast one request's work runs relative to the m7i baseline (work is
   divided by it);
 * ``price_per_hour`` — USD, AWS us-east-1 on-demand, Linux.

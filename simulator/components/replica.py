@@ -12,6 +12,12 @@ events fewer than ``Resource.request()`` + ``release()``, with the same FIFO sem
 
 While a crash fault could hit the replica, the processes inside it are remembered so
 that a crash can interrupt them: in-flight work fails.
+
+CPU: a replica with fewer ``vcpus`` than ``workers`` gets a
+:class:`~simulator.components.cpu.Processor` (``cpu``): the work of its busy workers
+shares the vCPUs by processor sharing. With ``vcpus`` unset, or at least as many as the
+workers, no two workers can compete for a CPU, ``cpu`` is ``None`` and work takes exactly
+its own time.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 from collections import deque
 
 import simpy
+
+from .cpu import Processor
 
 
 class Crash:
@@ -36,15 +44,16 @@ class Replica:
     ``up`` is whether the process is alive (a crash clears it); ``registered`` whether
     service discovery lists it (false while it boots and once it is retired by a
     scale-down). ``slowdown`` multiplies its work (a slow node, a slow-down fault).
+    ``cpu`` is the processor its work shares (``None``: every worker has a CPU of its own).
     ``in_use`` workers are busy, ``waiting`` holds the events of queued visits (FIFO) and
     ``serving`` the (arrival, start) of every visit holding a worker, by visit number.
     """
 
     __slots__ = ("env", "index", "workers", "in_use", "waiting", "serving", "queue_limit", "up", "registered",
-                 "slowdown", "error_probability", "inflight", "busy", "arrivals")
+                 "slowdown", "error_probability", "inflight", "busy", "arrivals", "cpu")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
-                 track_inflight: bool, speed: float = 1.0):
+                 track_inflight: bool, speed: float = 1.0, vcpus: int | None = None):
         self.env = env
         self.index = index
         self.workers = workers
@@ -59,6 +68,7 @@ class Replica:
         self.inflight: dict[simpy.Process, int] | None = {} if track_inflight else None
         self.busy = 0.0  # worker-seconds of finished work (kept only when an autoscaler reads it)
         self.arrivals = 0
+        self.cpu = Processor(env, vcpus) if vcpus is not None and vcpus < workers else None
 
     # -- the worker pool ---------------------------------------------------------------------
     def full(self) -> bool:
@@ -130,17 +140,20 @@ class ReplicaSet:
     gets nothing. A load balancer in front does its own picking with its own view of health.
     Replicas can be added (registered once ready) and retired at run time; ``version``
     changes whenever the registered set does, so pickers can cache what they derive from it.
+    Every replica, those added later too, has ``vcpus`` CPUs (``None``: one per worker).
     """
 
     def __init__(self, env: simpy.Environment, count: int, workers: int, queue_limit: int | None,
-                 track_inflight: bool, speeds: list[float] | None = None, speed: float = 1.0):
+                 track_inflight: bool, speeds: list[float] | None = None, speed: float = 1.0,
+                 vcpus: int | None = None):
         self.env = env
         self.workers = workers
+        self.vcpus = vcpus
         self.queue_limit = queue_limit
         self.track_inflight = track_inflight
         self.speed = speed
-        self.replicas = [Replica(env, i, workers, queue_limit, track_inflight, speed if speeds is None else speeds[i])
-                         for i in range(count)]
+        self.replicas = [Replica(env, i, workers, queue_limit, track_inflight, speed if speeds is None else speeds[i],
+                                 vcpus) for i in range(count)]
         self.version = 0
         self._next = 0
         if count == 1:
@@ -160,7 +173,7 @@ class ReplicaSet:
     def add(self) -> Replica:
         """A new replica, not yet registered (it is booting); call :meth:`register` when it is ready."""
         replica = Replica(self.env, len(self.replicas), self.workers, self.queue_limit, self.track_inflight,
-                          self.speed)
+                          self.speed, self.vcpus)
         replica.registered = False
         self.replicas.append(replica)
         self.pick = ReplicaSet.pick.__get__(self)

@@ -6,6 +6,13 @@ rejected when the replica's queue is full), holds the worker for the operation's
 ``work`` (× any slow-down), then runs the operation's steps. With ``io: blocking`` the
 worker stays held during the steps; with ``io: async`` it is freed first.
 
+The work is CPU time. A replica has ``vcpus`` CPUs (the spec's ``vcpus``, else its
+``instance`` class's, else one per worker); when it runs more workers than vCPUs, the
+work of the requests computing at once shares them by processor sharing
+(:mod:`simulator.components.cpu`): k requests on c vCPUs each progress at min(1, c/k).
+Time spent waiting on the steps (I/O) uses no CPU. A crash withdraws the interrupted
+work, so the rest speeds up.
+
 Each visit emits one span: arrival, start (worker granted), release (worker freed),
 end (response sent) and status.
 """
@@ -19,7 +26,7 @@ import simpy
 from ..engine.request import ERROR, OK, REJECTED
 from ..engine.sampling import is_zero, sampler
 from .base import Component, register
-from ..catalog import instance_speed
+from ..catalog import instance_class, instance_speed
 from .autoscaler import Autoscaler
 from .replica import Crash, ReplicaSet
 from .steps import compile_steps, run_sequence
@@ -53,7 +60,8 @@ class Service(Component):
         super().__init__(name, spec, world)
         self.env = world.env
         self.replicas = ReplicaSet(world.env, self.replica_count(), self.worker_count(), spec.queue_limit,
-                                   world.may_crash(name), getattr(spec, "speeds", None), instance_speed(spec))
+                                   world.may_crash(name), getattr(spec, "speeds", None), instance_speed(spec),
+                                   self.vcpu_count())
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, self.operation_names())
         self.record = self.log.add
         self.metered = False  # an autoscaler reads busy time and arrivals per replica
@@ -98,6 +106,13 @@ class Service(Component):
     def worker_count(self) -> int:
         return self.spec.workers
 
+    def vcpu_count(self) -> int | None:
+        """vCPUs per replica: ``vcpus``, else the ``instance`` class's, else ``None`` (a CPU per worker)."""
+        vcpus = getattr(self.spec, "vcpus", None)
+        if vcpus is None and getattr(self.spec, "instance", None) is not None:
+            vcpus = instance_class(self.spec.instance).vcpus
+        return vcpus
+
     def wire(self) -> None:
         for op_name, op in self.spec.operations.items():
             steps = getattr(op, "steps", [])
@@ -128,7 +143,7 @@ class Service(Component):
         if inflight is not None:
             process = env.active_process
             replica.enter(process)
-        t_start = t_release = None
+        t_start = t_release = computing = None
         wait = replica.acquire(t_arrive)
         holding = wait is None
         visit = self._visits = self._visits + 1
@@ -146,7 +161,12 @@ class Service(Component):
             t_start = env.now
             replica.serving[visit] = (t_arrive, t_start)
             if op.work is not None:
-                yield env.timeout(op.work() * replica.slowdown)
+                if replica.cpu is None:  # a CPU per worker: the work takes its own time
+                    yield env.timeout(op.work() * replica.slowdown)
+                else:  # shared vCPUs: done when the processor says so
+                    computing = replica.cpu.run(op.work() * replica.slowdown)
+                    yield computing
+                    computing = None
             if replica.error_probability and self.error_draw() < replica.error_probability:
                 raise _Failed  # a bad deploy: the work was done, the answer is an error
             if self.blocking and op.steps:
@@ -166,6 +186,8 @@ class Service(Component):
                 raise  # a crash further up the call stack: let that component fail the request
             status = ERROR
         finally:
+            if computing is not None:  # interrupted mid-computation: free the CPU for the others
+                replica.cpu.cancel(computing)
             if t_release is None:  # failed or interrupted: give the worker (or the place in line) back
                 replica.serving.pop(visit, None)
                 if holding:

@@ -217,6 +217,13 @@ class ServiceSpec(ComponentBase):
     model (vertical scaling: a class with a higher ``speed`` costs more per hour; see
     :mod:`simulator.catalog`). ``autoscaling`` adds and removes replicas at run time.
 
+    ``vcpus`` is the number of CPUs of one replica; ``work`` is CPU time on them. When more
+    workers compute at once than there are vCPUs, they share the vCPUs (processor sharing:
+    k computing on c vCPUs each progress at min(1, c/k)), so 5 gunicorn workers on 2 vCPUs
+    complete at most 2 CPU-seconds of work per second. Waiting on steps (I/O) uses no CPU.
+    Unset, it is the ``instance`` class's vCPUs (an m7i.large has 2), or, without an
+    instance, one per worker: no contention. An explicit ``vcpus`` wins over the instance.
+
     ``io: blocking`` holds the worker for the whole operation, downstream calls included
     (Flask/Django sync workers); ``io: async`` holds it only for ``work`` and frees it while
     the steps wait (Node.js, Go). ``queue`` is the number of requests that may wait per
@@ -232,6 +239,8 @@ class ServiceSpec(ComponentBase):
     capacity: Annotated[int, Field(ge=1)] | None = None
     io: Literal["blocking", "async"] = "blocking"
     instance: Name | None = None
+    vcpus: Annotated[int, Field(ge=1, description="CPUs per replica, shared by the work of its workers "
+                                                  "(default: the instance class's, else one per worker)")] | None = None
     speeds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None
     autoscaling: Autoscaling | None = None
     operations: Annotated[dict[Name, Operation], Field(min_length=1)]
@@ -309,6 +318,9 @@ class DatabaseSpec(ComponentBase):
     read can miss a recent write (a stale read; a read-your-writes violation when the same
     request wrote the key). Each node has its own pool of ``connections``. ``failover``
     promotes a replica when the primary crashes. ``sharding`` partitions keys over shards.
+
+    A database has no ``vcpus``: an operation's ``work`` is the time it holds its
+    connection (CPU, disk and locks together), and ``connections`` bounds the concurrency.
     """
 
     kind: Literal["database"] = "database"
@@ -380,7 +392,8 @@ class LoadBalancerSpec(ComponentBase):
     robin with ``weights`` per replica; ``least_request`` is power of ``choice_count``
     choices; ``least_connections`` scans every host; ``ring_hash`` and ``maglev`` hash the
     request's key). It is itself a component with ``replicas`` × ``workers``, ``work`` per
-    request (its own latency) and a ``queue``, so it can be the bottleneck; at most
+    request (its own latency; each worker is an event loop with a CPU of its own, as nginx's
+    ``worker_processes auto``, so there is no ``vcpus``) and a ``queue``, so it can be the bottleneck; at most
     ``max_connections`` requests may be outstanding upstream (more are rejected, a 503).
     ``retries`` tries another host after a refused connection or a 503 (nginx's
     ``proxy_next_upstream``), at most that many times per request.
@@ -442,7 +455,7 @@ class CacheSpec(ComponentBase):
     less popular than the victim: an admission refusal); ``expire_after_write`` / ``expire_after_access`` are Caffeine's TTLs.
     A hit on an entry older than the origin's latest write is a stale read. The cache is
     a component with ``replicas`` × ``workers`` and ``work`` per look-up (Redis: one
-    worker, exp(12us)).
+    worker, exp(12us)); each worker has a CPU of its own (no ``vcpus``).
     """
 
     kind: Literal["cache"] = "cache"
