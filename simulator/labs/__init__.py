@@ -90,7 +90,7 @@ def load_lab(folder: Path) -> LabSpec:
     try:
         text = read_text(path)
     except UnreadableFile as exc:
-        raise ScenarioError([Problem(str(path), None, None, "", f"cannot use this lab spec: {exc}")]) from None
+        raise ScenarioError([Problem(str(path), None, None, "", str(exc))]) from None
     source = read_yaml(text, str(path))
     if source.problems:
         raise ScenarioError(source.problems)

@@ -320,11 +320,15 @@ def find_causes(result: Result, broken: Broken | None, slo: Slo | None = None, s
     if broken is None or not broken.index.size:
         summary = summary if summary is not None else result.summary()
         name, c = max(summary["components"].items(), key=lambda kv: kv[1]["utilization"] or 0.0)
+        own = f"{slo.operation}'s own series" if slo is not None and slo.operation else "its own series"
         why = ("no stretch of the run broke it on its own" if broken is not None else
-               f"{(slo.operation if slo else None) or 'its'}'s own series needs full records")
+               f"naming the moment needs {own}, kept with records: full")
         rec = result.components[name]
         detail = (f"{name} {_pct(c['utilization'] or 0.0)} busy averaged over the whole window "
                   f"({rec.kind}, capacity {rec.capacity})")
+        growing = _growing_queue(result, name)
+        if growing:
+            detail += f"; {growing}"
         return [Cause(("window", why, name), detail=detail)]
     causes = []
     crashed = np.zeros(broken.index.size, dtype=bool)
@@ -353,6 +357,21 @@ def find_causes(result: Result, broken: Broken | None, slo: Slo | None = None, s
             key = ("saturated", sat, fault) if sat else ("calm", fault)
             causes.append(Cause(key, broken.starts[mask], _runs(broken, mask), broken.width))
     return sorted(causes, key=lambda c: c.begins)
+
+
+def _growing_queue(result: Result, component: str) -> str | None:
+    """A queue that kept growing over the window (arrivals exceed capacity), read on the component's
+    series (which summary records keep too)."""
+    lo, hi = result.window
+    frame = result.component_timeseries_at(result.bucket_width(max((hi - lo) / 20, result.scenario.sample_interval)),
+                                           until=hi)
+    queue = frame[(frame.component == component) & (frame.time >= lo)]["queue_len"].to_numpy()
+    if queue.size < 4:
+        return None
+    first, last = queue[: queue.size // 4].mean(), queue[-(queue.size // 4):].mean()
+    if last > 10 and last > 3 * max(first, 1.0):
+        return f"its queue kept growing: {first:.0f} → {last:.0f} requests waiting (arrivals exceed capacity)"
+    return None
 
 
 def _fault_of(broken: Broken, k: int, faults: list[tuple[str, np.ndarray, Any]]) -> str | None:
@@ -425,7 +444,7 @@ def _render(cause: Cause, result: Result, summary: dict[str, Any], ids: str = ""
     kind = cause.key[0]
     breaking = f", breaking {ids}" if ids else ""
     if kind == "window":
-        return f"{cause.key[1]}{', for ' + ids if ids else ''}: the busiest component is {cause.detail}"
+        return f"{cause.detail} ({cause.key[1]}{'; for ' + ids if ids else ''})"
     span = _stretches(cause.stretches)
     if kind == "crash":
         return f"{cause.key[1]}: broken at {span}{breaking}"

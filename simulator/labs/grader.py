@@ -254,7 +254,7 @@ def _read_answers(lab: LabSpec, submission_dir: Path) -> dict[str, Any]:
     try:
         text = read_text(path, root=submission_dir)
     except UnreadableFile as exc:
-        raise ScenarioError([Problem(str(path), None, None, "", f"cannot use this file: {exc}")]) from None
+        raise ScenarioError([Problem(str(path), None, None, "", str(exc))]) from None
     source = read_yaml(text, str(path))
     if source.problems:
         raise ScenarioError(source.problems)

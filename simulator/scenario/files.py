@@ -41,26 +41,26 @@ def read_text(path: Path | str, *, root: Path | None = None, max_bytes: int = MA
     if "\0" in str(path):
         raise UnreadableFile("the file name contains a NUL character")
     if root is not None and not inside(path, root):
-        raise UnreadableFile(f"it is outside {root} (only files in that folder may be used here; "
+        raise UnreadableFile(f"the file is outside {root} (only files in that folder may be used here; "
                              "a symlink out of it is refused too)")
     try:
         info = os.stat(path)
     except (OSError, ValueError) as exc:
-        raise UnreadableFile(f"cannot read it: {getattr(exc, 'strerror', None) or exc}") from None
+        raise UnreadableFile(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}") from None
     if stat.S_ISDIR(info.st_mode):
         raise UnreadableFile("it is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise UnreadableFile("it is not a regular file (a device, a pipe or a socket); refusing to read it")
+        raise UnreadableFile("it is not a regular file (a device, a pipe or a socket): refused before reading")
     if info.st_size > max_bytes:
-        raise UnreadableFile(f"it is {info.st_size:,} bytes, more than the {max_bytes:,} allowed for an input file")
+        raise UnreadableFile(f"the file is {info.st_size:,} bytes, more than the {max_bytes:,} allowed for an input file")
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise UnreadableFile(f"cannot read it: {exc.strerror or exc}") from None
+        raise UnreadableFile(f"cannot read the file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
-        raise UnreadableFile(f"it is more than the {max_bytes:,} bytes allowed for an input file")
+        raise UnreadableFile(f"the file is more than the {max_bytes:,} bytes allowed for an input file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"it is not UTF-8 text (byte {exc.start} cannot be decoded)") from None
+        raise UnreadableFile(f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)") from None

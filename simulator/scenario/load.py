@@ -50,7 +50,7 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
         try:
             text = read_text(path, root=root)
         except UnreadableFile as exc:
-            raise ScenarioError([Problem(file, None, None, "", f"cannot use this file: {exc}")]) from None
+            raise ScenarioError([Problem(file, None, None, "", str(exc))]) from None
     source = read_yaml(text, file)
     problems = list(source.problems)
     if source.data is not None and not isinstance(source.data, dict):
@@ -104,7 +104,7 @@ def _extend(source: Source, path: FsPath, chain: tuple[FsPath, ...], root: FsPat
     try:
         base = read_yaml(read_text(base_path, root=root), str(base_path))
     except UnreadableFile as exc:
-        return [source.problem(("extends",), f"cannot extend {base_name!r}: {exc}")]
+        return [source.problem(("extends",), f"cannot use {base_name} as a base: {exc}")]
     if base.problems or not isinstance(base.data, dict):
         return base.problems or [Problem(str(base_path), 1, 1, "", "expected a mapping of scenario fields")]
     problems = _extend(base, base_path, chain + (base_path.resolve(),), root)
