@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from ..errors import Problem, ScenarioError
 from ..scenario.files import UnreadableFile, read_text
 from ..scenario.source import read_yaml
-from .grader import CheckResult, GradeReport, grade
+from .grader import grade
+from .report import CheckResult, GradeReport
 from .spec import LabSpec
 
 __all__ = ["CATALOG", "CheckResult", "GradeReport", "LabSpec", "find_lab", "grade", "grade_submission", "lab_dirs",

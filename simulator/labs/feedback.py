@@ -44,7 +44,7 @@ from ..scenario.model import LATENCY_METRICS, Slo
 from ..units import format_duration
 
 if TYPE_CHECKING:
-    from .grader import GradeReport
+    from .report import GradeReport
     from .spec import LabSpec
 
 MIN_REQUESTS = 5

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,63 +27,14 @@ from ..metrics.result import Result, slo_value
 from ..scenario import topology
 from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
-from ..scenario.source import read_yaml
 from ..scenario.model import LATENCY_METRICS, Scenario
+from ..scenario.source import read_yaml
 from ..stats import mean_interval
 from .feedback import diagnose, explain_slo_failure
 from .platform import impose, violations
+from .report import CheckResult, GradeReport
 from .rules import RULES, hourly_cost, instances
 from .spec import Check, LabSpec
-
-
-@dataclass
-class CheckResult:
-    id: str
-    kind: str
-    title: str
-    points: float
-    required: bool
-    passed: bool
-    score: float
-    value: float | None = None  # the measured value (mean over replications for SLOs)
-    bound: float | None = None  # the confidence bound the verdict is taken on
-    target: float | None = None
-    margin: float | None = None  # how far inside (+) or outside (−) the target the bound is
-    unit: str = ""
-    feedback: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GradeReport:
-    lab: str
-    title: str
-    submission: str
-    malformed: bool
-    checks: list[CheckResult]
-    replications: int
-    seeds: list[int]
-    problems: list[str] = field(default_factory=list)
-    diagnosis: list[str] = field(default_factory=list)  # each distinct cause of the failed SLOs, once
-
-    @property
-    def score(self) -> float:
-        return sum(c.score for c in self.checks)
-
-    @property
-    def total(self) -> float:
-        return sum(c.points for c in self.checks)
-
-    @property
-    def passed(self) -> bool:
-        """All required checks pass (and the submission could be read)."""
-        return not self.malformed and all(c.passed for c in self.checks if c.required)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "title": self.title, "submission": self.submission, "malformed": self.malformed,
-                "passed": self.passed, "score": self.score, "total": self.total,
-                "replications": self.replications, "seeds": self.seeds, "problems": self.problems,
-                "diagnosis": self.diagnosis,
-                "checks": [asdict(c) for c in self.checks]}
 
 
 def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> GradeReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .grader import GradeReport
+from .report import GradeReport
 
 
 def write_junit(report: GradeReport, path: Path) -> None:
