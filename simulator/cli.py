@@ -612,10 +612,10 @@ def labs_list() -> None:
     except ScenarioError as error:
         _fail_invalid(error)
     if not labs:
-        err.print("no labs found (set SDSIM_LABS or run from the sdsim checkout)")
+        err.print("no labs found (this sdsim ships none? set SDSIM_LABS to a folder of labs)", markup=False)
         return
-    for folder, lab in labs:
-        out.print(f"{lab.name:28} {lab.title}  [dim]({lab.total_points:g} points, {folder})[/dim]", highlight=False)
+    for _folder, lab in labs:
+        out.print(f"{lab.name:28} {lab.title}  ({lab.total_points:g} points)", markup=False, highlight=False)
 
 
 @labs_app.command("start")
@@ -623,39 +623,49 @@ def labs_start(
     lab: Annotated[str, typer.Argument(help="Lab name, e.g. lab1-decomposition.")],
     directory: Annotated[Path, typer.Argument(help="Where to put your copy of the starter (must be new or empty).")],
 ) -> None:
-    """Copy a lab's starter files (only those) into DIRECTORY."""
+    """Copy a lab's starter files, its README and the reference sheets into DIRECTORY."""
     import shutil
 
-    from .labs import find_lab
+    from .labs import find_lab, reference_sheets
 
     try:
         folder = find_lab(lab)
     except ScenarioError as error:
         _fail_invalid(error)
-    if directory.exists() and any(directory.iterdir()):
-        raise typer.BadParameter(f"{directory} is not empty", param_hint="DIRECTORY")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise typer.BadParameter(f"{directory} is not an empty folder", param_hint="DIRECTORY")
     shutil.copytree(folder / "starter", directory, dirs_exist_ok=True)
-    out.print(f"started {folder.name} in {directory}: read {folder / 'README.md'}, then edit the files there and run "
-              f"[bold]sdsim grade {folder.name} {directory}[/bold]", highlight=False)
+    if (folder / "README.md").is_file():
+        shutil.copy(folder / "README.md", directory / "README.md")
+    sheets = reference_sheets()
+    if sheets:
+        (directory / "reference").mkdir(exist_ok=True)
+        for sheet in sheets:
+            shutil.copy(sheet, directory / "reference" / sheet.name)
+    out.print(f"started {folder.name} in {directory}: read {directory / 'README.md'}, edit the files there, then run",
+              markup=False, highlight=False)
+    out.print(f"  sdsim grade {folder.name} {directory}", markup=False, highlight=False)
 
 
 @app.command()
 def grade(
-    lab: Annotated[str, typer.Argument(help="Lab name or folder.")],
+    lab: Annotated[str, typer.Argument(help="Lab name (or an instructor's lab folder).")],
     submission: Annotated[Path, typer.Argument(help="Folder with your files (default: here).", file_okay=False)] = Path("."),
     as_json: JsonOpt = False,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.",
                                                   dir_okay=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1,
+                                                   help="Processes for the replications (default: every core).")] = None,
 ) -> None:
-    """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if malformed."""
-    from .labs import find_lab, grade as run_grade, load_lab
+    """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if it cannot be graded."""
+    from .labs import grade_submission
 
+    if err.is_terminal:
+        err.print(f"grading {submission} against {lab}…", markup=False, highlight=False)
     try:
-        spec = load_lab(find_lab(lab))
+        report = grade_submission(lab, submission, workers=workers)
     except ScenarioError as error:
         _fail_invalid(error)
-    with _count_progress(f"grading {spec.name}", 1):
-        report = run_grade(spec, submission)
     if as_json:
         sys.stdout.write(json.dumps(_json_safe(report.to_dict()), indent=2) + "\n")
     else:
