@@ -132,6 +132,27 @@ def test_monolith_is_one_blocking_flask_app_and_one_postgres():
     assert spec.components["postgres"].kind == "database"
 
 
+@pytest.mark.parametrize("path", FILES, ids=_id)
+def test_every_service_has_the_vcpus_of_its_machine(path):
+    """An m7i.large has 2 vCPUs, shared by the work of its busy workers; Redis is single-threaded."""
+    for name, component in load_scenario(path).components.items():
+        if component.kind == "service":
+            assert component.vcpus == (1 if name == "redis-queue" else 2), f"{name} on {component.vcpus} vCPUs"
+
+
+def test_the_monolith_is_bound_by_its_two_vcpus():
+    """5 sync workers on 2 vCPUs: handler CPU (4.8 ms a request) caps it near 2 / 4.8 ms = 420 req/s,
+    far below the 5 / 7 ms = 700 req/s the workers alone would hold (FINDINGS.md A)."""
+    sets = ["duration=40s", "warmup=10s", "workload.0.profile=[]"]
+    shared = simulate(load_scenario(ONEPIECE / "monolith.yaml", params=["rate=520"], sets=sets)).summary()
+    own = simulate(load_scenario(ONEPIECE / "monolith.yaml", params=["rate=520"],
+                                 sets=sets + ["components.web.vcpus=5"])).summary()  # a CPU per worker
+    assert shared["components"]["web"]["utilization"] > 0.97
+    assert shared["goodput_rps"] < 460 and shared["latency_s"]["p99"] > 1.0
+    assert own["components"]["web"]["utilization"] < 0.85
+    assert own["availability"] == 1.0 and own["latency_s"]["p99"] < 0.2
+
+
 def test_microservices_follow_the_seed_diagram():
     spec = load_scenario(ONEPIECE / "microservices.yaml")
     assert SERVICES | STORES | {"redis-queue"} == set(spec.components)
@@ -268,7 +289,8 @@ def test_blocking_io_saturates_where_async_is_fine():
 @pytest.mark.slow
 def test_scaling_trading_alone_cuts_its_p99_and_leaves_character_alone():
     # The experiment file at 2/5 of its size (320 req/s, 2 workers per Trading instance) keeps
-    # Trading's utilization at ~86 % with one instance, and runs 2.5 times faster.
+    # Trading's utilization at ~86 % with one instance, and runs 2.5 times faster. Its 2 workers
+    # match the 2 vCPUs, so no CPU sharing: hot, not overloaded like the full file's 5 workers.
     common = ["rate=320", "trading_workers=2"]
     sets = ["duration=20s", "warmup=5s"]
     path = EXPERIMENTS / "microservices-scale-trading.yaml"
