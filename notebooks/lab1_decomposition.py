@@ -19,14 +19,16 @@
 # users, trading, price ticker, notifications and analytics all share five gunicorn
 # workers and one database. The course says it "crashes at 1000 users" and that
 # microservices bring "fault isolation (character service down ≠ trading down)". This
-# notebook measures both claims instead of believing them; it is the companion of
-# `labs/lab1-decomposition/` (read its README for the tasks and the grading). You will:
+# notebook measures both claims instead of believing them; it is the companion of Lab 1
+# (`sdsim labs start lab1-decomposition DIR`: read its README for the tasks and the
+# grading). You will:
 #
 # 1. ramp the load on the monolith and find its **knee**;
 # 2. look at the two architectures side by side;
 # 3. crash the Character service and see **who else goes down**, with and without a fallback;
 # 4. move sliders over load and replicas;
-# 5. check the monolith's web tier against the **Erlang C** formula.
+# 5. check the monolith's web tier against the **Erlang C** formula, and see which of its
+#    two resources, workers or vCPUs, runs out first.
 #
 # Run the cells from top to bottom (**Shift+Enter**).
 
@@ -37,13 +39,13 @@
 # get steadier numbers (the lab's README has the long-run measurements).
 
 # %% tags=["parameters"]
-RAMP_FROM = 450  # req/s at the start of the monolith ramp
-RAMP_TO = 900  # req/s at its end
+RAMP_FROM = 250  # req/s at the start of the monolith ramp
+RAMP_TO = 550  # req/s at its end
 RAMP_SECONDS = 60  # length of the ramp (the scenario file ramps over 15 min)
 BUCKET_S = 5  # seconds per point when reading the knee
 CRASH_RUN = "190s"  # the crash experiments: Character (or the whole monolith) is down at 120-180 s
 REPLICATIONS = 2  # paired runs for the with/without-fallback comparison
-FORMULA_RATE = 500  # req/s for the Erlang C comparison (about 70 % busy)
+FORMULA_RATE = 250  # req/s for the Erlang C comparison (its 2 vCPUs about 60 % busy)
 FORMULA_RUN = "100s"
 SLIDER_DURATION = "60s"  # short runs, so the sliders answer in about a second
 SEED = 1
@@ -64,6 +66,7 @@ from IPython.display import display
 from simulator import load_scenario, simulate, theory
 from simulator.compare import compare
 from simulator.interactive import explore
+from simulator.labs import CATALOG
 from simulator.viz import plot_topology
 
 ROOT = Path.cwd().resolve()
@@ -73,7 +76,9 @@ while not (ROOT / "pyproject.toml").exists():
     ROOT = ROOT.parent
 ONEPIECE = ROOT / "scenarios" / "onepiece"
 EXPERIMENTS = ONEPIECE / "experiments"
-LAB = ROOT / "labs" / "lab1-decomposition"
+STARTER = CATALOG / "lab1-decomposition" / "starter"  # what `sdsim labs start` copies
+SOLUTION = ROOT / "labs" / "lab1-decomposition" / "solution"  # the instructors' reference design
+TWO_VCPUS = ["components.web.vcpus=2"]  # the m7i.large's 2 vCPUs, shared by the 5 workers (the lab's physics)
 sorted(p.name for p in EXPERIMENTS.glob("*.yaml"))
 
 # %% [markdown]
@@ -81,9 +86,12 @@ sorted(p.name for p in EXPERIMENTS.glob("*.yaml"))
 #
 # `experiments/monolith-ramp.yaml` is the monolith of `monolith.yaml` under a load that
 # climbs in a straight line. We shorten it: `RAMP_FROM` req/s for 10 s, then up to
-# `RAMP_TO` in `RAMP_SECONDS`. Every request holds one of the **5 gunicorn workers** for
-# its whole life, database waits included (`io: blocking`), so the web tier can serve at
-# most 5 / (mean holding time) requests per second.
+# `RAMP_TO` in `RAMP_SECONDS`, and give `web` the **2 vCPUs** of its m7i.large, as the lab
+# does (the scenario file leaves `vcpus` unset: one CPU per worker). Every request holds
+# one of the **5 gunicorn workers** for its whole life, database waits included
+# (`io: blocking`), and its Flask code needs a vCPU: the 5 workers share 2. The web tier
+# can serve at most 5 / (mean holding time) requests per second with its workers, and at
+# most 2 / (mean CPU per request) with its vCPUs; the smaller of the two is its capacity.
 
 # %%
 ramp = simulate(
@@ -91,7 +99,7 @@ ramp = simulate(
         EXPERIMENTS / "monolith-ramp.yaml",
         params=[f"rate={RAMP_FROM}", f"ramp_to={RAMP_TO}"],
         sets=[f"duration={10 + RAMP_SECONDS}s", "warmup=10s", "workload.0.profile.0.at=10s",
-              f"workload.0.profile.0.ramp={RAMP_SECONDS}s"],
+              f"workload.0.profile.0.ramp={RAMP_SECONDS}s", *TWO_VCPUS],
     ),
     seed=SEED,
 )
@@ -126,7 +134,7 @@ fig
 # a wall. p99 crosses 1 s a little *after* the offered rate passes the capacity, because
 # a queue needs time to build: a fast ramp overshoots the knee. That is why Task 1 of the
 # lab measures the capacity with **steady** runs and several seeds (bisection over
-# `--param rate=`): 710 req/s for this monolith.
+# `--param rate=`, with the lab's 2 vCPUs), not off a ramp.
 
 # %%
 fig = ramp.plot_latency(title="monolith under a ramp: latency")
@@ -137,9 +145,8 @@ fig
 
 # %% [markdown]
 # The course's "crashes at 1000 users": with the TPC-W think time of 7 s, 1000 users send
-# about 1000 / 7 ≈ 143 req/s, a fifth of this knee. The simulated knee is an upper bound
-# (sdsim lets the 5 workers compute in parallel on a 2-vCPU VM), but the claim, as
-# stated, does not hold for this code on this machine.
+# about 1000 / 7 ≈ 143 req/s, a small fraction of this knee. The claim, as stated, does
+# not hold for this code on this machine.
 #
 # ## 2. The two architectures
 #
@@ -221,46 +228,54 @@ runs["fallback"].plot_throughput(title="microservices with the Trading fallback:
 # Two designs to play with (the lab's starter and reference solution; each file declares
 # its knobs as `params`):
 #
-# * the monolith: push `rate` past 700 and watch the wall; give it more `web_workers`
-#   (on the same 2 vCPU, which sdsim does not charge for: see the caveat above);
-# * the microservices: push `rate` to 1000 (the lab's market-open burst) and take
-#   replicas away from `character` or `trading` until something breaks.
+# * the monolith (with the lab's 2 vCPUs): push `rate` up and find the wall; give it more
+#   `web_workers` and see that they do not move it: they share the same 2 vCPUs;
+# * the microservices: the lab's market-open drop is `rate` 600 with `trade_rate` 320;
+#   take replicas away from `character` or `trading` until something breaks.
 #
 # (The sliders need a live Jupyter kernel; a static view only shows the first chart.)
 
 # %%
-explore(LAB / "starter" / "design.yaml", ["rate", "web_workers"], plot="throughput", seed=SEED,
+explore(STARTER / "design.yaml", ["rate", "web_workers"], plot="throughput", seed=SEED, sets=TWO_VCPUS,
         duration=SLIDER_DURATION)
 
 # %%
-explore(LAB / "solution" / "design.yaml", ["rate", "character_replicas", "trading_replicas"], plot="latency",
-        seed=SEED, duration=SLIDER_DURATION)
+explore(SOLUTION / "design.yaml", ["rate", "trade_rate", "character_replicas", "trading_replicas"], plot="latency",
+        seed=SEED, sets=["components.trading.vcpus=2"], duration=SLIDER_DURATION)
 
 # %% [markdown]
-# ## 5. Formula versus simulation: the web tier as M/M/c
+# ## 5. Formula versus simulation: workers or vCPUs?
 #
 # A worker pool with one queue in front is the textbook **M/M/c** queue: Poisson arrivals
 # (our traders are), `c = 5` servers, and a service time = how long a request holds a
 # worker (its Flask code *plus* its database calls, since the I/O is blocking). We measure
-# the mean holding time `E[S]` in a run at a moderate load, then ask Erlang C for the mean
-# wait in the queue.
+# the mean holding time `E[S]` in a run at a moderate load, with the lab's 2 vCPUs, then
+# ask Erlang C for the mean wait in the queue. The pool has a second resource, though: the
+# Flask code of the busy workers shares 2 vCPUs, so we also compute the mean CPU per
+# request from the scenario's own distributions.
 
 # %%
-run = simulate(load_scenario(LAB / "starter" / "design.yaml", params=[f"rate={FORMULA_RATE}"],
-                             sets=[f"duration={FORMULA_RUN}", "warmup=10s"]), seed=SEED)
+scenario = load_scenario(STARTER / "design.yaml", params=[f"rate={FORMULA_RATE}"],
+                         sets=[f"duration={FORMULA_RUN}", "warmup=10s", *TWO_VCPUS])
+run = simulate(scenario, seed=SEED)
 web = run.summary()["components"]["web"]
 spans = run.spans
 held = spans[(spans.component == "web") & (spans.arrival >= run.scenario.warmup) & (spans.status == "ok")]
 hold = (held.release - held.start).to_numpy()
 mean_s, scv = hold.mean(), hold.var() / hold.mean() ** 2
 lam = web["visits"] / (run.scenario.duration - run.scenario.warmup)
-c = run.scenario.components["web"].workers
+web_spec = run.scenario.components["web"]
+c, vcpus = web_spec.workers, web_spec.vcpus
+mix = run.scenario.workload[0].mix
+cpu = sum(share * web_spec.operations[op].work.mean() for op, share in mix.items())  # mean Flask CPU per request
 exact = theory.mmc(lam, 1 / mean_s, c)
 allen_cunneen = exact.Wq * (1 + scv) / 2  # M/G/c approximation: scale by (1 + SCV of service) / 2
 print(f"arrival rate λ = {lam:.0f} req/s, mean holding time E[S] = {mean_s * 1e3:.2f} ms, "
       f"SCV of S = {scv:.2f} (1 for exponential)")
-print(f"capacity c / E[S] = {c / mean_s:.0f} req/s; utilization formula {exact.utilization:.1%}, "
-      f"simulated {web['utilization']:.1%}")
+print(f"workers' ceiling c / E[S] = {c / mean_s:.0f} req/s; vCPUs' ceiling {vcpus} / {cpu * 1e3:.2f} ms "
+      f"= {vcpus / cpu:.0f} req/s")
+print(f"utilization: workers, formula {exact.utilization:.1%}, simulated {web['utilization']:.1%}; "
+      f"vCPUs λ·E[CPU]/{vcpus} = {lam * cpu / vcpus:.1%}")
 pd.DataFrame(
     {"formula (M/M/c, Erlang C)": [exact.p_wait, exact.Wq * 1e3, np.nan],
      "M/G/c (Allen-Cunneen)": [np.nan, allen_cunneen * 1e3, np.nan],
@@ -269,14 +284,17 @@ pd.DataFrame(
 ).round(3)
 
 # %% [markdown]
-# The capacity from the formula, `c / E[S]`, is the knee of section 1 and the 710 req/s
-# of the lab's bisection, and the utilization is exact (it is just λ·E[S]/c). The
-# probability of waiting lands close to Erlang C too: it depends little on the shape of
-# the service time. The mean wait is only in the right ballpark, and that is the lesson
-# about the formula's assumptions: the holding time here is not exponential. It is a mix
-# of light routes (the price ticker) and heavy ones (trades with four database round
-# trips), each with a lognormal Flask handler, so its SCV (printed above) is not 1. The
-# classic fix for M/G/c, Allen-Cunneen, scales the M/M/c wait by `(1 + SCV) / 2`; it is
-# an approximation too, so compare the columns rather than trusting either. Near
-# saturation both the formulas and a short simulation get shaky: there, trust long runs
+# Two ceilings, and the lower one is the capacity. The workers' `c / E[S]` promises far
+# more than the knee of section 1; the vCPUs' `2 / E[CPU]` is the knee (the lab's Task 1
+# measures it on steady runs). Five gunicorn workers on 2 vCPUs are not five servers:
+# while more than two of them compute, each runs at 2/k of a vCPU, so `E[S]` itself grows
+# with the load (compare it with the 7.1 ms a request holds a worker on an idle server),
+# and M/M/c, which assumes a fixed service rate per worker, cannot see the CPU running
+# out. The utilization of the workers is still exact (it is just λ·E[S]/c, with the
+# measured `E[S]`). The waits are not: Erlang C underestimates both the probability of
+# waiting and the mean wait, because a request holds its worker longest precisely when
+# many are busy, which is when the queue forms; the holding time is not exponential
+# either (a mix of light routes and trades with four database round trips, so its SCV is
+# not 1), and Allen-Cunneen's `(1 + SCV) / 2` correction only accounts for that part.
+# Compare the columns rather than trusting either, and near saturation trust long runs
 # and several seeds.

@@ -2,7 +2,9 @@
 a design given as text, and memoising the grader's simulation runs inside a worker.
 
 Grading is the slow part of a lab's tests, so each module grades every design it needs
-once, in a pool of worker processes; inside one worker the runs are memoised by
+once, in a pool of worker processes, each grading with ``workers=1`` (the grader's
+replications run in that process, through ``grader.simulate``); inside one worker the
+runs are memoised by
 (imposed scenario, seed), so designs whose imposed scenario is identical (the solution,
 a wrong answer, a tampered copy) share them, while a tampered copy that leaked into the
 imposed scenario would miss the memo and be re-run.
@@ -46,12 +48,16 @@ def load_text(text: str):
 
 
 def grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
-    """Grade a submission made of *design* (and *answers*, if any) written to a fresh folder."""
+    """Grade a submission made of *design* (and *answers*, if any) written to a fresh folder.
+
+    With ``workers=1``: the replications run in this process (a test module's pool worker),
+    so :func:`memoise_grader_runs` sees them and no second pool is started inside it.
+    """
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "design.yaml").write_text(design)
         if answers is not None:
             Path(folder, "answers.yaml").write_text(answers)
-        return grade(lab, Path(folder))
+        return grade(lab, Path(folder), workers=1)
 
 
 def memoise_grader_runs() -> dict[tuple[str, int], Any]:
@@ -64,5 +70,7 @@ def memoise_grader_runs() -> dict[tuple[str, int], Any]:
             memo[key] = simulate(scenario, seed)
         return memo[key]
 
-    grader_module.simulate = memo_simulate  # only ever called in a worker of a test module's own pool
+    # only ever called in a worker of a test module's own pool; with workers=1,
+    # grader.run_replications calls this module-level name in-process
+    grader_module.simulate = memo_simulate
     return memo
