@@ -91,7 +91,7 @@ VARIANTS: dict[str, str] = {
     "renamed-user": edit(SOLUTION, ("call: user.login", "call: accounts.login"),
                          ("call: user.get_profile", "call: accounts.get_profile"),
                          ('\n  user:\n    kind: service\n    zone: app\n'
-                          '    description: "Django + gunicorn sync, 5 workers (Typical numbers 5.1, 10.3)"\n'
+                          '    description: "Django + gunicorn sync, 5 workers (Typical numbers §5.1, §10.3)"\n'
                           '    replicas: 1\n    workers: 5\n    vcpus: 2\n    queue: 2048\n    io: blocking\n',
                           '\n  accounts:\n    kind: service\n    zone: app\n    replicas: 1\n    queue: 2048\n'
                           '    io: async\n'),
