@@ -24,7 +24,7 @@ _LAZY = {
     "call_graph": ".scenario",
     "check_scenario": ".scenario",
     "load_scenario": ".scenario",
-    "simulate": ".engine.run",
+    "simulate": ".simulation",
     "sweep": ".experiments",
     "theory": ".theory",
 }
@@ -34,7 +34,7 @@ __all__ = ["Problem", "Result", "Scenario", "ScenarioError", "call_graph", "chec
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import theory
-    from .engine.run import simulate
+    from .simulation import simulate
     from .experiments import sweep
     from .metrics.result import Result
     from .scenario import Scenario, call_graph, check_scenario, load_scenario

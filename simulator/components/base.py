@@ -1,8 +1,8 @@
 """The component contract and the registry of kinds.
 
-A component is built from its spec (pure data) and a :class:`~simulator.engine.world.World`.
+A component is built from its spec (pure data) and a :class:`~simulator.core.context.Context` (what it may ask of the world).
 The engine calls :meth:`Component.handle` as a SimPy process body: it yields events and
-returns a :class:`~simulator.engine.request.Status`. Components emit records into the
+returns a :class:`~simulator.core.request.Status`. Components emit records into the
 :class:`~simulator.metrics.recorder.SpanLog` the world gives them; they never print,
 plot or compute statistics.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generator
 
 if TYPE_CHECKING:
-    from ..engine.world import World
+    from ..core.context import Context
     from ..scenario.model import ComponentBase
 
 REGISTRY: dict[str, type["Component"]] = {}
@@ -34,7 +34,7 @@ class Component:
 
     kind: ClassVar[str]
 
-    def __init__(self, name: str, spec: "ComponentBase", world: "World"):
+    def __init__(self, name: str, spec: "ComponentBase", world: "Context"):
         self.name = name
         self.spec = spec
         self.world = world

@@ -35,10 +35,10 @@ from __future__ import annotations
 from typing import Any, Generator
 
 from ..caching import MISS, make_policy
-from ..engine.request import ERROR, OK, Request
+from ..core.request import ERROR, OK, Request
 from .base import register
 from .service import Service
-from .steps import guarded
+from ..core.process import guarded
 
 
 class Replay(Request):

@@ -35,11 +35,11 @@ from __future__ import annotations
 from typing import Any, Generator
 
 from ..balancing import keys_moved, make_strategy
-from ..engine.request import ERROR, OK
-from ..engine.sampling import sampler
+from ..core.request import ERROR, OK
+from ..core.sampling import sampler
 from .base import register
 from .service import Service
-from .steps import guarded
+from ..core.process import guarded
 
 
 @register

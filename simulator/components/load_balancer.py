@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any, Generator
 
 from ..balancing import make_policy
-from ..engine.request import ERROR, OK, REJECTED
+from ..core.request import ERROR, OK, REJECTED
 from .base import register
 from .service import Service
 

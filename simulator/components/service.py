@@ -23,13 +23,14 @@ from typing import Any, Generator
 
 import simpy
 
-from ..engine.request import ERROR, OK, REJECTED
-from ..engine.sampling import is_zero, sampler
+from ..core.request import ERROR, OK, REJECTED
+from ..core.sampling import is_zero, sampler
 from .base import Component, register
 from ..catalog import instance_class, instance_speed
 from .autoscaler import Autoscaler
 from .replica import Crash, ReplicaSet
-from .steps import compile_steps, run_sequence
+from ..core.process import run_sequence
+from .steps import compile_steps
 
 
 class _GaveUp(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from ..engine.world import World
+    from ..core.context import Context
 
 FAULTS: dict[str, type["Fault"]] = {}
 
@@ -23,20 +23,20 @@ class Fault:
     def __init__(self, spec):
         self.spec = spec
 
-    def prepare(self, world: "World") -> None:
+    def prepare(self, world: "Context") -> None:
         """Tell the world, before components are built, what this fault may touch."""
 
-    def apply(self, world: "World") -> None:
+    def apply(self, world: "Context") -> None:
         raise NotImplementedError
 
-    def revert(self, world: "World") -> None:
+    def revert(self, world: "Context") -> None:
         raise NotImplementedError
 
     def describe(self) -> tuple[str, str]:
         """(target, detail) for the fault records."""
         return getattr(self.spec, "target", ""), ""
 
-    def schedule(self, world: "World"):
+    def schedule(self, world: "Context"):
         env = world.env
         if self.spec.at > env.now:
             yield env.timeout(self.spec.at - env.now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine.sampling import sampler
+from ..core.sampling import sampler
 from .base import Fault, register
 
 

@@ -1,0 +1,28 @@
+"""Build a runnable world from a scenario.
+
+Faults announce what they may touch, components are created from the registry by
+``kind`` and then wired (steps compiled against their targets), then clients and fault
+schedules become processes.
+"""
+
+from __future__ import annotations
+
+from ..components import REGISTRY
+from ..metrics.recorder import Recorder
+from ..scenario.model import Scenario
+from .clients import make_clients
+from .world import World
+
+
+def build(scenario: Scenario, seed: int | None = None, recorder: Recorder | None = None) -> World:
+    """Create the world for *scenario* (its own seed unless *seed* is given), reporting to *recorder*
+    (default: a full :class:`~simulator.metrics.recorder.Recorder`)."""
+    world = World(scenario, scenario.seed if seed is None else seed, recorder)
+    for name, spec in scenario.components.items():
+        world.components[name] = REGISTRY[spec.kind](name, spec, world)
+    for component in world.components.values():
+        component.wire()
+    world.clients = make_clients(world)
+    for fault in world.faults:
+        world.env.process(fault.schedule(world))
+    return world
