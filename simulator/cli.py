@@ -554,7 +554,7 @@ def reshard(
 ) -> None:
     """How many keys (and how much traffic) move when a sharded store grows or shrinks, per strategy."""
     from .resharding import reshard_report
-    from .scenario.model import DatabaseSpec
+    from .components.database.spec import DatabaseSpec
 
     popularity = None
     if scenario is not None:

@@ -9,13 +9,23 @@ respect. The rules:
   downwards: ``core`` imports none of the others; ``components``, ``faults`` and
   ``metrics`` never import ``engine`` (they are typed against ``core.context.Context``);
   ``simulate()`` (``simulator/simulation.py``) sits on top of them all;
-* ``scenario`` is pure data: it never imports simpy, matplotlib or pandas;
+* ``scenario`` is pure data: it never imports simpy, matplotlib or pandas. Of the runtime
+  packages it reads only the lists of kinds (``simulator.components``,
+  ``simulator.faults``) and the kinds' spec modules (``simulator.components.<kind>.spec``),
+  never a runtime;
+* a kind's spec (``components/<kind>/spec.py``; a fault kind's module, which holds its spec
+  and its runtime side by side) never imports simpy, matplotlib or pandas, and a
+  component spec imports nothing of the runtime (``core``, ``engine``, ``metrics``, the
+  component runtimes) — checked on the code and again by importing them in a fresh process;
 * ``metrics`` never imports ``viz`` (records do not know their pictures).
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -32,6 +42,21 @@ BELOW = {  # a package may import only these of LAYERED
 }
 FORBIDDEN_THIRD_PARTY = {"scenario": {"simpy", "matplotlib", "pandas"}}
 FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"}}
+SCENARIO_MAY_READ = {"simulator.components", "simulator.faults"}  # the lists of kinds, and the specs below
+IMPURE = {"simpy", "matplotlib", "pandas"}
+RUNTIME_PACKAGES = {"core", "engine", "metrics", "viz", "experiments", "labs"}
+
+
+def is_spec(module: str) -> bool:
+    """A kind's pure side: ``components/<kind>/spec.py``."""
+    parts = module.split(".")
+    return len(parts) == 4 and parts[:2] == ["simulator", "components"] and parts[3] == "spec"
+
+
+def is_fault_kind(module: str) -> bool:
+    """A fault kind's module (spec and runtime side by side)."""
+    parts = module.split(".")
+    return len(parts) == 3 and parts[1] == "faults" and parts[2] != "base"
 
 
 def module_name(path: Path) -> str:
@@ -84,16 +109,22 @@ def layering_problems(graph: nx.DiGraph) -> list[str]:
     problems = []
     for a, b in graph.edges:
         pa, pb = top_package(a), top_package(b)
+        if is_spec(a) and (pb in RUNTIME_PACKAGES or pb == "faults" or (pb == "components" and not
+                                                                       (is_spec(b) or b == "simulator.components"))):
+            problems.append(f"{a} imports {b}: a kind's spec is pure data")
         if pa == pb:
             continue
         if pa in BELOW and pb in LAYERED and pb not in BELOW[pa]:
             problems.append(f"{a} imports {b}: {pa} may not depend on {pb}")
-        if pb in FORBIDDEN_INTERNAL.get(pa, ()):
+        if pb in FORBIDDEN_INTERNAL.get(pa, ()) and not (pa == "scenario" and (b in SCENARIO_MAY_READ or is_spec(b))):
             problems.append(f"{a} imports {b}: {pa} never imports {pb}")
     for node, data in graph.nodes(data=True):
         bad = data.get("third_party", set()) & FORBIDDEN_THIRD_PARTY.get(top_package(node), set())
         if bad:
             problems.append(f"{node} imports {', '.join(sorted(bad))}: {top_package(node)} is pure data")
+        bad = data.get("third_party", set()) & IMPURE
+        if bad and (is_spec(node) or is_fault_kind(node)):
+            problems.append(f"{node} imports {', '.join(sorted(bad))}: a kind's spec is pure data")
     layered = graph.subgraph(n for n in graph if top_package(n) in LAYERED)
     for cycle in nx.simple_cycles(layered):
         problems.append("import loop: " + " -> ".join(cycle + cycle[:1]))
@@ -119,6 +150,9 @@ def test_simulate_sits_on_top():
     (("simulator.components.service", "simulator.engine.world"), "components may not depend on engine"),
     (("simulator.core.request", "simulator.metrics.recorder"), "core may not depend on metrics"),
     (("simulator.faults.base", "simulator.engine.world"), "faults may not depend on engine"),
+    (("simulator.scenario.topology", "simulator.components.cache.runtime"), "scenario never imports components"),
+    (("simulator.components.cache.spec", "simulator.core.request"), "a kind's spec is pure data"),
+    (("simulator.components.cache.spec", "simulator.components.replica"), "a kind's spec is pure data"),
 ])
 def test_the_checker_catches_a_planted_violation(edge, words):
     graph = import_graph()
@@ -134,3 +168,41 @@ def test_the_checker_catches_a_loop_and_impure_data():
     problems = layering_problems(graph)
     assert any(p.startswith("import loop") for p in problems)
     assert any("scenario.model imports simpy" in p for p in problems)
+    graph.nodes["simulator.components.cache.spec"]["third_party"].add("simpy")
+    graph.nodes["simulator.faults.crash"]["third_party"].add("pandas")
+    problems = layering_problems(graph)
+    assert any("components.cache.spec imports simpy" in p for p in problems)
+    assert any("faults.crash imports pandas" in p for p in problems)
+
+
+SPEC_SIDE = """
+import sys
+import {first}
+from pathlib import Path
+from simulator.components import KINDS
+from simulator.faults import FAULTS
+from simulator.scenario import load_scenario
+from simulator.scenario.schema import scenario_schema
+
+specs = [kind.spec for _, kind in KINDS.items()] + [kind.spec for _, kind in FAULTS.items()]
+schema = scenario_schema()
+loaded = [load_scenario(p) for p in sorted(Path("scenarios").rglob("*.yaml"))]
+kind_packages = {{f"simulator.components.{{name}}" for name in KINDS}}
+runtimes = sorted(m for m in sys.modules if m.startswith("simulator.components.") and not m.endswith(".spec")
+                  and m not in kind_packages)
+print(sorted({{"simpy", "matplotlib", "pandas"}} & set(sys.modules)), runtimes, len(specs), len(loaded))
+"""
+
+
+@pytest.mark.parametrize("first", ["simulator.components.load_balancer.spec", "simulator.faults.latency"])
+def test_the_spec_side_loads_no_runtime(first):
+    """In a fresh process, with a kind's spec imported first (no loop through the scenario): every
+    kind's spec, the schema and every scenario file load without SimPy or any component runtime."""
+    root = PACKAGE.parent
+    done = subprocess.run([sys.executable, "-c", SPEC_SIDE.format(first=first)], cwd=root, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    impure_and_runtimes, counts = done.stdout.rsplit("] ", 1)
+    assert impure_and_runtimes == "[] [", done.stdout  # neither simpy, matplotlib, pandas nor a runtime
+    specs, loaded = map(int, counts.split())
+    assert specs == 8 and loaded > 20

@@ -1,13 +1,13 @@
 """Build a runnable world from a scenario.
 
-Faults announce what they may touch, components are created from the registry by
-``kind`` and then wired (steps compiled against their targets), then clients and fault
+Faults announce what they may touch, components are created from the registry of kinds
+(:data:`simulator.components.KINDS`) by ``kind`` and then wired (steps compiled against their targets), then clients and fault
 schedules become processes.
 """
 
 from __future__ import annotations
 
-from ..components import REGISTRY
+from ..components import KINDS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
 from .clients import make_clients
@@ -19,7 +19,7 @@ def build(scenario: Scenario, seed: int | None = None, recorder: Recorder | None
     (default: a full :class:`~simulator.metrics.recorder.Recorder`)."""
     world = World(scenario, scenario.seed if seed is None else seed, recorder)
     for name, spec in scenario.components.items():
-        world.components[name] = REGISTRY[spec.kind](name, spec, world)
+        world.components[name] = KINDS[spec.kind].runtime(name, spec, world)
     for component in world.components.values():
         component.wire()
     world.clients = make_clients(world)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import simpy
 
-from ..components import Component
+from ..components.base import Component
 from ..faults import FAULTS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
@@ -36,7 +36,7 @@ class World:
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
         self._versions: dict[str, dict[int, int]] = {}
-        self.faults = [FAULTS[f.kind](f) for f in scenario.faults]
+        self.faults = [FAULTS[f.kind].runtime(f) for f in scenario.faults]
         for fault in self.faults:
             fault.prepare(self)
         self.links = Links(scenario.network, self.rng, self.degradable_links)

@@ -1,4 +1,10 @@
-"""The fault contract: prepare, apply, revert."""
+"""The fault contract: prepare, apply, revert.
+
+A fault kind is one module holding its spec (a :class:`~simulator.scenario.kinds.FaultBase`,
+pure data) and its runtime (a :class:`Fault`) side by side, exposed as ``SPEC`` and
+``RUNTIME`` and listed once in :data:`simulator.faults.BUILTIN`. Neither side imports SimPy
+at module level: the runtime reaches the run through the :class:`~simulator.core.context.Context`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ..core.context import Context
-
-FAULTS: dict[str, type["Fault"]] = {}
-
-
-def register(cls: type["Fault"]) -> type["Fault"]:
-    FAULTS[cls.kind] = cls
-    return cls
 
 
 class Fault:
