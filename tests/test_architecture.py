@@ -190,19 +190,21 @@ loaded = [load_scenario(p) for p in sorted(Path("scenarios").rglob("*.yaml"))]
 kind_packages = {{f"simulator.components.{{name}}" for name in KINDS}}
 runtimes = sorted(m for m in sys.modules if m.startswith("simulator.components.") and not m.endswith(".spec")
                   and m not in kind_packages)
-print(sorted({{"simpy", "matplotlib", "pandas"}} & set(sys.modules)), runtimes, len(specs), len(loaded))
+# numpy too: reading scenarios never needs it, and `sdsim validate` starts faster without it
+print(sorted({{"simpy", "matplotlib", "pandas", "numpy"}} & set(sys.modules)), runtimes, len(specs), len(loaded))
 """
 
 
 @pytest.mark.parametrize("first", ["simulator.components.load_balancer.spec", "simulator.faults.latency"])
 def test_the_spec_side_loads_no_runtime(first):
     """In a fresh process, with a kind's spec imported first (no loop through the scenario): every
-    kind's spec, the schema and every scenario file load without SimPy or any component runtime."""
+    kind's spec, the schema and every scenario file load without SimPy (nor matplotlib, pandas or
+    numpy) and without any component runtime."""
     root = PACKAGE.parent
     done = subprocess.run([sys.executable, "-c", SPEC_SIDE.format(first=first)], cwd=root, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr
     impure_and_runtimes, counts = done.stdout.rsplit("] ", 1)
-    assert impure_and_runtimes == "[] [", done.stdout  # neither simpy, matplotlib, pandas nor a runtime
+    assert impure_and_runtimes == "[] [", done.stdout  # no simpy, matplotlib, pandas, numpy, nor a runtime
     specs, loaded = map(int, counts.split())
     assert specs == 8 and loaded > 20

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from simulator import load_scenario, register_kind, simulate
+from simulator import load_scenario, register_fault, register_kind, simulate
 from simulator.cli import app
 from simulator.components import BUILTIN, KINDS
 from simulator.errors import ScenarioError
@@ -162,6 +162,32 @@ def test_an_unregistered_kind_lists_the_valid_ones():
     with pytest.raises(ScenarioError, match=r"echo.yaml:15:11: components.e.kind: unknown kind 'echo' \(valid "
                                             r"kinds: service, database, load_balancer, cache\)"):
         load_scenario(ECHO)
+
+
+BLIP = """
+name: blip demo
+duration: 20s
+components:
+  web: {kind: service, operations: {get: {work: exp(5ms)}}}
+workload:
+  - {name: users, entry: web, operation: get, arrivals: {kind: poisson, rate: 50/s}}
+faults: [{kind: blip, target: TARGET, at: 5s, for: 5s}]
+"""
+
+
+def test_a_registered_fault_kind_validates_and_runs(tmp_path):
+    register_fault("blip", "plugins.blip")
+    try:
+        design = tmp_path / "blip.yaml"
+        design.write_text(BLIP.replace("TARGET", "web"))
+        result = simulate(load_scenario(design))
+        assert [(e["kind"], e["target"], e["start"], e["end"]) for e in result.fault_events] == [("blip", "web", 5, 10)]
+        assert 0.6 < result.summary()["availability"] < 0.9  # a quarter of the requests fail
+        design.write_text(BLIP.replace("TARGET", "wbe"))
+        with pytest.raises(ScenarioError, match="faults.0.target: fault target 'wbe' does not exist"):
+            load_scenario(design)
+    finally:
+        FAULTS.remove("blip")
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ..core.sampling import sampler
 from ..scenario.distributions import Distribution
 from ..scenario.kinds import FaultBase
 from ..scenario.types import Name
@@ -33,6 +32,8 @@ class LatencySpike(Fault):
     def apply(self, world) -> None:
         a, b = self.spec.between
         if self._extra is None:
+            from ..core.sampling import sampler  # here, not at the top: the spec side stays free of numpy
+
             self._extra = sampler(self.spec.extra, world.rng(f"fault/latency/{a}|{b}/{self.spec.at}"))
         world.links.force(a, b).extra.append(self._extra)
 
