@@ -42,9 +42,7 @@ class Registry(Generic[T]):
 
     def add(self, name: str, entry: T) -> T:
         """Register *entry* as *name*; a name already registered is an error."""
-        self._ensure()
-        if name in self._entries:
-            raise ValueError(f"{self.what} {name!r} is already registered ({self._describe(self._entries[name])})")
+        self._refuse_duplicate(name)
         self._entries[name] = entry
         self._changed()
         return entry
@@ -82,6 +80,11 @@ class Registry(Generic[T]):
     def items(self) -> list[tuple[str, T]]:
         self._ensure()
         return list(self._entries.items())
+
+    def _refuse_duplicate(self, name: str) -> None:
+        self._ensure()
+        if name in self._entries:
+            raise ValueError(f"{self.what} {name!r} is already registered ({self._describe(self._entries[name])})")
 
     def _changed(self) -> None:
         for callback in self._listeners:
@@ -163,14 +166,16 @@ class KindRegistry(Registry[Kind]):
         the classes themselves as *spec* and *runtime*. The scenario model picks it up at
         once: its YAML validates, builds and runs, and ``sdsim schema`` lists it.
         """
+        self._refuse_duplicate(name)
         if module is not None:
             if spec is not None or runtime is not None:
                 raise TypeError("give a module path or the spec and runtime classes, not both")
-            return self.add(name, self._kind(name, module, "register"))
-        if spec is None or runtime is None:
+            kind = self._kind(name, module, "register")
+        elif spec is None or runtime is None:
             raise TypeError("give a module path, or both the spec and the runtime class")
-        kind = Kind(name, origin=f"register: {spec.__module__}", _runtime=runtime)
-        kind._spec = kind.checked(spec)
+        else:
+            kind = Kind(name, origin=f"register: {spec.__module__}", _spec=spec, _runtime=runtime)
+        kind.checked(kind.spec)  # a spec that cannot load, or names another kind, is refused now
         return self.add(name, kind)
 
     def _ensure(self) -> None:

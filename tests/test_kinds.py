@@ -152,8 +152,9 @@ def test_errors_inside_a_plugin_spec_are_located(echo_kind, tmp_path):
         f"{bad}:17:5: components.e.colour: unknown field 'colour' (not allowed here; check the spelling)",
     ]
     bad.write_text(ECHO.read_text().replace("kind: echo", "kind: ecko"))
-    with pytest.raises(ScenarioError, match=r"bad.yaml:15:11: components.e.kind: unknown kind 'ecko' \(did you "
-                                            r"mean 'echo'\? valid kinds: service, database, load_balancer, cache, echo\)"):
+    with pytest.raises(ScenarioError, match=r"bad.yaml:15:11: components.e.kind: unknown kind 'ecko' \(did "
+                                            r"you mean 'echo'\? valid kinds: service, database, load_balancer, "
+                                            r"cache, echo\)"):
         load_scenario(bad)
 
 

@@ -1,8 +1,9 @@
 """Build a runnable world from a scenario.
 
-Faults announce what they may touch, components are created from the registry of kinds
-(:data:`simulator.components.KINDS`) by ``kind`` and then wired (steps compiled against their targets), then clients and fault
-schedules become processes.
+Faults announce what they may touch, components are created by ``kind`` from the registry
+of kinds (:data:`simulator.components.KINDS`, which loads their runtimes on first use)
+and then wired (steps compiled against their targets), then clients and fault schedules
+become processes.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 
 def instances(scenario: Scenario, runs: Sequence[Any] = ()) -> dict[str, float]:
-    """Running instances per component, as each kind counts them (:meth:`~simulator.scenario.kinds.ComponentBase.instances`).
+    """Running instances per component, as each kind counts them (its spec's ``instances()``).
 
     Replicas for services, balancers and caches; primaries plus read replicas for
     databases (1 for a plain one). An autoscaled service counts its time-average ready

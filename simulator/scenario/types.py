@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Mapping, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer, Tag, ValidationInfo,
-                      WithJsonSchema)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer, Tag,
+                      ValidationInfo, WithJsonSchema)
 
 from ..units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
 
