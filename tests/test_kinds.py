@@ -28,11 +28,40 @@ from simulator.faults import BUILTIN as BUILTIN_FAULTS
 from simulator.faults import FAULTS
 from simulator.labs.rules import hourly_cost, instances
 from simulator.registry import KindRegistry, Registry, UnknownName
-from simulator.scenario.schema import scenario_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-ECHO = TESTS / "plugins" / "echo.yaml"
+ECHO_YAML = """\
+# A scenario using the plug-in kind `echo` (tests/plugins/echo): a service whose every
+# request asks the echo, which answers 2 ms later.
+name: echo demo
+duration: 20s
+components:
+  web:
+    kind: service
+    workers: 4
+    operations:
+      get:
+        work: exp(5ms)
+        steps:
+          - call: e.echo
+  e:
+    kind: echo
+    delay: 2ms
+workload:
+  - name: users
+    entry: web
+    operation: get
+    arrivals: {kind: poisson, rate: 100/s}
+"""
+
+
+@pytest.fixture
+def echo_file(tmp_path) -> Path:
+    """A scenario using the plug-in kind (written here: the repository's YAML files use only built-in kinds)."""
+    path = tmp_path / "echo.yaml"
+    path.write_text(ECHO_YAML)
+    return path
 
 
 @pytest.fixture
@@ -115,11 +144,22 @@ def test_algorithm_names_come_from_the_algorithm_registries():
     assert choices(Sharding, "strategy") == list(STRATEGIES)
 
 
+def test_the_moved_specs_are_still_importable_from_the_scenario_model():
+    from simulator.components.cache.spec import CacheSpec
+    from simulator.faults.crash import CrashFault
+    from simulator.scenario import model
+
+    assert model.CacheSpec is CacheSpec and model.CrashFault is CrashFault
+    assert model.COMPONENT_SPECS["cache"] is CacheSpec and list(model.FAULT_SPECS) == list(BUILTIN_FAULTS)
+    with pytest.raises(AttributeError):
+        model.QueueSpec
+
+
 # ----------------------------------------------------------------------------- a plug-in kind
 
 
-def test_a_registered_kind_validates_builds_runs_and_is_priced(echo_kind):
-    scenario = load_scenario(ECHO)
+def test_a_registered_kind_validates_builds_runs_and_is_priced(echo_kind, echo_file):
+    scenario = load_scenario(echo_file)
     assert scenario.components["e"].kind == "echo"
     summary = simulate(scenario).summary()
     assert summary["components"]["e"]["served"] > 1000
@@ -128,7 +168,7 @@ def test_a_registered_kind_validates_builds_runs_and_is_priced(echo_kind):
     assert hourly_cost(scenario, {"service": 0.1, "echo": 1.0}) == (pytest.approx(1.1), [])
 
 
-def test_a_registered_kind_is_in_the_schema_and_the_graph(echo_kind, tmp_path):
+def test_a_registered_kind_is_in_the_schema_and_the_graph(echo_kind, tmp_path, echo_file):
     runner = CliRunner()
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0
@@ -137,32 +177,32 @@ def test_a_registered_kind_is_in_the_schema_and_the_graph(echo_kind, tmp_path):
     [options] = schema["properties"]["components"]["patternProperties"].values()
     assert {"$ref": "#/$defs/EchoSpec"} in options["oneOf"]
     picture = tmp_path / "echo.svg"
-    result = runner.invoke(app, ["graph", str(ECHO), "--out", str(picture)])
+    result = runner.invoke(app, ["graph", str(echo_file), "--out", str(picture)])
     assert result.exit_code == 0, result.stderr
     assert "echoes after 2 ms" in picture.read_text()  # EchoSpec.describe()
 
 
-def test_errors_inside_a_plugin_spec_are_located(echo_kind, tmp_path):
+def test_errors_inside_a_plugin_spec_are_located(echo_kind, tmp_path, echo_file):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(ECHO.read_text().replace("delay: 2ms", "delay: -2ms\n    colour: red"))
+    bad.write_text(echo_file.read_text().replace("delay: 2ms", "delay: -2ms\n    colour: red"))
     with pytest.raises(ScenarioError) as caught:
         load_scenario(bad)
     assert [str(p) for p in caught.value.problems] == [
         f"{bad}:16:12: components.e.delay: this duration must be positive (got -0.002)",
         f"{bad}:17:5: components.e.colour: unknown field 'colour' (not allowed here; check the spelling)",
     ]
-    bad.write_text(ECHO.read_text().replace("kind: echo", "kind: ecko"))
+    bad.write_text(echo_file.read_text().replace("kind: echo", "kind: ecko"))
     with pytest.raises(ScenarioError, match=r"bad.yaml:15:11: components.e.kind: unknown kind 'ecko' \(did "
                                             r"you mean 'echo'\? valid kinds: service, database, load_balancer, "
                                             r"cache, echo\)"):
         load_scenario(bad)
 
 
-def test_an_unregistered_kind_lists_the_valid_ones():
+def test_an_unregistered_kind_lists_the_valid_ones(echo_file):
     assert "echo" not in KINDS
     with pytest.raises(ScenarioError, match=r"echo.yaml:15:11: components.e.kind: unknown kind 'echo' \(valid "
                                             r"kinds: service, database, load_balancer, cache\)"):
-        load_scenario(ECHO)
+        load_scenario(echo_file)
 
 
 BLIP = """
@@ -214,7 +254,7 @@ def test_entry_points_are_read_once_when_the_registry_is_first_used(monkeypatch)
     assert "echo" in registry and calls == ["sdsim.kinds"]
 
 
-def test_an_entry_point_kind_needs_no_edit_inside_simulator(tmp_path):
+def test_an_entry_point_kind_needs_no_edit_inside_simulator(tmp_path, echo_file):
     """A distribution declaring ``[sdsim.kinds] echo = plugins.echo``, installed on the path, in a fresh process."""
     dist = tmp_path / "sdsim_echo-0.1.dist-info"
     dist.mkdir()
@@ -225,9 +265,9 @@ def test_an_entry_point_kind_needs_no_edit_inside_simulator(tmp_path):
         from typer.testing import CliRunner
         from simulator.cli import app
         runner = CliRunner()
-        run = runner.invoke(app, ["run", {str(ECHO)!r}, "--json"])
+        run = runner.invoke(app, ["run", {str(echo_file)!r}, "--json"])
         schema = runner.invoke(app, ["schema"])
-        graph = runner.invoke(app, ["graph", {str(ECHO)!r}, "--out", {str(tmp_path / "echo.png")!r}])
+        graph = runner.invoke(app, ["graph", {str(echo_file)!r}, "--out", {str(tmp_path / "echo.png")!r}])
         print(json.dumps({{"run": run.exit_code, "served": json.loads(run.stdout)["components"]["e"]["served"],
                           "schema": "EchoSpec" in json.loads(schema.stdout)["$defs"], "graph": graph.exit_code}}))
     """)

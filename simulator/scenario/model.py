@@ -333,4 +333,8 @@ _MOVED = {
 def __getattr__(name: str) -> Any:
     if name in _MOVED:
         return getattr(import_module(_MOVED[name]), name)
+    if name in ("COMPONENT_SPECS", "FAULT_SPECS"):  # now registries; this is a read-only copy of one
+        from .kinds import KINDS, FAULTS
+
+        return {kind: entry.spec for kind, entry in (KINDS if name == "COMPONENT_SPECS" else FAULTS).items()}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
