@@ -3,7 +3,9 @@
 The flow runs one way: a scenario file is loaded into pure data
 (:func:`load_scenario`), :func:`simulate` builds and runs it on SimPy and returns a
 :class:`Result` (records, summary, DataFrames); reports, charts, grading and sweeps read
-results. :mod:`simulator.theory` holds the closed forms to compare against.
+results. :mod:`simulator.theory` holds the closed forms to compare against. A component
+kind from outside the package joins with :func:`register_kind` (a fault kind with
+:func:`register_fault`), or through the ``sdsim.kinds`` entry-point group.
 
 >>> from simulator import load_scenario, simulate
 >>> result = simulate(load_scenario("scenarios/theory/mm1.yaml"))   # doctest: +SKIP
@@ -24,17 +26,21 @@ _LAZY = {
     "call_graph": ".scenario",
     "check_scenario": ".scenario",
     "load_scenario": ".scenario",
-    "simulate": ".engine.run",
+    "register_fault": ".faults",
+    "register_kind": ".components",
+    "simulate": ".simulation",
     "sweep": ".experiments",
     "theory": ".theory",
 }
 
 __all__ = ["Problem", "Result", "Scenario", "ScenarioError", "call_graph", "check_scenario", "load_scenario",
-           "simulate", "sweep", "theory", "__version__"]
+           "register_fault", "register_kind", "simulate", "sweep", "theory", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import theory
-    from .engine.run import simulate
+    from .components import register_kind
+    from .faults import register_fault
+    from .simulation import simulate
     from .experiments import sweep
     from .metrics.result import Result
     from .scenario import Scenario, call_graph, check_scenario, load_scenario

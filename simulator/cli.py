@@ -131,7 +131,7 @@ def run(
                           "and visit; summary = aggregates, memory bounded, percentiles within 1 %.")] = None,
 ) -> None:
     """Run a scenario and report latency, throughput, availability and SLO verdicts."""
-    from .engine.run import simulate
+    from .simulation import simulate
 
     spec = _load(scenario, param, set_)
     with _sim_progress(spec.name) as progress:
@@ -554,7 +554,7 @@ def reshard(
 ) -> None:
     """How many keys (and how much traffic) move when a sharded store grows or shrinks, per strategy."""
     from .resharding import reshard_report
-    from .scenario.model import DatabaseSpec
+    from .components.database.spec import DatabaseSpec
 
     popularity = None
     if scenario is not None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .engine.rng import replication_seeds
-from .engine.run import simulate
+from .core.rng import replication_seeds
+from .simulation import simulate
 from .metrics.result import Result
 from .scenario.model import Scenario
 from .stats import mean_interval, paired_difference

@@ -93,7 +93,7 @@ def run_and_summarise(path: str | Path, values: Mapping[str, Any] | None = None,
     Raises:
         ScenarioError: the combination does not make a valid scenario.
     """
-    from .engine.run import simulate
+    from .simulation import simulate
 
     params = [f"{name}={_format_value(value)}" for name, value in (values or {}).items()]
     scenario = load_scenario(path, params=params, sets=run_sets(path, sets, duration))

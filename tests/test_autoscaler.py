@@ -22,7 +22,7 @@ import pytest
 from helpers import scenario, service
 from simulator import simulate
 from simulator.components.autoscaler import HpaController
-from simulator.scenario.model import Autoscaling
+from simulator.components.service.spec import Autoscaling
 
 
 def controller(**knobs) -> HpaController:

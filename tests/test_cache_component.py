@@ -35,7 +35,7 @@ from simulator.caching.theory import (
     ttl_hit_ratio,
     zipf_popularity,
 )
-from simulator.engine.request import OK
+from simulator.core.request import OK
 
 
 
@@ -428,8 +428,8 @@ def test_a_dirty_write_behind_entry_evicted_before_its_flush_reloads_stale_data(
     dirty key 0); read key 0 at 0.9 s misses and loads from the origin, which has not received the
     write yet; the hit on key 0 at 1.2 s therefore serves stale data (counted). Key 1, read again
     at 1.3 s, was evicted by that load: a miss. Without the write, the same script has no stale read."""
-    from simulator.engine.world import build
-    from simulator.engine.request import Request
+    from simulator.engine.build import build
+    from simulator.core.request import Request
 
     sc = cache_entry({"cache": cache(capacity=1, pattern="write_behind", write_behind_delay="10s"),
                       "db": origin()}, "uniform(n=2)", rate="0.001/s", duration="5s")

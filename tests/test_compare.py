@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from simulator import load_scenario
 from simulator.cli import app
 from simulator.compare import compare
-from simulator.engine.rng import replication_seeds
+from simulator.core.rng import replication_seeds
 from simulator.stats import mean_interval, paired_difference, t_quantile_975
 
 ROOT = Path(__file__).resolve().parents[1]

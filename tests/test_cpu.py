@@ -25,7 +25,7 @@ from helpers import scenario, service
 
 from simulator import ScenarioError, load_scenario, simulate, theory
 from simulator.components.cpu import Processor
-from simulator.engine.world import build
+from simulator.engine.build import build
 
 EXACT = dict(abs=1e-9)  # deterministic results, up to floating-point rounding
 

@@ -22,8 +22,8 @@ from helpers import scenario, service
 from simulator import simulate, theory
 from simulator.balancing import make_strategy, shard_loads
 from simulator.caching.theory import zipf_popularity
-from simulator.engine.request import ERROR, OK
-from simulator.engine.world import build
+from simulator.core.request import ERROR, OK
+from simulator.engine.build import build
 
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simulator import simulate
-from simulator.engine.request import ERROR, OK, REJECTED, TIMEOUT
+from simulator.core.request import ERROR, OK, REJECTED, TIMEOUT
 
 from helpers import scenario, service
 
@@ -254,7 +254,7 @@ def test_closed_loop_never_has_more_requests_in_flight_than_users():
 def test_zipf_keys_follow_their_law():
     sc = scenario({"svc": service("0ms", workers=1000)}, rate="500/s", duration="100s",
                   workload={"keys": "zipf(s=1.0, n=100)"})
-    from simulator.engine.world import build
+    from simulator.engine.build import build
 
     world = build(sc)
     seen = []

@@ -16,8 +16,8 @@ import pytest
 from rich.console import Console
 
 from simulator import check_scenario
-from simulator.engine.rng import replication_seeds
-from simulator.engine.run import simulate
+from simulator.core.rng import replication_seeds
+from simulator.simulation import simulate
 from simulator.labs import LabSpec, grade
 from simulator.labs.feedback import find_broken
 from simulator.labs.grader import imposed_scenario

@@ -231,10 +231,10 @@ def test_a_branch_that_skips_the_owner_is_not_every_path():
 
 
 def test_every_kind_is_priced_in_both_labs():
-    from simulator.scenario.model import COMPONENT_SPECS
+    from simulator.components import KINDS
 
     for lab in (LAB1, LAB2):
-        assert set(COMPONENT_SPECS) <= set(lab.prices) or lab.fixed.allowed_kinds <= set(lab.prices)
+        assert set(KINDS) <= set(lab.prices) or lab.fixed.allowed_kinds <= set(lab.prices)
 
 
 def test_a_lab_with_a_budget_and_an_unpriced_kind_is_invalid(tmp_path):

@@ -28,7 +28,7 @@ import pytest
 
 from helpers import scenario, service
 from simulator import simulate, theory
-from simulator.engine.world import build
+from simulator.engine.build import build
 from simulator.experiments.executors import process_context
 from test_golden import MAX_REL_SE, _ZSCORES, _report_zscores, assert_within_3se, mean_and_se  # noqa: F401
 

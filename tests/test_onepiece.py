@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from simulator import check_scenario, load_scenario, simulate
-from simulator.engine.rng import replication_seeds
+from simulator.core.rng import replication_seeds
 from simulator.labs.rules import RULES
 from simulator.scenario.model import CallStep, PublishStep
 from simulator.stats import mean_interval, paired_difference

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from simulator import ScenarioError
 from simulator.cli import app
-from simulator.engine.rng import replication_seeds
+from simulator.core.rng import replication_seeds
 from simulator.experiments import SerialExecutor, SweepError, make_executor, parse_grid, parse_values, points, sweep
 from simulator.experiments.grid import format_value
 from simulator.experiments.sweep import read_records

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from ..engine.sampling import sampler
+from ..core.sampling import sampler
 
 
 class HpaController:

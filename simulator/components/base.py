@@ -1,13 +1,15 @@
-"""The component contract and the registry of kinds.
+"""The component contract: what the engine asks of a kind's runtime.
 
-A component is built from its spec (pure data) and a :class:`~simulator.engine.world.World`.
+A component is built from its spec (pure data) and a :class:`~simulator.core.context.Context` (what it may ask of the world).
 The engine calls :meth:`Component.handle` as a SimPy process body: it yields events and
-returns a :class:`~simulator.engine.request.Status`. Components emit records into the
+returns a :class:`~simulator.core.request.Status`. Components emit records into the
 :class:`~simulator.metrics.recorder.SpanLog` the world gives them; they never print,
 plot or compute statistics.
 
-Adding a kind: a spec model in :data:`simulator.scenario.model.COMPONENT_SPECS` and a
-subclass here decorated with :func:`register`.
+Adding a kind: a folder ``components/<kind>/`` with ``spec.py`` (a
+:class:`~simulator.scenario.kinds.ComponentBase` exposed as ``SPEC``) and ``runtime.py`` (a
+subclass of :class:`Component` exposed as ``RUNTIME``), and one line in
+:data:`simulator.components.BUILTIN` (or :func:`simulator.register_kind` from outside).
 """
 
 from __future__ import annotations
@@ -15,18 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generator
 
 if TYPE_CHECKING:
-    from ..engine.world import World
-    from ..scenario.model import ComponentBase
-
-REGISTRY: dict[str, type["Component"]] = {}
-
-
-def register(cls: type["Component"]) -> type["Component"]:
-    """Class decorator: make *cls* the runtime of YAML ``kind: cls.kind``."""
-    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
-        raise ValueError(f"component kind {cls.kind!r} is already registered by {REGISTRY[cls.kind].__name__}")
-    REGISTRY[cls.kind] = cls
-    return cls
+    from ..core.context import Context
+    from ..scenario.kinds import ComponentBase
 
 
 class Component:
@@ -34,7 +26,7 @@ class Component:
 
     kind: ClassVar[str]
 
-    def __init__(self, name: str, spec: "ComponentBase", world: "World"):
+    def __init__(self, name: str, spec: "ComponentBase", world: "Context"):
         self.name = name
         self.spec = spec
         self.world = world

@@ -19,29 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
-from ..engine.request import ERROR, OK, TIMEOUT
+from ..core.process import StepFn, guarded, run_sequence
+from ..core.request import ERROR, OK, TIMEOUT
 from ..scenario.model import BranchStep, CallStep, ParallelStep, PublishStep
 
 if TYPE_CHECKING:
-    from ..engine.world import World
-
-StepFn = Callable[[Any], Generator[Any, Any, int]]
-
-
-def guarded(gen: Generator[Any, Any, int]) -> Generator[Any, Any, int]:
-    """Root of a detached process: an interrupt that reaches it means the work failed."""
-    try:
-        return (yield from gen)
-    except simpy.Interrupt:
-        return ERROR
-
-
-def run_sequence(steps: list[StepFn], request: Any) -> Generator[Any, Any, int]:
-    for step in steps:
-        if (yield from step(request)):
-            return ERROR
-    return OK
-
+    from ..core.context import Context
 
 def _with_timeout(env, call: StepFn, limit: float) -> StepFn:
     """Stop waiting for *call* after *limit*: a late answer is a failure (the callee still works)."""
@@ -66,12 +49,12 @@ def _with_fallback(call: StepFn, fallback: list[StepFn]) -> StepFn:
     return degraded
 
 
-def compile_steps(steps: list, world: "World", caller_zone: str | None, stream: str) -> list[StepFn]:
+def compile_steps(steps: list, world: "Context", caller_zone: str | None, stream: str) -> list[StepFn]:
     """Turn step specs into step functions; *stream* names the random stream for branches."""
     return [_compile(step, world, caller_zone, f"{stream}/{i}") for i, step in enumerate(steps)]
 
 
-def _compile(step, world: "World", zone: str | None, stream: str) -> StepFn:
+def _compile(step, world: "Context", zone: str | None, stream: str) -> StepFn:
     env = world.env
     if isinstance(step, CallStep):
         call = world.caller(zone, step.call)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import simpy
 
 from ..scenario.model import Closed, Workload
-from .profile import peak, rate_function
-from ..components.steps import guarded
-from .request import ERROR, TIMEOUT, Request
-from .sampling import Buffered, is_zero, key_sampler, sampler
+from ..core.profile import peak, rate_function
+from ..core.process import guarded
+from ..core.request import ERROR, TIMEOUT, Request
+from ..core.sampling import Buffered, is_zero, key_sampler, sampler
 
 if TYPE_CHECKING:
     from .world import World

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..scenario.model import Network
-from .sampling import Sampler, is_zero, sampler
+from ..core.sampling import Sampler, is_zero, sampler
 
 
 class Link:

@@ -1,9 +1,8 @@
-"""The runnable world: a SimPy environment with components wired by name.
+"""The runnable world: a SimPy environment, its random streams, network and components.
 
-:func:`build` turns a :class:`~simulator.scenario.model.Scenario` into a :class:`World`:
-faults announce what they may touch, components are created from the registry by
-``kind``, then wired (steps compiled against their targets), then clients and fault
-schedules become processes. Every random stream is derived from ``(seed, name)``.
+:class:`World` implements :class:`~simulator.core.context.Context`, what components and
+faults may ask of the run; :func:`simulator.engine.build.build` creates and wires one.
+Every random stream is derived from ``(seed, name)``.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from typing import Any, Callable
 import numpy as np
 import simpy
 
-from ..components import REGISTRY, Component
+from ..components.base import Component
 from ..faults import FAULTS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
 from .network import Links
-from .rng import stream
-from .request import TIMEOUT
-from .sampling import Buffered
+from ..core.rng import stream
+from ..core.request import TIMEOUT
+from ..core.sampling import Buffered
 
 
 class World:
@@ -37,7 +36,7 @@ class World:
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
         self._versions: dict[str, dict[int, int]] = {}
-        self.faults = [FAULTS[f.kind](f) for f in scenario.faults]
+        self.faults = [FAULTS[f.kind].runtime(f) for f in scenario.faults]
         for fault in self.faults:
             fault.prepare(self)
         self.links = Links(scenario.network, self.rng, self.degradable_links)
@@ -114,19 +113,3 @@ class World:
             return status
 
         return call
-
-
-def build(scenario: Scenario, seed: int | None = None, recorder: Recorder | None = None) -> World:
-    """Create the world for *scenario* (its own seed unless *seed* is given), reporting to *recorder*
-    (default: a full :class:`~simulator.metrics.recorder.Recorder`)."""
-    from .clients import make_clients
-
-    world = World(scenario, scenario.seed if seed is None else seed, recorder)
-    for name, spec in scenario.components.items():
-        world.components[name] = REGISTRY[spec.kind](name, spec, world)
-    for component in world.components.values():
-        component.wire()
-    world.clients = make_clients(world)
-    for fault in world.faults:
-        world.env.process(fault.schedule(world))
-    return world

@@ -8,7 +8,7 @@ that meets it (:func:`plan`)?
 
 **Verdicts on confidence bounds.** Every evaluation (a *probe* of the knee, a
 configuration of the plan) runs R replications with the *same* seeds
-(:func:`~simulator.engine.rng.replication_seeds` of the base seed, through
+(:func:`~simulator.core.rng.replication_seeds` of the base seed, through
 :func:`~simulator.experiments.sweep.sweep`): common random numbers, so neighbouring probes
 differ by the design, not by luck. Each objective's per-run values give a 95 % Student t
 interval (:func:`~simulator.stats.mean_interval`), and the objective is *met* when the

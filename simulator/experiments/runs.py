@@ -120,7 +120,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     Module-level (so every executor can pickle it by reference) and deterministic: the same
     spec gives the same record on any machine, except ``wall_time_s``.
     """
-    from ..engine.run import simulate
+    from ..simulation import simulate
 
     from ..errors import ScenarioError
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from ..engine.rng import replication_seeds
+from ..core.rng import replication_seeds
 from ..errors import Problem, ScenarioError
 from ..stats import mean_interval
 from .executors import make_executor

@@ -1,11 +1,25 @@
-"""Faults on a schedule: each kind is a small class registered under its YAML ``kind:``.
+"""Fault kinds: one module each, holding its spec and its runtime side by side, listed once below.
 
-A fault announces at build time what it may touch (:meth:`Fault.prepare`), then a
-process applies it at ``at`` and reverts it ``for`` later, recording both moments.
-Partitions, autoscaling and breakers add kinds here.
+A fault announces at build time what it may touch (:meth:`~.base.Fault.prepare`), then a
+process applies it at ``at`` and reverts it ``for`` later, recording both moments. A fault
+module imports no SimPy, so the scenario can read its spec. :data:`FAULTS` is the one
+registry the scenario's fault union, the JSON Schema and the engine read; kinds from
+outside come in through :func:`register_fault` or the ``sdsim.faults`` entry-point group.
 """
 
-from .base import FAULTS, Fault, register
-from .kinds import Crash, Errors, LatencySpike, Slowdown
+from ..registry import KindRegistry
 
-__all__ = ["FAULTS", "Crash", "Errors", "Fault", "LatencySpike", "Slowdown", "register"]
+BUILTIN = {
+    "crash": "simulator.faults.crash",
+    "slowdown": "simulator.faults.slowdown",
+    "latency": "simulator.faults.latency",
+    "errors": "simulator.faults.errors",
+}
+"""The built-in fault kinds: YAML ``kind:`` → the module defining ``SPEC`` and ``RUNTIME``."""
+
+FAULTS = KindRegistry("fault kind", BUILTIN, group="sdsim.faults", layout=("{}", "{}"))
+"""Every fault kind: the built-in ones, then the entry points' and those registered at run time."""
+
+register_fault = FAULTS.register
+
+__all__ = ["BUILTIN", "FAULTS", "register_fault"]

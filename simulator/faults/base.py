@@ -1,18 +1,17 @@
-"""The fault contract: prepare, apply, revert."""
+"""The fault contract: prepare, apply, revert.
+
+A fault kind is one module holding its spec (a :class:`~simulator.scenario.kinds.FaultBase`,
+pure data) and its runtime (a :class:`Fault`) side by side, exposed as ``SPEC`` and
+``RUNTIME`` and listed once in :data:`simulator.faults.BUILTIN`. Neither side imports SimPy
+at module level: the runtime reaches the run through the :class:`~simulator.core.context.Context`.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from ..engine.world import World
-
-FAULTS: dict[str, type["Fault"]] = {}
-
-
-def register(cls: type["Fault"]) -> type["Fault"]:
-    FAULTS[cls.kind] = cls
-    return cls
+    from ..core.context import Context
 
 
 class Fault:
@@ -23,20 +22,20 @@ class Fault:
     def __init__(self, spec):
         self.spec = spec
 
-    def prepare(self, world: "World") -> None:
+    def prepare(self, world: "Context") -> None:
         """Tell the world, before components are built, what this fault may touch."""
 
-    def apply(self, world: "World") -> None:
+    def apply(self, world: "Context") -> None:
         raise NotImplementedError
 
-    def revert(self, world: "World") -> None:
+    def revert(self, world: "Context") -> None:
         raise NotImplementedError
 
     def describe(self) -> tuple[str, str]:
         """(target, detail) for the fault records."""
         return getattr(self.spec, "target", ""), ""
 
-    def schedule(self, world: "World"):
+    def schedule(self, world: "Context"):
         env = world.env
         if self.spec.at > env.now:
             yield env.timeout(self.spec.at - env.now)

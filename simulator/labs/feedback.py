@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..engine.request import OK
+from ..core.request import OK
 from ..metrics.grid import FullRecordsRequired, bucket_of
 from ..metrics.result import Result
 from ..scenario.model import LATENCY_METRICS, Slo

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..engine.rng import replication_seeds
-from ..engine.run import simulate
+from ..core.rng import replication_seeds
+from ..simulation import simulate
 from ..errors import Problem, ScenarioError
 from ..metrics.result import Result, slo_value
 from ..scenario import topology

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..catalog import INSTANCE_CLASSES
-from ..scenario.model import DatabaseSpec, Scenario
+from ..scenario.model import Scenario
 from ..scenario.topology import call_graph, edges
 
 Rule = Callable[[Scenario, Any], list[str]]
@@ -26,24 +26,15 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 
 def instances(scenario: Scenario, runs: Sequence[Any] = ()) -> dict[str, float]:
-    """Running instances per component.
+    """Running instances per component, as each kind counts them (its spec's ``instances()``).
 
     Replicas for services, balancers and caches; primaries plus read replicas for
     databases (1 for a plain one). An autoscaled service counts its time-average ready
     replicas over the measurement window, averaged over *runs* (simulation results); with
     no runs, its ``max_replicas`` (what it may cost at worst).
     """
-    out: dict[str, float] = {}
-    for name, spec in scenario.components.items():
-        if isinstance(spec, DatabaseSpec):
-            out[name] = spec.shard_count * spec.nodes_per_shard
-        elif getattr(spec, "autoscaling", None) is not None:
-            measured = [r.summary()["components"][name].get("capacity_mean") for r in runs]
-            measured = [m / spec.workers for m in measured if m is not None]
-            out[name] = sum(measured) / len(measured) if measured else spec.autoscaling.max_replicas
-        else:
-            out[name] = getattr(spec, "replicas", 1)
-    return out
+    return {name: spec.instances(run.summary()["components"][name] for run in runs)
+            for name, spec in scenario.components.items()}
 
 
 def unit_price(spec: Any, prices: dict[str, float]) -> float | None:

@@ -40,7 +40,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from ..scenario.model import COMPONENT_SPECS, Slo
+from ..components import KINDS
+from ..scenario.model import Slo
 from ..scenario.types import Duration, PositiveDuration
 
 ANY_OPERATION = "*"
@@ -132,7 +133,7 @@ class FixedComponent(_Strict):
 
     def resolved(self, kind: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """``(field values, operation works)`` validated by the kind's own field types."""
-        spec = COMPONENT_SPECS[kind]
+        spec = KINDS[kind].spec
         values = {}
         for name, raw in self.fields.items():
             info = spec.model_fields.get(name)
@@ -184,13 +185,13 @@ class Fixed(_Strict):
     @model_validator(mode="after")
     def _valid(self):
         for name, fixed in self.components.items():
-            if fixed.kind not in COMPONENT_SPECS:
-                raise ValueError(f"fixed.components.{name}: kind must be one of {', '.join(COMPONENT_SPECS)} "
+            if fixed.kind not in KINDS:
+                raise ValueError(f"fixed.components.{name}: kind must be one of {', '.join(KINDS)} "
                                  f"(got {fixed.kind!r})")
             fixed.resolved(fixed.kind)
         for kind, fixed in self.kinds.items():
-            if kind not in COMPONENT_SPECS:
-                raise ValueError(f"fixed.kinds: unknown kind {kind!r} (expected one of {', '.join(COMPONENT_SPECS)})")
+            if kind not in KINDS:
+                raise ValueError(f"fixed.kinds: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
             fixed.resolved(kind)
         from .rules import RULES  # the registry imports the scenario model only
 
@@ -228,7 +229,7 @@ class LabSpec(_Strict):
         if duplicates:
             raise ValueError(f"duplicate check ids: {', '.join(duplicates)}")
         if any(c.budget is not None for c in self.checks):
-            kinds = self.fixed.allowed_kinds if self.fixed is not None else set(COMPONENT_SPECS)
+            kinds = self.fixed.allowed_kinds if self.fixed is not None else set(KINDS)
             unpriced = sorted(kinds - set(self.prices))
             if unpriced:
                 raise ValueError(f"a budget check needs a price for every component kind a design may use; "

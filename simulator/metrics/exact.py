@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.request import OK, REJECTED, TIMEOUT, UNFINISHED
+from ..core.request import OK, REJECTED, TIMEOUT, UNFINISHED
 from .grid import bucket_of
 from .integrals import bucket_averages, time_average
 from .window import (SERIES_QUANTILES, STATUSES, ComponentWindow, RequestBuckets, RequestWindow, latency_stats)

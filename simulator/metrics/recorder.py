@@ -21,7 +21,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
-from ..engine.request import UNFINISHED
+from ..core.request import UNFINISHED
 
 
 class SpanLog:

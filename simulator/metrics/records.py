@@ -100,7 +100,7 @@ def profile_integral(base: float, profile, duration: float) -> float:
 
     Exact: the midpoint rule is exact on every linear piece.
     """
-    from ..engine.profile import rate_function
+    from ..core.profile import rate_function
 
     rate = rate_function(base, profile)
     points = {0.0, duration}

@@ -38,17 +38,27 @@ Time buckets follow one rule in both modes (:mod:`simulator.metrics.grid`): half
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..engine.request import ERROR, OK, REJECTED
+from ..core.request import ERROR, OK, REJECTED
 from ..scenario.model import LATENCY_METRICS, Scenario
 from .aggregates import LATENCY_ACCURACY, ComponentAggregates, RequestAggregates
 from .exact import RequestColumns, SpanColumns, grouped_quantiles
 from .grid import FullRecordsRequired, is_multiple, snap
 from .records import RecordsChoice
 from .window import (QUANTILES, STATUS_NAMES, ComponentWindow, RequestWindow, latency_stats)
+
+CHARTS = "simulator.viz"
+"""The module that draws a result's charts, looked up by name when a ``plot_*`` method is
+called: records never import presentation (the layers stay one-way), and a notebook or
+a plug-in may point this at its own module with the same functions."""
+
+
+def _chart(name: str):
+    return getattr(import_module(CHARTS), name)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -292,48 +302,34 @@ class Result:
     def slos_passed(self) -> bool:
         return all(v["passed"] for v in self.summary()["slos"])
 
-    # -- charts (matplotlib figures; see simulator.viz) -----------------------------------------
+    # -- charts (matplotlib figures, drawn by the presentation layer: see CHARTS) ----------------
     def plot_latency(self, **kwargs):
         """Latency percentiles (p50/p95/p99) over time, fault intervals shaded."""
-        from ..viz import plot_latency
-
-        return plot_latency(self, **kwargs)
+        return _chart("plot_latency")(self, **kwargs)
 
     def plot_throughput(self, **kwargs):
         """Throughput and goodput over time, with availability below."""
-        from ..viz import plot_throughput
-
-        return plot_throughput(self, **kwargs)
+        return _chart("plot_throughput")(self, **kwargs)
 
     def plot_components(self, **kwargs):
         """Per component utilization and queue length over time (small multiples)."""
-        from ..viz import plot_components
-
-        return plot_components(self, **kwargs)
+        return _chart("plot_components")(self, **kwargs)
 
     def plot_distribution(self, **kwargs):
         """Latency histogram and CDF on a log axis."""
-        from ..viz import plot_distribution
-
-        return plot_distribution(self, **kwargs)
+        return _chart("plot_distribution")(self, **kwargs)
 
     def plot_replicas(self, components=None, **kwargs):
         """Offered load and ready replicas over time, autoscaler decisions marked."""
-        from ..viz import plot_replicas
-
-        return plot_replicas(self, components, **kwargs)
+        return _chart("plot_replicas")(self, components, **kwargs)
 
     def plot_hit_ratio(self, components=None, **kwargs):
         """Each cache's hit ratio (and stale share) over time."""
-        from ..viz import plot_hit_ratio
-
-        return plot_hit_ratio(self, components, **kwargs)
+        return _chart("plot_hit_ratio")(self, components, **kwargs)
 
     def plot_shares(self, component: str, **kwargs):
         """How a balancer spread requests over replicas, or a sharded database over shards."""
-        from ..viz import plot_shares
-
-        return plot_shares(self, component, **kwargs)
+        return _chart("plot_shares")(self, component, **kwargs)
 
     # -- tables ----------------------------------------------------------------------------------
     @property

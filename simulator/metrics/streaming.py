@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.request import OK, REJECTED, TIMEOUT, UNFINISHED
+from ..core.request import OK, REJECTED, TIMEOUT, UNFINISHED
 from .aggregates import (KEY_BITS, LATENCY_ACCURACY, SERIES_ACCURACY, ComponentAggregates, RequestAggregates,
                          pack)
 from .grid import Grid

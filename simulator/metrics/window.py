@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.request import ERROR, OK, REJECTED, TIMEOUT, UNFINISHED
+from ..core.request import ERROR, OK, REJECTED, TIMEOUT, UNFINISHED
 
 QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 STATUS_NAMES = {OK: "ok", ERROR: "error", TIMEOUT: "timeout", REJECTED: "rejected", UNFINISHED: "unfinished"}

@@ -4,7 +4,7 @@ A distribution is written either inline, ``exp(3ms)``, ``lognormal(median=4ms, p
 or as a mapping, ``{dist: exp, mean: 3ms}``; a bare duration (``5ms``) means ``const``.
 All values are seconds. Each model knows its ``mean()`` and squared coefficient of
 variation ``scv()`` so that theory can be compared with simulation. Sampling lives in
-:mod:`simulator.engine.sampling`; nothing here draws random numbers.
+:mod:`simulator.core.sampling`; nothing here draws random numbers.
 
 Supported: ``const``, ``exp``, ``uniform``, ``normal`` (truncated at 0), ``lognormal``
 (by ``median`` and ``p99`` or by ``mu``/``sigma`` of the log), ``erlang``, ``gamma``,

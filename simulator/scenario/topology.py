@@ -2,8 +2,9 @@
 
 :func:`check` finds what pydantic cannot: call targets that do not exist, workloads aimed
 at missing operations, undeclared zones, faults on unknown components, links missing
-between zones that talk, and cycles of synchronous calls that would recurse forever. It
-returns problems (errors) and warnings (unreachable components).
+between zones that talk, and cycles of synchronous calls that would recurse forever; what
+one kind requires of another it asks the kind's spec (``spec.check``). It returns problems
+(errors) and warnings (unreachable components).
 
 :func:`call_graph` is the architecture as a :class:`networkx.DiGraph`: one node per
 component and per workload, one edge per caller → callee with ``sync``/``async`` kind and
@@ -17,10 +18,8 @@ from typing import Iterator
 
 import networkx as nx
 
-from .model import (BranchStep, CacheSpec, CallStep, DatabaseSpec, LoadBalancerSpec, ParallelStep, PublishStep,
-                    Scenario, ServiceSpec, Step)
-from ..balancing.hashing import is_prime
 from ..catalog import INSTANCE_CLASSES
+from .model import BranchStep, CallStep, ParallelStep, PublishStep, Scenario, Step
 from .source import Path
 
 
@@ -57,8 +56,7 @@ def edges(scenario: Scenario) -> Iterator[Edge]:
         for call in spec.implicit_calls(scenario.components):
             yield Edge(name, call.operation, call.target, call.target_operation, call.sync, True,
                        ("components", name, call.field))
-        for op_name, op in getattr(spec, "operations", {}).items():
-            steps = getattr(op, "steps", [])
+        for op_name, steps in spec.operation_steps().items():
             base = ("components", name, "operations", op_name, "steps")
             for step, path, certain in iter_steps(steps, base):
                 if isinstance(step, (CallStep, PublishStep)):
@@ -177,57 +175,18 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
 
 def _check_faults(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
     for i, fault in enumerate(scenario.faults):
-        target = getattr(fault, "target", None)
-        if target is None:
-            continue
-        if target not in scenario.components:
-            errors.append((("faults", i, "target"),
-                           f"fault target {target!r} does not exist (expected one of: {', '.join(scenario.components)})"))
-            continue
-        replicas = getattr(fault, "replicas", None)
-        spec = scenario.components[target]
-        if isinstance(spec, DatabaseSpec):
-            have, what = spec.shard_count, "primaries"
-        else:
-            have, what = getattr(spec, "replicas", 1), "replicas"
-            if getattr(spec, "autoscaling", None) is not None:
-                have = spec.autoscaling.max_replicas
-        if replicas is not None and replicas > have:
-            verb = "crash" if fault.kind == "crash" else f"apply a {fault.kind} to"
-            errors.append((("faults", i, "replicas"), f"cannot {verb} {replicas} {what} of {target!r}: it has {have}"))
+        errors += fault.check(i, scenario.components)
 
 
 def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
-    """What one kind requires of another: a balancer needs a service behind it, a cache an origin."""
+    """What one kind requires of another (a balancer needs a service behind it, a cache an origin)."""
     comps = scenario.components
     for name, spec in comps.items():
         instance = getattr(spec, "instance", None)
         if instance is not None and instance not in INSTANCE_CLASSES:
             errors.append((("components", name, "instance"), f"unknown instance class {instance!r} "
                                                              f"(expected one of: {', '.join(INSTANCE_CLASSES)})"))
-        if isinstance(spec, LoadBalancerSpec):
-            backend = comps.get(spec.backend)
-            if backend is None:
-                errors.append((("components", name, "backend"), f"backend {spec.backend!r} does not exist "
-                                                                 f"(expected one of: {', '.join(comps)})"))
-            elif not isinstance(backend, ServiceSpec):
-                errors.append((("components", name, "backend"), f"backend {spec.backend!r} is a {backend.kind} "
-                                                                 "(expected a service, whose replicas the balancer spreads load over)"))
-            elif spec.weights is not None and len(spec.weights) != backend.replicas:
-                errors.append((("components", name, "weights"), f"{len(spec.weights)} weights for "
-                                                                 f"{backend.replicas} replicas of {spec.backend!r}"))
-            if spec.policy == "maglev" and not is_prime(spec.table_size):
-                errors.append((("components", name, "table_size"),
-                               f"table_size {spec.table_size} is not prime (Maglev needs a prime, e.g. 65537)"))
-        elif isinstance(spec, CacheSpec):
-            if spec.origin not in comps:
-                errors.append((("components", name, "origin"), f"origin {spec.origin!r} does not exist "
-                                                               f"(expected one of: {', '.join(comps)})"))
-            elif spec.pattern in ("write_through", "write_behind") and not spec.writes_through_to(comps):
-                errors.append((("components", name, "origin_write"),
-                               f"a {spec.pattern} cache writes to its origin: {spec.origin!r} needs a write operation "
-                               "(name it with origin_write)"))
-
+        errors += spec.check(name, comps)
 
 
 def _check_cycles(scenario: Scenario, graph_edges: list[Edge], errors: list[tuple[Path, str]]) -> None:

@@ -1,16 +1,25 @@
-"""Annotated field types shared by the scenario models: durations, rates, probabilities.
+"""The base model and the annotated field types shared by the scenario models.
 
-They accept what a person writes in YAML (``250ms``, ``800/s``) and hold SI floats.
-The JSON Schema advertises both spellings.
+:class:`Strict` is the base of every scenario model. Durations, rates and probabilities
+accept what a person writes in YAML (``250ms``, ``800/s``) and hold SI floats; the JSON
+Schema advertises both spellings.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Mapping, Union
 
-from pydantic import BeforeValidator, Field, PlainSerializer, ValidationInfo, WithJsonSchema
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer, Tag,
+                      ValidationInfo, WithJsonSchema)
 
 from ..units import DURATION_HELP, RATE_HELP, parse_duration, parse_rate
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
 
 UNITS_REQUIRED = {"units_required": True}
 """Validation context of a scenario *file* (``Scenario.model_validate(data, context=UNITS_REQUIRED)``):
@@ -22,6 +31,21 @@ numbers are seconds."""
 TAGGED_UNIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 """Custom error type of a tagged union (``unknown_component``) → (tag key, what a tag is called,
 the valid tags): the loader turns the bare error into ``unknown kind 'databse' (did you mean …)``."""
+
+
+def tagged_union(specs: Mapping[str, type[BaseModel]], key: str, what: str) -> Any:
+    """The union of *specs* told apart by the field *key* (``kind: cache``); an unknown tag is an
+    ``unknown_<what>`` error the loader turns into a sentence listing the valid tags."""
+
+    def tag(value: Any) -> str | None:
+        return value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+
+    TAGGED_UNIONS[f"unknown_{what}"] = (key, key, tuple(specs))
+    return Annotated[
+        Union[tuple(Annotated[t, Tag(k)] for k, t in specs.items())],  # type: ignore[misc]
+        Discriminator(tag, custom_error_type=f"unknown_{what}",
+                      custom_error_message=f"unknown {what} {key} (expected one of {', '.join(specs)})"),
+    ]
 
 
 def units_required(info: ValidationInfo | None) -> bool:

@@ -65,8 +65,6 @@ KIND_COLORS: dict[str, str] = {
 EXTRA_KIND_COLORS = [OKABE_ITO[k] for k in ("reddish_purple", "yellow", "blue", "vermillion")]
 ZONE_COLORS = [OKABE_ITO[k] for k in ("blue", "vermillion", "reddish_purple", "bluish_green", "orange",
                                       "sky_blue", "yellow")]
-STORE_KINDS = frozenset({"database", "cache", "store", "storage", "queue", "broker"})
-"""Kinds drawn on the bottom row of their tier when they call nothing."""
 
 EDGE_COLOR = "#3a3a3a"
 FEEDBACK_COLOR = OKABE_ITO["vermillion"]  # back edges of cycles
@@ -126,8 +124,10 @@ class Layout:
     tiers: list[tuple[Any, list[int]]]  # (zone or marker, rows) top-down
 
 
-def _layers(graph: nx.DiGraph, zone_order: list[str]) -> tuple[dict[str, int], list[tuple[Any, list[int]]]]:
-    """Row of every node and the tiers (groups of rows), top-down."""
+def _layers(graph: nx.DiGraph, zone_order: list[str],
+            stores: set[str] = frozenset()) -> tuple[dict[str, int], list[tuple[Any, list[int]]]]:
+    """Row of every node and the tiers (groups of rows), top-down; *stores* (data stores that call
+    nothing) sit on the bottom row of their tier."""
     workloads = [n for n, d in graph.nodes(data=True) if d.get("role") == "workload"]
     comps = [n for n, d in graph.nodes(data=True) if d.get("role") != "workload"]
 
@@ -196,7 +196,7 @@ def _layers(graph: nx.DiGraph, zone_order: list[str]) -> tuple[dict[str, int], l
             d[n] = max([d[p] + 1 for p in local.predecessors(n)] + [0])
         bottom = max(d.values())
         for n in members:
-            if graph.nodes[n].get("kind") in STORE_KINDS and local.out_degree(n) == 0:
+            if n in stores and local.out_degree(n) == 0:
                 d[n] = bottom
         for n in members:
             row[n] = next_row + d[n]
@@ -341,7 +341,7 @@ def _labels(scenario: "Scenario", graph: nx.DiGraph, node: str,
         extra.append("async io")
     if extra:
         lines.append((" · ".join(extra), DETAIL_SIZE, "normal"))
-    role = _role_line(spec)
+    role = spec.describe() if spec is not None else ""
     if role:
         lines.append((role, DETAIL_SIZE, "normal"))
     if utilization is not None and _has_value(utilization, node):
@@ -349,31 +349,11 @@ def _labels(scenario: "Scenario", graph: nx.DiGraph, node: str,
     return lines
 
 
-def _role_line(spec: Any) -> str:
-    """What a scaling component does, in a few words: the policy, the cache, the replicas and shards."""
-    kind = getattr(spec, "kind", "")
-    if kind == "load_balancer":
-        checks = [w for w, on in (("health checks", spec.health_check), ("ejection", spec.outlier_detection)) if on]
-        return " · ".join([spec.policy, *checks])
-    if kind == "cache":
-        return f"{spec.policy} · {spec.capacity:,} entries · {spec.pattern.replace('_', '-')}"
-    if kind == "database":
-        parts = []
-        if spec.sharding is not None:
-            parts.append(f"{spec.sharding.shards} shards ({spec.sharding.strategy})")
-        if spec.read_replicas:
-            parts.append(f"+{spec.read_replicas} read replica{'s' if spec.read_replicas > 1 else ''}")
-        return " · ".join(parts)
-    scaling = getattr(spec, "autoscaling", None)
-    if scaling is not None:
-        return f"autoscaled {scaling.min_replicas}–{scaling.max_replicas}"
-    return ""
-
-
 def layout(scenario: "Scenario", utilization: Mapping[str, float] | None = None) -> Layout:
     """Positions (inches, y up, row 0 at the top) of the architecture diagram of *scenario*."""
     graph = call_graph(scenario)
-    row_of, tiers = _layers(graph, list(scenario.network.zones))
+    stores = {name for name, spec in scenario.components.items() if spec.store}
+    row_of, tiers = _layers(graph, list(scenario.network.zones), stores)
     nrows = max(row_of.values()) + 1
     nodes: dict[str, Node] = {}
     for n in graph.nodes:

@@ -14,13 +14,13 @@ from typing import Callable
 
 import numpy as np
 
-from ..metrics.exact import RequestColumns, SpanColumns
-from ..metrics.recorder import Recorder
-from ..metrics.records import RecordsChoice, RecordsMode, choose
-from ..metrics.result import ComponentRecords, Result
-from ..metrics.streaming import StreamingRecorder
-from ..scenario.model import Scenario
-from .world import build
+from .metrics.exact import RequestColumns, SpanColumns
+from .metrics.recorder import Recorder
+from .metrics.records import RecordsChoice, RecordsMode, choose
+from .metrics.result import ComponentRecords, Result
+from .metrics.streaming import StreamingRecorder
+from .scenario.model import Scenario
+from .engine.build import build
 
 
 def simulate(scenario: Scenario, seed: int | None = None,

@@ -23,13 +23,14 @@ from typing import Any, Generator
 
 import simpy
 
-from ..engine.request import ERROR, OK, REJECTED
-from ..engine.sampling import is_zero, sampler
-from .base import Component, register
-from ..catalog import instance_class, instance_speed
-from .autoscaler import Autoscaler
-from .replica import Crash, ReplicaSet
-from .steps import compile_steps, run_sequence
+from ...core.request import ERROR, OK, REJECTED
+from ...core.sampling import is_zero, sampler
+from ..base import Component
+from ...catalog import instance_class, instance_speed
+from ..autoscaler import Autoscaler
+from ..replica import Crash, ReplicaSet
+from ...core.process import run_sequence
+from ..steps import compile_steps
 
 
 class _GaveUp(Exception):
@@ -52,7 +53,6 @@ class CompiledOperation:
         self.steps = steps
 
 
-@register
 class Service(Component):
     kind = "service"
 
@@ -209,3 +209,6 @@ class Service(Component):
                 self.log.add_unfinished(arrival, start, now)
             for wait in replica.waiting:
                 self.log.add_unfinished(wait.t_arrive, now, now)
+
+
+RUNTIME = Service

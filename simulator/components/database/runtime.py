@@ -34,15 +34,13 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..balancing import keys_moved, make_strategy
-from ..engine.request import ERROR, OK
-from ..engine.sampling import sampler
-from .base import register
-from .service import Service
-from .steps import guarded
+from ...balancing import keys_moved, make_strategy
+from ...core.request import ERROR, OK
+from ...core.sampling import sampler
+from ..service.runtime import Service
+from ...core.process import guarded
 
 
-@register
 class Database(Service):
     kind = "database"
 
@@ -198,3 +196,6 @@ class Database(Service):
                 self.primary[shard] = node.index
                 self.count["failovers"](self.env.now)
                 return
+
+
+RUNTIME = Database

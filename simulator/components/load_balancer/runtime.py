@@ -36,10 +36,9 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..balancing import make_policy
-from ..engine.request import ERROR, OK, REJECTED
-from .base import register
-from .service import Service
+from ...balancing import make_policy
+from ...core.request import ERROR, OK, REJECTED
+from ..service.runtime import Service
 
 
 def _proxied(steps, request):
@@ -47,7 +46,6 @@ def _proxied(steps, request):
     return steps[0](request)
 
 
-@register
 class LoadBalancer(Service):
     kind = "load_balancer"
 
@@ -230,3 +228,6 @@ class LoadBalancer(Service):
                         self.healthy[h] = False
                         self.version += 1
                         self.count_unhealthy(now)
+
+
+RUNTIME = LoadBalancer

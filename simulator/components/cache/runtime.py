@@ -34,11 +34,10 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..caching import MISS, make_policy
-from ..engine.request import ERROR, OK, Request
-from .base import register
-from .service import Service
-from .steps import guarded
+from ...caching import MISS, make_policy
+from ...core.request import ERROR, OK, Request
+from ..service.runtime import Service
+from ...core.process import guarded
 
 
 class Replay(Request):
@@ -48,7 +47,6 @@ class Replay(Request):
     replayed = True
 
 
-@register
 class Cache(Service):
     kind = "cache"
 
@@ -196,3 +194,6 @@ class Cache(Service):
             self.store = make_policy(spec.policy, spec.capacity, spec.expire_after_write, spec.expire_after_access)
             self._seen = (0, 0)
             self.cold = False
+
+
+RUNTIME = Cache

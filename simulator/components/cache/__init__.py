@@ -1,0 +1,1 @@
+"""``kind: cache``: its spec (``spec.py``, pure data) and its SimPy runtime (``runtime.py``)."""

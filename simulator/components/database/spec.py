@@ -1,0 +1,119 @@
+"""The spec of ``kind: database``: primaries, read replicas and shards behind connection pools (pure data)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Iterable, Literal, Mapping
+
+from pydantic import Field
+
+from ...balancing.hashing import STRATEGIES
+from ...scenario.distributions import Const, Distribution, Exp
+from ...scenario.kinds import ComponentBase
+from ...scenario.model import ZERO
+from ...scenario.types import Name, PositiveDuration, Strict
+
+Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]
+"""A placement strategy's name: a key of :data:`simulator.balancing.STRATEGIES`."""
+
+WRITE_PREFIXES = ("write", "insert", "update", "delete", "upsert")
+
+
+class DatabaseOperation(Strict):
+    """A database operation: a read or a write holding one pooled connection for ``work``.
+
+    ``scatter: true`` makes it a query that touches every shard (scatter-gather): it runs
+    on all shards at once and answers when the slowest one has. ``table`` says which data
+    it reads or writes, for staleness: a read is stale only after a write to its table
+    (operations without a table share one).
+    """
+
+    type: Literal["read", "write"] | None = None
+    work: Distribution = ZERO
+    scatter: bool = False
+    table: Name | None = None
+
+
+class Failover(Strict):
+    """Promote a read replica when a primary is down: writes fail for ``promotion_delay``."""
+
+    promotion_delay: Distribution = Const(value=30.0)
+
+
+class Sharding(Strict):
+    """Split the keys over ``shards`` independent primaries (each with its own replicas and pool).
+
+    ``strategy``: ``mod_n`` (hash mod N), ``range`` (contiguous key ranges over
+    ``0..key_space-1``; keys are popularity ranks, so hot keys share a shard),
+    ``consistent`` (a hash ring with ``virtual_nodes`` per shard), ``jump`` (jump
+    consistent hash) or ``maglev``. ``key_space`` defaults to the largest ``keys: n`` of
+    the workloads.
+    """
+
+    shards: Annotated[int, Field(ge=1)]
+    strategy: Strategy = "mod_n"
+    virtual_nodes: Annotated[int, Field(ge=1)] = 100
+    key_space: Annotated[int, Field(ge=1)] | None = None
+
+
+class DatabaseSpec(ComponentBase):
+    """A database behind a connection pool of ``connections``; ``queue`` waiters at most.
+
+    A request that waits longer than ``pool_timeout`` for a connection fails (HikariCP's
+    ``connectionTimeout``). An operation's ``type`` defaults to ``write`` when its name starts
+    with write/insert/update/delete/upsert, else ``read``.
+
+    ``read_replicas`` asynchronous replicas per shard receive every write after
+    ``replication_lag``; with ``read_from: replicas`` reads go to them (round robin), so a
+    read can miss a recent write (a stale read; a read-your-writes violation when the same
+    request wrote the key). Each node has its own pool of ``connections``. ``failover``
+    promotes a replica when the primary crashes. ``sharding`` partitions keys over shards.
+
+    A database has no ``vcpus``: an operation's ``work`` is the time it holds its
+    connection (CPU, disk and locks together), and ``connections`` bounds the concurrency.
+    """
+
+    kind: Literal["database"] = "database"
+    store = True  # drawn at the bottom of its tier
+    connections: Annotated[int, Field(ge=1)] = 10
+    queue: Annotated[int, Field(ge=0)] | None = None
+    pool_timeout: PositiveDuration | None = None
+    read_replicas: Annotated[int, Field(ge=0)] = 0
+    replication_lag: Distribution = Exp(mean=0.05)
+    read_from: Literal["primary", "replicas"] = "replicas"
+    failover: Failover | None = None
+    sharding: Sharding | None = None
+    operations: Annotated[dict[Name, DatabaseOperation], Field(min_length=1)]
+
+    @property
+    def queue_limit(self) -> int | None:
+        return self.queue
+
+    @property
+    def shard_count(self) -> int:
+        return self.sharding.shards if self.sharding is not None else 1
+
+    @property
+    def nodes_per_shard(self) -> int:
+        return 1 + self.read_replicas
+
+    def op_type(self, name: str) -> str:
+        declared = self.operations[name].type
+        return declared or ("write" if name.lower().startswith(WRITE_PREFIXES) else "read")
+
+    def fault_units(self) -> tuple[int, str]:
+        return self.shard_count, "primaries"
+
+    def describe(self) -> str:
+        parts = []
+        if self.sharding is not None:
+            parts.append(f"{self.sharding.shards} shards ({self.sharding.strategy})")
+        if self.read_replicas:
+            parts.append(f"+{self.read_replicas} read replica{'s' if self.read_replicas > 1 else ''}")
+        return " · ".join(parts)
+
+    def instances(self, measured: Iterable[Mapping[str, Any]] = ()) -> float:
+        """Primaries plus read replicas, on every shard."""
+        return self.shard_count * self.nodes_per_shard
+
+
+SPEC = DatabaseSpec

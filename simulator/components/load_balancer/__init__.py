@@ -1,0 +1,1 @@
+"""``kind: load_balancer``: its spec (``spec.py``, pure data) and its SimPy runtime (``runtime.py``)."""

@@ -1,0 +1,121 @@
+"""The spec of ``kind: service``: replicas × workers serving named operations (pure data)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Iterable, Literal, Mapping
+
+from pydantic import Field, model_validator
+
+from ...scenario.distributions import Const, Distribution
+from ...scenario.kinds import ComponentBase
+from ...scenario.model import Operation
+from ...scenario.types import Duration, Name, PositiveDuration, Strict
+
+
+class Autoscaling(Strict):
+    """A horizontal autoscaler with Kubernetes HPA v2 semantics.
+
+    Every ``interval`` the controller measures ``metric`` over the last interval across the
+    ready replicas and recommends ``ceil(ready × measured / target)`` replicas, unless the
+    ratio is within ``tolerance`` of 1. Scale-up is at most max(+100 %, +4 replicas) per
+    interval (the HPA default policy); a scale-down only happens once every recommendation
+    in the last ``scale_down_stabilization`` (the cooldown) allows it. New replicas take
+    ``provisioning_delay`` (image pull, boot, readiness: a cold start) before they receive
+    traffic; removed replicas stop receiving traffic at once and finish what they hold.
+    ``metric: utilization`` is busy workers / workers (``target`` a fraction, 0.6 = 60 %);
+    ``requests_per_replica`` is arrivals per second per ready replica.
+    """
+
+    min_replicas: Annotated[int, Field(ge=1)] = 1
+    max_replicas: Annotated[int, Field(ge=1)]
+    metric: Literal["utilization", "requests_per_replica"] = "utilization"
+    target: Annotated[float, Field(gt=0)]
+    interval: PositiveDuration = 15.0
+    tolerance: Annotated[float, Field(ge=0)] = 0.1
+    scale_up_stabilization: Duration = 0.0
+    scale_down_stabilization: Duration = 300.0
+    provisioning_delay: Distribution = Const(value=30.0)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})")
+        if self.metric == "utilization" and self.target > 1:
+            raise ValueError(f"a utilization target is a fraction of the workers (got {self.target:g}, expected <= 1)")
+        return self
+
+
+class ServiceSpec(ComponentBase):
+    """A service: ``replicas`` × ``workers``, a bounded FIFO queue per replica, named operations.
+
+    ``speeds`` makes replicas heterogeneous: replica *i* does its work ``speeds[i]`` times
+    as fast (0.5 = a node twice as slow). ``instance`` names an instance class of the cost
+    model (vertical scaling: a class with a higher ``speed`` costs more per hour; see
+    :mod:`simulator.catalog`). ``autoscaling`` adds and removes replicas at run time.
+
+    ``vcpus`` is the number of CPUs of one replica; ``work`` is CPU time on them. When more
+    workers compute at once than there are vCPUs, they share the vCPUs (processor sharing:
+    k computing on c vCPUs each progress at min(1, c/k)), so 5 gunicorn workers on 2 vCPUs
+    complete at most 2 CPU-seconds of work per second. Waiting on steps (I/O) uses no CPU.
+    Unset, it is the ``instance`` class's vCPUs (an m7i.large has 2), or, without an
+    instance, one per worker: no contention. An explicit ``vcpus`` wins over the instance.
+
+    ``io: blocking`` holds the worker for the whole operation, downstream calls included
+    (Flask/Django sync workers); ``io: async`` holds it only for ``work`` and frees it while
+    the steps wait (Node.js, Go). ``queue`` is the number of requests that may wait per
+    replica (``null`` = unbounded); a full queue rejects. ``capacity`` is the alternative
+    spelling of the same bound as queueing theory writes it (the K of M/M/c/K): the most
+    requests one replica holds, in service and waiting.
+    """
+
+    kind: Literal["service"] = "service"
+    replicas: Annotated[int, Field(ge=1)] = 1
+    workers: Annotated[int, Field(ge=1)] = 1
+    queue: Annotated[int, Field(ge=0)] | None = None
+    capacity: Annotated[int, Field(ge=1)] | None = None
+    io: Literal["blocking", "async"] = "blocking"
+    instance: Name | None = None
+    vcpus: Annotated[int, Field(ge=1, description="CPUs per replica, shared by the work of its workers "
+                                                  "(default: the instance class's, else one per worker)")] | None = None
+    speeds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None
+    autoscaling: Autoscaling | None = None
+    operations: Annotated[dict[Name, Operation], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _bound(self):
+        if self.capacity is not None:
+            if self.queue is not None:
+                raise ValueError("give queue or capacity, not both")
+            if self.capacity < self.workers:
+                raise ValueError(f"capacity ({self.capacity}) must be at least workers ({self.workers})")
+        if self.speeds is not None and len(self.speeds) != self.replicas:
+            raise ValueError(f"speeds lists {len(self.speeds)} replicas, the service has {self.replicas}")
+        if self.autoscaling is not None:
+            a = self.autoscaling
+            if not a.min_replicas <= self.replicas <= a.max_replicas:
+                raise ValueError(f"replicas ({self.replicas}) must lie within autoscaling min_replicas..max_replicas "
+                                 f"({a.min_replicas}..{a.max_replicas}): it is the starting count")
+        return self
+
+    @property
+    def queue_limit(self) -> int | None:
+        return self.capacity - self.workers if self.capacity is not None else self.queue
+
+    def fault_units(self) -> tuple[int, str]:
+        replicas = self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas
+        return replicas, "replicas"
+
+    def describe(self) -> str:
+        scaling = self.autoscaling
+        return f"autoscaled {scaling.min_replicas}–{scaling.max_replicas}" if scaling is not None else ""
+
+    def instances(self, measured: Iterable[Mapping[str, Any]] = ()) -> float:
+        """Its replicas; autoscaled, the time-average ready replicas over the runs (none: ``max_replicas``)."""
+        if self.autoscaling is None:
+            return self.replicas
+        means = [m.get("capacity_mean") for m in measured]
+        means = [m / self.workers for m in means if m is not None]
+        return sum(means) / len(means) if means else self.autoscaling.max_replicas
+
+
+SPEC = ServiceSpec

@@ -1,0 +1,1 @@
+"""Kinds defined outside ``simulator/``, as a plug-in would: they prove the registry is open."""
