@@ -62,7 +62,7 @@ LEGACY = [
     (re.compile(rf"\btypical{GAP}numbers[\"”]?[\s#,:(]*(?:sections?\s*)?\d", re.I),
      "a section without §: write Typical numbers §N"),
     (re.compile(r"\bgolden(?:\.md)?[\"”]?[\s#,:(]*(?:sections?\s*)?\d", re.I), "a section without §: write golden §N"),
-    (re.compile(r"\.\./shared|shared/reference|/work/shared"), "a path to the private reference folder"),
+    (re.compile(r"\.\./shared|shared/reference|[/\\]work[/\\]shared"), "a path to the private reference folder"),
 ]
 
 
