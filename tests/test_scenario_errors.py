@@ -225,3 +225,19 @@ def test_extends_loops_and_missing_files_are_reported(tmp_path):
     got = problems(tmp_path, "extends: nowhere.yaml\nname: x\n")
     assert any(g.startswith("s.yaml:1:10: extends: cannot use nowhere.yaml as a base: cannot read the file: No such file")
                for g in got), got
+
+
+@pytest.mark.parametrize("make_base, words", [
+    (lambda tmp: "bad\0name.yaml", "cannot use"),
+    (lambda tmp: (tmp / "loop.yaml").symlink_to(tmp / "loop.yaml") or "loop.yaml", "cannot"),
+    (lambda tmp: (tmp / "sub").mkdir() or "sub", "it is a folder, not a file"),
+    (lambda tmp: (tmp / "bin.yaml").write_bytes(b"name: \xff\xfe\n") and "bin.yaml", "not UTF-8 text"),
+])
+def test_a_base_that_cannot_be_read_is_one_located_problem(tmp_path, make_base, words):
+    base = make_base(tmp_path)
+    child = tmp_path / "child.yaml"
+    child.write_text(f'extends: "{base.replace(chr(0), chr(92) + "0")}"\nname: x\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    text = str(info.value)
+    assert "child.yaml:1:10: extends:" in text and words in text, text
