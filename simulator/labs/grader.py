@@ -172,9 +172,13 @@ def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
         return _result(check, False, [f"`{spec.key}` must be a number (got {given!r})"])
     if not math.isfinite(value):
         return _result(check, False, [f"`{spec.key}` must be a finite number (got {given!r})"])
-    error = abs(value - spec.expected) / abs(spec.expected) if spec.expected else abs(value)
-    passed = error <= spec.tolerance
+    passed = relative_error(value, spec.expected) <= spec.tolerance
     return _result(check, passed, [answer_feedback(value, spec.expected, spec.tolerance)], value=value)
+
+
+def relative_error(value: float, expected: float) -> float:
+    """|value − expected| / |expected| (the absolute error when *expected* is 0)."""
+    return abs(value - expected) / abs(expected) if expected else abs(value)
 
 
 def answer_feedback(value: float, expected: float, tolerance: float) -> str:
@@ -183,7 +187,7 @@ def answer_feedback(value: float, expected: float, tolerance: float) -> str:
     A student learns whether to look up or down and roughly how far (within the accepted
     band; outside it; more than twice or four times the band away), not the number itself.
     """
-    error = abs(value - expected) / abs(expected) if expected else abs(value)
+    error = relative_error(value, expected)
     band = f"{tolerance:.0%}"
     if error <= tolerance:
         return f"within the accepted band (±{band})"
