@@ -5,7 +5,7 @@ How long does a student wait for a grade?
 Each lab's reference solution (``labs/<lab>/solution``) is graded ``--repeat`` times as
 a student grades it: ``sdsim grade <lab> <folder> --json`` in a fresh process (Python
 start-up, imports, the process pool and every replication included), with the grader's
-default of one process per core unless ``--workers`` says otherwise. Reported per lab: the
+default (a process per replication, at most 4 per core) unless ``--workers`` says otherwise. Reported per lab: the
 minimum, median and maximum wall time, the score (it must be 100/100: a fast wrong grade
 is no use), and the target of 10 s on 2 cores.
 
@@ -48,7 +48,7 @@ def grade_once(lab: str, workers: int | None) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=None, help="processes for the replications (default: every core)")
+    parser.add_argument("--workers", type=int, default=None, help="processes for the replications (default: the grader's, one per run)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = {"cores": os.cpu_count(), "target_s": TARGET_S, "labs": {}}

@@ -655,7 +655,7 @@ def grade(
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write a JUnit XML report here.",
                                                   dir_okay=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1,
-                                                   help="Processes for the replications (default: every core).")] = None,
+                                                   help="Processes for the replications (default: one per run, at most 4 per core).")] = None,
 ) -> None:
     """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if it cannot be graded."""
     from .labs import grade_submission

@@ -110,6 +110,23 @@ def test_client_timeout_counts_and_the_server_keeps_working():
     assert s["components"]["svc"]["served"] == finished_before_the_end > 250  # the abandoned work still ran
 
 
+@pytest.mark.parametrize("arrivals", [{"kind": "poisson", "rate": "50/s"},
+                                      {"kind": "closed", "users": 40, "think": "exp(500ms)"}])
+def test_a_timeout_ends_exactly_the_requests_slower_than_it(arrivals):
+    """Work exp(mean 1 s), timeout 1 s, a worker each: P(timeout) = e^-1; a timed-out
+    request's latency is the timeout; the others' latency is their work (< 1 s)."""
+    sc = scenario({"svc": service("exp(1s)", workers=10_000)}, duration="100s", drain="5s",
+                  workload={"arrivals": arrivals, "timeout": "1s"})
+    r = simulate(sc, 3)
+    req = r.requests
+    timed_out = (req.status == "timeout").to_numpy()
+    assert np.allclose(req[timed_out].latency, 1.0)
+    assert (req[~timed_out].status == "ok").all() and (req[~timed_out].latency < 1.0).all()
+    n, p = len(req), math.exp(-1)
+    assert abs(timed_out.mean() - p) < 3 * math.sqrt(p * (1 - p) / n), (timed_out.mean(), n)
+    assert r.summary()["requests"]["issued"] == n  # each request recorded once, however it ended
+
+
 def test_database_pool_timeout():
     sc = scenario({"svc": service("0ms", steps=[{"call": "db.write"}], workers=100),
                    "db": {"kind": "database", "connections": 1, "pool_timeout": "500ms",

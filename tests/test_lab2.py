@@ -441,7 +441,7 @@ def test_starter_fails_and_scores_only_budget_and_freshness(reports):
     assert report.score == 15 and failed(report) == CHECK_IDS - {"budget", "page-freshness"}
     checks = by_id(report)
     assert checks["buy-availability"].value < 0.5 and checks["ticker-availability"].value < 0.5
-    assert checks["page-p90"].value > 0.1
+    assert checks["page-p90"].value > 10 * 0.002  # ten times the 2 ms target: failed by far, not by noise
     assert "'app' is not behind a load balancer (no load_balancer has `backend: app`)" in checks["balanced"].feedback
     assert "'app' runs 1 replica(s), at least 2 expected behind the load balancer" in checks["balanced"].feedback
     assert any("bottleneck: app" in line for line in checks["buy-availability"].feedback)

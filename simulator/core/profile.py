@@ -9,7 +9,7 @@ Points apply in order, each reshaping the rate from its ``at`` on:
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..scenario.model import ProfilePoint
 
@@ -32,6 +32,39 @@ def _apply(prev: RateFn, p: ProfilePoint) -> RateFn:
         end = at + p.for_
         return lambda t: rate if at <= t < end else prev(t)
     return lambda t: rate if t >= at else prev(t)
+
+
+class Piece(NamedTuple):
+    """``[start, end)``: the profile is constant (``constant``) or linear there, at most ``top``."""
+
+    start: float
+    end: float
+    top: float
+    constant: bool
+
+
+def pieces(base: float, points: list[ProfilePoint], horizon: float) -> list[Piece]:
+    """The profile over ``[0, horizon)`` cut where any point starts or ends.
+
+    Between two cuts every layer is constant or linear, so the rate is too: its highest
+    value is at one end, ``max(f(a), 2 f(mid) - f(a))`` (exact for a line).
+    """
+    fn = rate_function(base, points)
+    cuts = {0.0, horizon}
+    for p in points:
+        cuts.add(p.at)
+        if p.ramp is not None:
+            cuts.add(p.at + p.ramp)
+        if p.for_ is not None:
+            cuts.add(p.at + p.for_)
+    ordered = sorted(c for c in cuts if 0.0 <= c <= horizon)
+    out = []
+    for a, b in zip(ordered, ordered[1:]):
+        first, middle = fn(a), fn((a + b) / 2)
+        constant = first == middle
+        top = first if constant else max(first, 2 * middle - first) * (1 + 1e-9)  # rounding: never under
+        out.append(Piece(a, b, max(top, 0.0), constant))
+    return out
 
 
 def peak(base: float, points: list[ProfilePoint]) -> float:

@@ -43,7 +43,7 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> 
     Only files inside *submission_dir* are read (an ``extends:`` or a symlink that leaves
     it is refused), each a regular UTF-8 file of bounded size. A design that changes what
     the lab fixes (:mod:`simulator.labs.platform`) is not graded: every change is listed.
-    The replications run on *workers* processes (default: every local core); the verdicts
+    The replications run on *workers* processes (default: see :func:`run_replications`); the verdicts
     do not depend on how many.
     """
     submission_dir = Path(submission_dir)
@@ -225,11 +225,17 @@ def run_replications(scenario: Scenario, seeds: list[int], workers: int | None =
     """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes.
 
     Each run depends only on (scenario, seed), so the results are the same whatever the
-    number of workers; ``workers=1`` runs them here, one after the other.
+    number of workers; ``workers=1`` runs them here, one after the other. By default every
+    run gets a process of its own when there are at most 4 per core (the runs last about
+    as long, so the cores share them evenly: 5 runs on 2 cores take 2.5 runs' time, not the
+    3 of a 2-process pool), else one process per core.
     """
     from ..experiments.executors import make_executor
 
-    workers = min(workers or os.cpu_count() or 1, len(seeds))
+    if workers is None:
+        cores = os.cpu_count() or 1
+        workers = len(seeds) if len(seeds) <= 4 * cores else cores
+    workers = min(workers, len(seeds))
     if workers <= 1:
         return [simulate(scenario, seed) for seed in seeds]
     executor = make_executor(workers=workers)
