@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -36,6 +37,11 @@ class Exit(IntEnum):
     CHECK_FAILED = 1
     USAGE = 2
     INVALID = 3
+    BUG = 4  # an internal error: a bug in sdsim, never a verdict on the input
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+
+
+_debug = {"on": bool(os.environ.get("SDSIM_DEBUG"))}  # set by --debug: show an internal error's traceback
 
 
 ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", "-p", metavar="NAME=VALUE",
@@ -707,7 +713,10 @@ def docs(
 
 
 @app.callback(invoke_without_command=True)
-def _root(version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False) -> None:
+def _root(version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+          debug: Annotated[bool, typer.Option("--debug", help="On an internal error (exit 4), show its traceback.")] = False,
+          ) -> None:
+    _debug["on"] = _debug["on"] or debug
     if version:
         from . import __version__
 
@@ -716,8 +725,30 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Show the vers
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: exit codes keep their meaning whatever goes wrong.
+
+    An unexpected exception is a bug, not a verdict: one line on stderr saying so, with
+    what to report, and exit 4 (the traceback with ``--debug`` or ``SDSIM_DEBUG=1``).
+    Ctrl-C exits 130 without a traceback.
+    """
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False, highlight=False)
+        sys.exit(Exit.INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the edge: anything not already a message is a bug
+        if _debug["on"]:
+            raise
+        command = " ".join(["sdsim", *sys.argv[1:]])
+        err.print(f"sdsim: internal error ({type(exc).__name__}: {_one_line(exc)}). This is a bug in sdsim, not a "
+                  f"problem with your input: please report it with the command ({command}), the scenario file(s) "
+                  "it names and their seed. Add --debug for the traceback.", markup=False, highlight=False)
+        sys.exit(Exit.BUG)
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
 
 from ..scenario.params import parse_assignment
+from ..scenario.source import read_value
 
 __all__ = ["MAX_VALUES", "format_value", "normalize_grid", "param_arguments", "parse_grid", "parse_param",
            "parse_values", "points"]
@@ -134,10 +134,7 @@ def _scalar(item: str, spec: str) -> Any:
     text = item.strip()
     if not text:
         raise ValueError(f"list {spec!r}: an empty value (two commas in a row, or a trailing comma?)")
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    return read_value(text)
 
 
 def parse_values(spec: str) -> list[Any]:

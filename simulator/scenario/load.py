@@ -61,7 +61,7 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
 
     set_list, param_list = list(sets), list(params)
     problems += apply_sets(source, set_list)
-    overridden = _overridden_paths(set_list) | {("params", parse_assignment(p, "--param")[0])
+    overridden = _overridden_paths(set_list) | {("params", p.partition("=")[0].strip())
                                                 for p in param_list if "=" in p}
     values, param_problems = resolve_params(source, param_list)
     problems += param_problems
@@ -162,8 +162,13 @@ def _from_pydantic(source: Source, err: dict, overridden: set[Path]) -> Problem:
     if kind.startswith(("int_", "float_", "bool_", "string_", "literal_", "greater", "less", "dict_", "list_")):
         given = err.get("input")
         if not isinstance(given, (dict, list)):
-            message += f" (got {given!r})"
+            message += f" (got {_shortened(repr(given))})"
     return _located(source, shown, message, overridden)
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """*text*, cut in the middle when longer than *limit* (a value can be megabytes long)."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 4:]} ({len(text):,} characters)"
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

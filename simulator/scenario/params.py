@@ -23,11 +23,10 @@ import copy
 import re
 from typing import Any, Iterable
 
-import yaml
 
 from ..errors import Problem
 from ..units import duration_unit
-from .source import Path, Source
+from .source import Path, Source, read_value
 
 _REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 OVERRIDE_FILE = "<command line>"
@@ -38,11 +37,7 @@ def parse_assignment(text: str, flag: str) -> tuple[str, Any]:
     name, eq, raw = text.partition("=")
     if not eq or not name.strip():
         raise ValueError(f"{flag} {text!r}: expected NAME=VALUE")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return name.strip(), value
+    return name.strip(), read_value(raw) if raw.strip() else ""
 
 
 def apply_sets(source: Source, sets: Iterable[str]) -> list[Problem]:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ..errors import Problem
+from .yaml_guard import guard
 
 Path = tuple[Any, ...]
 
@@ -124,8 +125,13 @@ def dotted(path: Path) -> str:
 
 
 def read_yaml(text: str, file: str) -> Source:
-    """Parse *text*; syntax errors and duplicate keys become problems, never exceptions."""
+    """Parse *text*; syntax errors, duplicate keys and what :func:`~.yaml_guard.guard` refuses
+    become problems, never exceptions."""
     source = Source(file=file, data=None)
+    refused = guard(text, file, _Loader)
+    if refused is not None:
+        source.problems.append(refused)
+        return source
     try:
         loader = _Loader(text)
         try:
@@ -138,15 +144,41 @@ def read_yaml(text: str, file: str) -> Source:
         message = " ".join(str(m) for m in (exc.context, exc.problem) if m)
         source.problems.append(Problem(file, line, col, "", f"invalid YAML: {message}"))
         return source
+    except yaml.reader.ReaderError as exc:  # a control character: located by offset, turned into line:col
+        line, col = _line_col(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        source.problems.append(Problem(file, line, col, "", f"invalid YAML: the control character U+{code:04X} "
+                                                            "is not allowed in a YAML file"))
+        return source
     except yaml.YAMLError as exc:
         source.problems.append(Problem(file, None, None, "", f"invalid YAML: {exc}"))
         return source
     if node is None:
         source.problems.append(Problem(file, 1, 1, "", "the file is empty (expected a scenario mapping)"))
         return source
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        what = f"only {node.value!r}, which YAML reads as null" if node.value else "an empty document"
+        source.problems.append(Problem(file, *_mark(node), "", f"the file holds {what} (expected a scenario mapping)"))
+        return source
     constructor = _Loader("")
     source.data = _build(node, (), source, constructor)
     return source
+
+
+def read_value(text: str) -> Any:
+    """A command-line value (``--set``, ``--param``, a sweep list item) read as YAML, or the
+    text itself when it is not valid YAML or the guard refuses it (deep, tagged, a bomb)."""
+    if guard(text, "<value>", _Loader) is not None:
+        return text
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader, guarded above
+    except yaml.YAMLError:
+        return text
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -157,10 +189,14 @@ def _build(node: yaml.Node, path: Path, source: Source, constructor: yaml.SafeLo
     source.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
+        merges: list[tuple[yaml.Node, yaml.Node]] = []  # `<<: *base` pairs, applied after the explicit keys
         pairs, i = node.value, 0
         while i < len(pairs):
             key_node, value_node = pairs[i]
             i += 1
+            if key_node.tag == MERGE_TAG:
+                merges.append((key_node, value_node))
+                continue
             key = constructor.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 key = str(key)
@@ -179,6 +215,8 @@ def _build(node: yaml.Node, path: Path, source: Source, constructor: yaml.SafeLo
                 source.problems.append(_split_problem(source, child, value_node, f"{key}: \"{result[key]}\"", "{ }"))
                 continue
             result[key] = _build(value_node, child, source, constructor)
+        if merges:
+            result = _merge_keys(merges, result, path, source, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
         items: list[Any] = []
@@ -198,6 +236,39 @@ def _build(node: yaml.Node, path: Path, source: Source, constructor: yaml.SafeLo
             items.append(_build(item, child, source, constructor))
         return items
     return constructor.construct_object(node, deep=True)
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _merge_keys(merges: list[tuple[yaml.Node, yaml.Node]], own: dict[Any, Any], path: Path, source: Source,
+                constructor: yaml.SafeLoader) -> dict[Any, Any]:
+    """YAML merge keys: ``<<: *base`` (or ``<<: [*a, *b]``) adds the keys of those mappings
+    that the mapping does not set itself; with a list, an earlier mapping wins over a later.
+    A merged value is located where its anchor wrote it."""
+    merged: dict[Any, Any] = {}
+    for key_node, value_node in merges[:1]:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if not all(isinstance(m, yaml.MappingNode) for m in sources):
+            source.problems.append(Problem(source.file, *_mark(value_node), dotted(path),
+                                           "`<<` merges a mapping or a list of mappings (e.g. `<<: *base`)"))
+            return own
+        for mapping in sources:
+            for k_node, v_node in mapping.value:
+                if k_node.tag == MERGE_TAG:
+                    continue  # a merge inside a merged mapping was already applied where it was written
+                key = constructor.construct_object(k_node, deep=True)
+                if isinstance(key, (list, dict)):
+                    key = str(key)
+                if key in own or key in merged:
+                    continue
+                source.keys[path + (key,)] = _mark(k_node)
+                merged[key] = _build(v_node, path + (key,), source, constructor)
+    for key_node, _ in merges[1:]:
+        source.problems.append(Problem(source.file, *_mark(key_node), dotted(path), "duplicate key '<<' (one merge "
+                                                                                    "key per mapping; list several: `<<: [*a, *b]`)"))
+    merged.update(own)
+    return merged
 
 
 def _plain(node: yaml.Node | None) -> bool:

@@ -1,0 +1,150 @@
+"""Bad input gets a located message and exit 3, never a traceback, a hang or a memory blow-up.
+
+One regression test per class of damage found by mutating the repository's scenarios
+(YAML reading, command-line values) plus the exit codes that keep their meaning: 3 for
+bad input, 4 for an internal error (a bug), never 1 (which means "an SLO failed").
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import ScenarioError
+from simulator.scenario.load import check_scenario
+from simulator.scenario.source import read_yaml
+from simulator.scenario.yaml_guard import MAX_DEPTH, MAX_NODES
+
+ROOT = Path(__file__).resolve().parent.parent
+MM1 = ROOT / "scenarios" / "theory" / "mm1.yaml"
+VALID = MM1.read_text(encoding="utf-8")
+
+
+def problems(text: str, **kw) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        check_scenario("s.yaml", text=text, **kw)
+    assert info.value.problems, "a refusal must say why"
+    return [str(p) for p in info.value.problems]
+
+
+def alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- YAML reading
+
+def test_nesting_a_thousand_deep_is_refused_where_it_goes_too_deep():
+    (message,) = problems("name: x\ndeep: " + "[" * 1000 + "]" * 1000 + "\n")
+    assert message.startswith("s.yaml:2:") and f"nest more than {MAX_DEPTH} deep" in message
+
+
+def test_nesting_within_the_limit_reads():
+    text = VALID + "description: " + "[" * 20 + "]" * 20 + "\n"  # read, then refused by the schema only
+    assert not any("nest" in m for m in problems(text))
+
+
+@pytest.mark.parametrize("text", ["x: &r [*r]\n", "x: &r {a: *r}\n"])
+def test_a_recursive_alias_is_refused(text):
+    (message,) = problems(text)
+    assert message.startswith("s.yaml:1:") and "contains it" in message
+
+
+@pytest.mark.parametrize("levels", [6, 9, 12])
+def test_a_billion_laughs_is_refused_quickly(levels):
+    started = time.perf_counter()
+    (message,) = problems(alias_bomb(levels))
+    assert f"more than {MAX_NODES:,} values" in message and message.startswith("s.yaml:")
+    assert time.perf_counter() - started < 5  # refused while reading, never expanded
+
+
+@pytest.mark.parametrize("tagged, shown", [("name: !custom 5", "!custom"), ("seed: !!int abc", "!!int"),
+                                           ("name: !!python/name:os.system ''", "!!python/name:os.system"),
+                                           ("? !!set {a, b}\n: 1", "!!set"), ("name: !!str 5", "!!str")])
+def test_tags_are_refused_with_their_location(tagged, shown):
+    (message,) = problems(tagged + "\n")
+    assert message.startswith("s.yaml:1:") or message.startswith("s.yaml:2:")
+    assert repr(shown) in message and "not accepted" in message
+
+
+def test_merge_keys_merge_explicit_keys_win_and_merged_values_keep_their_place():
+    text = ("base: &b {kind: service, workers: 2, replicas: 1}\n"
+            "more: &m {workers: 9, zone: z}\n"
+            "svc:\n  <<: [*b, *m]\n  replicas: 3\n")
+    source = read_yaml(text, "s.yaml")
+    assert source.problems == []
+    assert source.data["svc"] == {"kind": "service", "workers": 2, "zone": "z", "replicas": 3}  # *b before *m
+    assert source.locate(("svc", "workers")) == (1, 35)  # where the anchor wrote it: line 1, column 35
+    assert source.locate(("svc", "replicas")) == (5, 13)
+
+
+def test_a_merge_of_a_scalar_is_refused():
+    (message,) = [str(p) for p in read_yaml("svc:\n  <<: 5\n", "s.yaml").problems]
+    assert message.startswith("s.yaml:2:") and "merges a mapping" in message
+
+
+@pytest.mark.parametrize("text, says", [("---\n", "an empty document"), ("null\n", "'null'"), ("~\n", "'~'"),
+                                        ("", "empty")])
+def test_a_file_of_nothing_says_so(text, says):
+    (message,) = problems(text)
+    assert message.startswith("s.yaml:") and says in message and "expected a scenario mapping" in message
+
+
+def test_a_control_character_is_located_by_line_and_column():
+    (message,) = problems("name: a\nduration: 1\x01s\n")
+    assert message.startswith("s.yaml:2:12:") and "U+0001" in message
+
+
+# ----------------------------------------------------------------------------- the command line
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("flag", ["--param", "--set"])
+def test_an_assignment_without_a_name_is_a_usage_message(flag):
+    done = cli("validate", str(MM1), flag, "=1")
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert f"{flag} '=1': expected NAME=VALUE" in done.stdout + done.stderr
+
+
+def test_a_value_nested_thousands_deep_is_read_as_text_and_refused_shortly():
+    done = cli("validate", str(MM1), "--set", "seed=" + "[" * 3000)
+    out = done.stdout + done.stderr
+    assert done.returncode == 3 and "Traceback" not in out
+    assert "seed:" in out and "(3,005 characters)" not in out and "characters)" in out  # echoed cut short
+    assert len(out) < 2000
+
+
+@pytest.mark.parametrize("name", ["---\n", "x: &r [*r]\n", "seed: !!int abc\n"])
+def test_validate_exits_3_with_one_located_line(tmp_path, name):
+    path = tmp_path / "bad.yaml"
+    path.write_text(name, encoding="utf-8")
+    done = cli("validate", str(path))
+    assert done.returncode == 3 and "Traceback" not in done.stdout + done.stderr
+    assert f"{path}:1:" in done.stdout + done.stderr or f"{path}:2:" in done.stdout + done.stderr
+
+
+BOOM = ("import sys, simulator.cli as cli\n"
+        "@cli.app.command('boom')\n"
+        "def boom():\n    raise RuntimeError('kaput')\n"
+        "cli.main()\n")
+
+
+def test_an_internal_error_exits_4_with_one_line_that_says_it_is_a_bug():
+    done = subprocess.run([sys.executable, "-c", BOOM, "boom"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr and "internal error (RuntimeError: kaput)" in done.stderr
+    assert "bug in sdsim" in done.stderr and "sdsim boom" in done.stderr and "--debug" in done.stderr
+
+
+def test_debug_shows_the_traceback():
+    done = subprocess.run([sys.executable, "-c", BOOM, "--debug", "boom"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and done.returncode != 4
+    assert "RuntimeError" in done.stderr and "kaput" in done.stderr and "bug in sdsim" not in done.stderr
