@@ -20,7 +20,7 @@ from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 import typer
 from rich.console import Console
 
-from .errors import ScenarioError
+from .errors import ScenarioError, SimulationStalled
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -736,6 +736,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted", markup=False, highlight=False)
         sys.exit(Exit.INTERRUPTED)
+    except SimulationStalled as exc:  # the scenario's fault, found while running it
+        err.print(f"invalid scenario: {exc}", markup=False, highlight=False)
+        sys.exit(Exit.INVALID)
     except Exception as exc:  # noqa: BLE001 - the edge: anything not already a message is a bug
         if _debug["on"]:
             raise

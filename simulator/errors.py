@@ -49,3 +49,11 @@ def unknown_name(what: str, given: object, valid: Iterable[str], plural: str | N
     close = difflib.get_close_matches(str(given), names, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown {what} {given!r} ({hint}valid {plural or what + 's'}: {', '.join(names)})"
+
+
+class SimulationStalled(Exception):
+    """Simulated time stopped advancing during a run: the scenario loops without delay.
+
+    A fault of the input, not of sdsim: the command line reports it like an invalid
+    scenario (exit 3).
+    """

@@ -148,3 +148,55 @@ def test_debug_shows_the_traceback():
     done = subprocess.run([sys.executable, "-c", BOOM, "--debug", "boom"], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and done.returncode != 4
     assert "RuntimeError" in done.stderr and "kaput" in done.stderr and "bug in sdsim" not in done.stderr
+
+
+# ----------------------------------------------------------------------------- what a run asks for
+
+def test_a_rate_no_machine_can_simulate_is_refused_with_the_workload_named():
+    (message,) = problems(VALID.replace('rate: "${arrival_rate}"', "rate: 1e57/s"))
+    assert "workload.0.arrivals" in message and "requests" in message and "50,000,000" in message
+
+
+def test_a_heavy_run_is_warned_about_not_refused():
+    _, warnings = check_scenario("s.yaml", text=VALID.replace('rate: "${arrival_rate}"', "rate: 300/s")
+                                 .replace("service_rate: {default: 1.0", "service_rate: {default: 1000.0"))
+    assert any("expect it to take minutes" in str(w) for w in warnings)  # 300/s x 20,000 s = 6,000,000
+
+
+def test_a_profile_is_integrated_for_the_estimate():
+    """50/s for 100 s plus a 20 s spike at 1e6/s: 20,005,000 requests, under the limit; 60 s of it is over."""
+    from simulator.scenario.budget import MAX_REQUESTS, expected_requests
+
+    spike = VALID.replace("duration: 20000s", "duration: 100s").replace("warmup: 2000s", "warmup: 10s") \
+        .replace('rate: "${arrival_rate}"}', 'rate: 50/s}\n    profile: [{at: 10s, rate: 1e6/s, for: 20s}]')
+    scenario, _ = check_scenario("s.yaml", text=spike)
+    assert expected_requests(scenario) == [(0, pytest.approx(50 * 80 + 1e6 * 20))]
+    assert 50 * 80 + 1e6 * 20 < MAX_REQUESTS
+    (message,) = problems(spike.replace("for: 20s", "for: 60s"))
+    assert "60,002,000 requests" in message
+
+
+def test_a_nanosecond_sample_interval_is_refused_with_the_smallest_allowed():
+    (message,) = problems(VALID + "sample_interval: 1e-9s\n")
+    assert message.startswith("s.yaml:") and "sample_interval" in message and "use at least 0.02s" in message
+
+
+@pytest.mark.parametrize("field, value", [("replicas", 10 ** 9), ("replicas", 99991)])
+def test_a_component_with_more_instances_than_a_run_can_hold_is_refused(field, value):
+    text = VALID.replace("    workers: 1\n", f"    workers: 1\n    {field}: {value}\n")
+    (message,) = problems(text)
+    assert "'server' runs" in message and "10,000" in message
+
+
+def test_a_closed_loop_that_never_moves_the_clock_stops_with_a_message(monkeypatch):
+    from simulator import simulate
+    from simulator.engine import clock
+    from simulator.errors import SimulationStalled
+
+    monkeypatch.setattr(clock, "CHECK_EVERY", 20_000)
+    text = ("name: stall\nduration: 10s\nworkload:\n"
+            "  - {name: u, entry: svc, operation: op, arrivals: {kind: closed, users: 2, think: 0s}}\n"
+            "components:\n  svc: {kind: service, workers: 2, operations: {op: {work: 0s}}}\n")
+    scenario, _ = check_scenario("s.yaml", text=text)
+    with pytest.raises(SimulationStalled, match="stopped advancing at t = 0s"):
+        simulate(scenario)

@@ -156,7 +156,12 @@ class ClosedLoop(Client):
                 yield env.timeout(think())
             if env.now >= stop:
                 return
+            sent = env.now
             yield from self.send()
+            if think is None and env.now == sent:
+                # no think time and an answer in no time: without an event here this loop would
+                # never give the clock back; with it, the stall detector (engine/clock.py) sees it
+                yield env.timeout(0)
 
 
 def make_clients(world: "World") -> list[Client]:

@@ -17,6 +17,7 @@ from ..faults import FAULTS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
 from .network import Links
+from .clock import run_until
 from ..core.rng import stream
 from ..core.request import TIMEOUT
 from ..core.sampling import Buffered
@@ -73,14 +74,14 @@ class World:
         """
         env, sc = self.env, self.scenario
         if progress is None:
-            env.run(until=sc.duration)
+            run_until(env, sc.duration)
         else:
             for k in range(1, ticks + 1):
-                env.run(until=sc.duration * k / ticks)
+                run_until(env, sc.duration * k / ticks)
                 progress(env.now, sc.duration, self.events())
         if self.pending and sc.drain > 0:
             self._drained = env.event()
-            env.run(until=env.any_of([self._drained, env.timeout(sc.drain)]))
+            run_until(env, env.any_of([self._drained, env.timeout(sc.drain)]))
         end = env.now
         for request in self.pending.values():
             self.recorder.request_done(request.t_issue, end, TIMEOUT, request.workload, request.operation)

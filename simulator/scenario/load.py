@@ -14,7 +14,7 @@ from typing import Iterable
 from pydantic import ValidationError
 
 from ..errors import Problem, ScenarioError, unknown_name
-from . import topology
+from . import budget, topology
 from .model import Scenario
 from .params import OVERRIDE_FILE, apply_sets, parse_assignment, resolve_params, substitute
 from .files import UnreadableFile, read_text
@@ -78,6 +78,9 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
         raise ScenarioError(_sorted(problems))
 
     errors, warnings = topology.check(scenario)
+    if not errors:
+        too_big, heavy = budget.check(scenario)
+        errors, warnings = too_big, warnings + heavy
     if errors:
         raise ScenarioError(_sorted([_located(source, p, m, overridden) for p, m in errors]))
     return scenario, [_located(source, p, m, overridden, key=True) for p, m in warnings]

@@ -89,10 +89,10 @@ class Source:
 
         Locations of inherited values keep pointing into the base file.
         """
-        replaced = [p for p in self.values if p and not isinstance(_get(self.data, p), (dict, _Missing))]
+        replaced = {p for p in self.values if p and not isinstance(_get(self.data, p), (dict, _Missing))}
         for index, own in ((base.values, self.values), (base.keys, self.keys)):
-            for path, where in index.items():
-                if path not in own and not any(path[: len(r)] == r for r in replaced):
+            for path, where in index.items():  # linear: each path's prefixes are looked up, not every pair
+                if path not in own and not any(path[:k] in replaced for k in range(1, len(path) + 1)):
                     own[path] = where
                     self.files.setdefault(path, base.files.get(path, base.file))
         self.data = _merge(base.data, self.data)

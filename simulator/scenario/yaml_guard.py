@@ -23,7 +23,7 @@ import yaml
 from ..errors import Problem
 
 MAX_DEPTH = 64  # a scenario nests about 8 deep; nested steps a few more
-MAX_NODES = 100_000  # values after alias expansion; a large scenario has a few thousand
+MAX_NODES = 20_000  # values after alias expansion; a large scenario has a few thousand
 
 
 def guard(text: str, file: str, loader: type[yaml.SafeLoader]) -> Problem | None:

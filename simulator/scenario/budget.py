@@ -1,0 +1,79 @@
+"""What a run of a scenario will ask of the machine, estimated before it starts, and the limits.
+
+A valid scenario can still ask for more than any machine has: a rate of 10⁵⁷ requests
+per second, or a time series sampled every nanosecond for an hour. :func:`check`
+estimates, from the scenario alone:
+
+* **requests**: an open-loop workload issues ∫ rate(t) dt over ``[0, duration)``
+  (its profile integrated exactly: it is linear between breakpoints); a closed loop at
+  most ``users × duration / think`` (its mean think time; with no think time the
+  response time bounds the rate, which is not known before the run: not estimated);
+* **samples**: the time series has ``duration / sample_interval`` points per series;
+* **instances**: what each component runs at most (its kind's ``instances()`` and
+  ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
+
+It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_SAMPLES`
+samples or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
+warns above :data:`WARN_REQUESTS` (a long run: minutes, not seconds). The limits are
+documented in the README ("Limits").
+"""
+
+from __future__ import annotations
+
+import math
+
+from .model import Closed, Scenario
+from .profile import pieces, rate_function
+from .source import Path
+
+MAX_REQUESTS = 50_000_000  # ~ an hour of simulation and GBs of records: refused
+WARN_REQUESTS = 5_000_000  # ~ minutes: said, not refused
+MAX_SAMPLES = 1_000_000  # points per time series
+MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
+
+
+def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
+    """(workload index, requests it is expected to issue); ``inf`` when it cannot be bounded."""
+    out = []
+    for i, w in enumerate(scenario.workload):
+        if isinstance(w.arrivals, Closed):
+            think = w.arrivals.think.mean()
+            out.append((i, w.arrivals.users * scenario.duration / think if think > 0 else 0.0))
+        else:
+            rate = rate_function(w.arrivals.rate, w.profile)  # linear on each piece: its midpoint is its mean
+            out.append((i, sum(rate((p.start + p.end) / 2) * (p.end - p.start)
+                               for p in pieces(w.arrivals.rate, w.profile, scenario.duration))))
+    return out
+
+
+def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """``(errors, warnings)`` as ``(path, message)`` pairs."""
+    errors: list[tuple[Path, str]] = []
+    warnings: list[tuple[Path, str]] = []
+    per_workload = expected_requests(scenario)
+    total = sum(n for _, n in per_workload)
+    if not math.isfinite(total) or total > MAX_REQUESTS:
+        i, biggest = max(per_workload, key=lambda x: x[1])
+        where = ("workload", i, "arrivals")
+        errors.append((where, f"this run would issue about {_count(total)} requests ({_count(biggest)} from workload "
+                              f"{scenario.workload[i].name!r}), more than the {MAX_REQUESTS:,} a run may have: "
+                              "lower the rate or the users, or shorten the duration"))
+    elif total > WARN_REQUESTS:
+        warnings.append((("duration",), f"this run issues about {_count(total)} requests: expect it to take minutes"))
+    for name, spec in scenario.components.items():
+        count, what = max((spec.instances(), "instances"), spec.fault_units())
+        if not count <= MAX_INSTANCES:
+            errors.append((("components", name), f"{name!r} runs {_count(count)} {what}, more than the "
+                                                 f"{MAX_INSTANCES:,} a component may have"))
+    samples = scenario.duration / scenario.sample_interval
+    if samples > MAX_SAMPLES:
+        errors.append((("sample_interval",), f"{scenario.sample_interval:g}s over a {scenario.duration:g}s run is "
+                                             f"{_count(samples)} samples per series, more than the {MAX_SAMPLES:,} "
+                                             f"allowed: use at least {scenario.duration / MAX_SAMPLES:.3g}s"))
+    return errors, warnings
+
+
+def _count(n: float) -> str:
+    if not math.isfinite(n):
+        return "an unbounded number of"
+    return f"{n:,.0f}" if n < 1e12 else f"{n:.2g}"
