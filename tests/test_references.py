@@ -163,7 +163,7 @@ def test_the_areas_cover_the_files_that_cite():
     scanned = {str(p.relative_to(ROOT)) for area in AREAS.values() for p in _text_files(*area)}
     for name in ("README.md", "scenarios/SCALING.md", "scenarios/onepiece/monolith.yaml",
                  "scenarios/onepiece/FINDINGS.md", "notebooks/lab2_load_balancing.py",
-                 "simulator/docs/golden.md", "simulator/docs/typical-numbers.md", "simulator/theory.py"):
+                 "simulator/docs/golden.md", "simulator/docs/typical-numbers.md", "simulator/theory/load_balancing.py"):
         assert name in scanned
 
 
