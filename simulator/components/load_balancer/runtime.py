@@ -3,8 +3,8 @@
 The balancer is itself a small service: ``replicas`` × ``workers`` doing ``work`` per
 request (its own CPU; an event loop, so the worker is freed while the request is
 upstream) behind a ``queue``. Then it forwards the request to the backend replica its
-policy picks (:mod:`simulator.balancing.policies`), paying the network both ways, and
-returns the backend's answer.
+policy picks (:mod:`simulator.balancing.policies`), across the network hop to the
+backend's zone (:mod:`simulator.engine.network`), and returns the backend's answer.
 
 Its view of the backend (what Envoy calls host health):
 
@@ -64,7 +64,8 @@ class LoadBalancer(Component):
         spec, world = self.spec, self.world
         self.backend = world.components[spec.backend]
         self.hosts = self.backend.replicas
-        self.link = world.links.between(self.zone, self.backend.zone)
+        self.hop = world.hops.between(self.zone, self.backend.zone)
+        self.link = world.links.between(self.zone, self.backend.zone)  # what a health probe's round trip pays
         self.policy = make_policy(spec.policy, spec.weights or [], world.uniform(f"{self.name}/policy"),
                                   **self._policy_knobs())
         n = len(self.hosts.replicas)
@@ -132,7 +133,8 @@ class LoadBalancer(Component):
 
     # -- forwarding ---------------------------------------------------------------------------------
     def _forwarder(self, backend_op):
-        env, link, backend = self.env, self.link, self.backend
+        env = self.env
+        upstream = self.hop.pinned(self.backend.handle, backend_op)  # across the network to the replica picked
         limit = self.spec.max_connections
         outlier = self.spec.outlier_detection
         retries = self.spec.retries
@@ -159,11 +161,7 @@ class LoadBalancer(Component):
                 active[host] += 1
                 self.outstanding += 1
                 try:
-                    if link is not None:
-                        yield env.timeout(link.delay())
-                    status = yield from backend.handle(backend_op, request, replica)
-                    if link is not None:
-                        yield env.timeout(link.delay())
+                    status = yield from upstream(request, replica)
                 finally:
                     active[host] -= 1
                     self.outstanding -= 1
