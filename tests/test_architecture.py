@@ -17,7 +17,10 @@ respect. The rules:
   and its runtime side by side) never imports simpy, matplotlib or pandas, and a
   component spec imports nothing of the runtime (``core``, ``engine``, ``metrics``, the
   component runtimes) — checked on the code and again by importing them in a fresh process;
-* ``metrics`` never imports ``viz`` (records do not know their pictures).
+* ``metrics`` never imports ``viz`` (records do not know their pictures);
+* a step kind or call policy (``simulator/steps/``) is pure like a spec: it never imports
+  simpy, matplotlib or pandas, nor the runtime packages; of the kernel only the status
+  vocabulary (``core.request``). What it runs with, it gets from the builder at compile time.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ BELOW = {  # a package may import only these of LAYERED
     "metrics": {"core"},
     "engine": {"core", "components", "faults", "metrics"},
 }
-FORBIDDEN_THIRD_PARTY = {"scenario": {"simpy", "matplotlib", "pandas"}}
-FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"}}
+FORBIDDEN_THIRD_PARTY = {"scenario": {"simpy", "matplotlib", "pandas"}, "steps": {"simpy", "matplotlib", "pandas"}}
+FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"},
+                      "steps": {"core", "engine", "components", "faults", "metrics", "viz"}}
+STEPS_MAY_READ = {"simulator.core.request"}  # the status vocabulary: pure
 SCENARIO_MAY_READ = {"simulator.components", "simulator.faults"}  # the lists of kinds, and the specs below
 IMPURE = {"simpy", "matplotlib", "pandas"}
 RUNTIME_PACKAGES = {"core", "engine", "metrics", "viz", "experiments", "labs"}
@@ -116,7 +121,8 @@ def layering_problems(graph: nx.DiGraph) -> list[str]:
             continue
         if pa in BELOW and pb in LAYERED and pb not in BELOW[pa]:
             problems.append(f"{a} imports {b}: {pa} may not depend on {pb}")
-        if pb in FORBIDDEN_INTERNAL.get(pa, ()) and not (pa == "scenario" and (b in SCENARIO_MAY_READ or is_spec(b))):
+        if pb in FORBIDDEN_INTERNAL.get(pa, ()) and not (pa == "scenario" and (b in SCENARIO_MAY_READ or is_spec(b))) \
+                and not (pa == "steps" and b in STEPS_MAY_READ):
             problems.append(f"{a} imports {b}: {pa} never imports {pb}")
     for node, data in graph.nodes(data=True):
         bad = data.get("third_party", set()) & FORBIDDEN_THIRD_PARTY.get(top_package(node), set())
@@ -153,6 +159,8 @@ def test_simulate_sits_on_top():
     (("simulator.scenario.topology", "simulator.components.cache.runtime"), "scenario never imports components"),
     (("simulator.components.cache.spec", "simulator.core.request"), "a kind's spec is pure data"),
     (("simulator.components.cache.spec", "simulator.components.replica"), "a kind's spec is pure data"),
+    (("simulator.steps.call", "simulator.core.process"), "steps never imports core"),
+    (("simulator.steps.policies", "simulator.engine.network"), "steps never imports engine"),
 ])
 def test_the_checker_catches_a_planted_violation(edge, words):
     graph = import_graph()
@@ -170,7 +178,9 @@ def test_the_checker_catches_a_loop_and_impure_data():
     assert any("scenario.model imports simpy" in p for p in problems)
     graph.nodes["simulator.components.cache.spec"]["third_party"].add("simpy")
     graph.nodes["simulator.faults.crash"]["third_party"].add("pandas")
+    graph.nodes["simulator.steps.branch"]["third_party"].add("simpy")
     problems = layering_problems(graph)
+    assert any("steps.branch imports simpy" in p for p in problems)
     assert any("components.cache.spec imports simpy" in p for p in problems)
     assert any("faults.crash imports pandas" in p for p in problems)
 
@@ -181,10 +191,12 @@ import {first}
 from pathlib import Path
 from simulator.components import KINDS
 from simulator.faults import FAULTS
+from simulator.steps import POLICIES, STEPS
 from simulator.scenario import load_scenario
 from simulator.scenario.schema import scenario_schema
 
 specs = [kind.spec for _, kind in KINDS.items()] + [kind.spec for _, kind in FAULTS.items()]
+specs += [kind.spec for _, kind in STEPS.items()] + [policy for _, policy in POLICIES.items()]
 schema = scenario_schema()
 loaded = [load_scenario(p) for p in sorted(Path("scenarios").rglob("*.yaml"))]
 kind_packages = {{f"simulator.components.{{name}}" for name in KINDS}}
@@ -195,10 +207,11 @@ print(sorted({{"simpy", "matplotlib", "pandas", "numpy"}} & set(sys.modules)), r
 """
 
 
-@pytest.mark.parametrize("first", ["simulator.components.load_balancer.spec", "simulator.faults.latency"])
+@pytest.mark.parametrize("first", ["simulator.components.load_balancer.spec", "simulator.faults.latency",
+                                   "simulator.steps.call"])
 def test_the_spec_side_loads_no_runtime(first):
-    """In a fresh process, with a kind's spec imported first (no loop through the scenario): every
-    kind's spec, the schema and every scenario file load without SimPy (nor matplotlib, pandas or
+    """In a fresh process, with a kind's spec (or a step kind) imported first (no loop through the
+    scenario): every kind's spec, every step kind and call policy, the schema and every scenario file load without SimPy (nor matplotlib, pandas or
     numpy) and without any component runtime."""
     root = PACKAGE.parent
     done = subprocess.run([sys.executable, "-c", SPEC_SIDE.format(first=first)], cwd=root, capture_output=True,
@@ -207,4 +220,4 @@ def test_the_spec_side_loads_no_runtime(first):
     impure_and_runtimes, counts = done.stdout.rsplit("] ", 1)
     assert impure_and_runtimes == "[] [", done.stdout  # no simpy, matplotlib, pandas, numpy, nor a runtime
     specs, loaded = map(int, counts.split())
-    assert specs == 8 and loaded > 20
+    assert specs == 8 + 4 + 2 and loaded > 20

@@ -98,7 +98,7 @@ def test_two_read_replicas_share_the_reads():
                   entry="db", operation="read", rate="150/s", duration="60s", warmup="5s")
     world = build(sc, 1)
     db = world.components["db"]
-    db.metered = True  # per-node arrival counters (what an autoscaler reads)
+    db.station.metered = True  # per-node arrival counters (what an autoscaler reads)
     world.run()
     primary, *replicas = db.nodes
     assert primary.arrivals == 0

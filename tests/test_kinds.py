@@ -120,6 +120,33 @@ def test_the_spec_side_and_the_runtime_side_list_the_same_kinds(registry):
         assert kind.runtime.kind == name
 
 
+def test_no_kind_inherits_from_another_kind():
+    """Kinds compose the worker pool (a Station) instead of subclassing each other: no runtime
+    class has another kind's runtime in its MRO; every one is a Component."""
+    from simulator.components.base import Component
+
+    runtimes = {name: kind.runtime for name, kind in KINDS.items()}
+    assert len(runtimes) >= 4
+    for name, runtime in runtimes.items():
+        assert issubclass(runtime, Component), name
+        others = {other for other, cls in runtimes.items() if other != name and cls in runtime.__mro__}
+        assert not others, f"the {name} runtime inherits from the {', '.join(sorted(others))} runtime"
+
+
+def test_the_queueing_kinds_hold_one_station():
+    from simulator.components.station import Station
+    from simulator.engine.build import build
+
+    kinds = set()
+    for file in ("cached-character.yaml", "load-balanced.yaml"):
+        world = build(load_scenario(ROOT / "scenarios" / "onepiece" / file))
+        for component in world.components.values():
+            assert isinstance(component.station, Station)
+            assert component.replicas is component.station.replicas and component.log is component.station.log
+            kinds.add(component.kind)
+    assert kinds == {"service", "cache", "database", "load_balancer"}
+
+
 def test_a_spec_that_declares_another_kind_is_refused():
     from plugins.echo.runtime import Echo
     from plugins.echo.spec import EchoSpec

@@ -89,26 +89,27 @@ class HpaController:
 
 
 class Autoscaler:
-    """Measures a service every ``interval`` and adds or retires replicas as the controller says."""
+    """Measures a :class:`~simulator.components.station.Station` every ``interval`` and adds or retires
+    replicas as the controller says."""
 
-    def __init__(self, service, spec):
-        self.service = service
+    def __init__(self, station, spec):
+        self.station = station
         self.spec = spec
         self.controller = HpaController(spec)
-        self.boot = sampler(spec.provisioning_delay, service.world.rng(f"{service.name}/autoscaler/boot"))
+        self.boot = sampler(spec.provisioning_delay, station.world.rng(f"{station.name}/autoscaler/boot"))
         self.booting: list = []
         self.ready_since: dict[int, float] = {}  # replica index -> when a replica added at run time became ready
-        service.metered = True
+        station.metered = True
 
     def _ready(self) -> list:
-        return [r for r in self.service.replicas.replicas if r.registered]
+        return [r for r in self.station.replicas.replicas if r.registered]
 
     def _capacity_changed(self) -> None:
-        self.service.log.capacity_changed(self.service.env.now, len(self._ready()) * self.service.replicas.workers)
+        self.station.log.capacity_changed(self.station.env.now, len(self._ready()) * self.station.replicas.workers)
 
     def ready_time(self, window: float) -> float:
         """Replica-seconds the ready replicas were ready during the last *window* seconds."""
-        now, since = self.service.env.now, self.ready_since
+        now, since = self.station.env.now, self.ready_since
         return sum(min(window, now - since.get(r.index, -math.inf)) for r in self._ready())
 
     def measure(self, window: float, last: dict) -> float:
@@ -118,22 +119,22 @@ class Autoscaler:
         the window counts only for the part of it it was ready (it had no workers to be
         busy with, nor an address to receive requests at, before).
         """
-        now = self.service.env.now
+        now = self.station.env.now
         ready = self._ready()
         ready_time = self.ready_time(window)
         if ready_time <= 0:
             return 0.0
         if self.spec.metric == "utilization":
             busy = sum(r.busy_until(now) - last.get(("busy", r.index), 0.0) for r in ready)
-            value = busy / (ready_time * self.service.replicas.workers)
+            value = busy / (ready_time * self.station.replicas.workers)
         else:
             arrivals = sum(r.arrivals - last.get(("arrivals", r.index), 0) for r in ready)
             value = arrivals / ready_time
         return value
 
     def run(self):
-        service, spec = self.service, self.spec
-        env = service.env
+        station, spec = self.station, self.spec
+        env = station.env
         last: dict = {}
         self._snapshot(last)
         while True:
@@ -144,26 +145,26 @@ class Autoscaler:
             current = len(self._ready()) + len(self.booting)
             desired = self.controller.desired(env.now, current, measured, ready)
             if desired != current:
-                service.world.recorder.scaled(env.now, service.name, current, desired, measured)
+                station.world.recorder.scaled(env.now, station.name, current, desired, measured)
             for _ in range(desired - current):
-                replica = service.replicas.add()
+                replica = station.replicas.add()
                 self.booting.append(replica)
                 env.process(self._start(replica))
             for _ in range(current - desired):
                 self._retire_one()
 
     def _snapshot(self, last: dict) -> None:
-        now = self.service.env.now
-        for r in self.service.replicas.replicas:
+        now = self.station.env.now
+        for r in self.station.replicas.replicas:
             last[("busy", r.index)] = r.busy_until(now)
             last[("arrivals", r.index)] = r.arrivals
 
     def _start(self, replica):
-        yield self.service.env.timeout(self.boot())
+        yield self.station.env.timeout(self.boot())
         if replica in self.booting:  # not cancelled by a scale-down while it booted
             self.booting.remove(replica)
-            self.ready_since[replica.index] = self.service.env.now
-            self.service.replicas.register(replica)
+            self.ready_since[replica.index] = self.station.env.now
+            self.station.replicas.register(replica)
             self._capacity_changed()
 
     def _retire_one(self) -> None:
@@ -173,5 +174,5 @@ class Autoscaler:
             return
         ready = self._ready()
         if ready:
-            self.service.replicas.retire(ready[-1])
+            self.station.replicas.retire(ready[-1])
             self._capacity_changed()

@@ -6,6 +6,10 @@ returns a :class:`~simulator.core.request.Status`. Components emit records into 
 :class:`~simulator.metrics.recorder.SpanLog` the world gives them; they never print,
 plot or compute statistics.
 
+A kind that queues work (service, cache, database, load balancer) *holds* a
+:class:`~simulator.components.station.Station`, the one worker pool and visit loop, and
+exposes its ``replicas`` and span ``log``; no kind's runtime inherits from another's.
+
 Adding a kind: a folder ``components/<kind>/`` with ``spec.py`` (a
 :class:`~simulator.scenario.kinds.ComponentBase` exposed as ``SPEC``) and ``runtime.py`` (a
 subclass of :class:`Component` exposed as ``RUNTIME``), and one line in

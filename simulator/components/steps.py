@@ -1,97 +1,55 @@
-"""Compile an operation's ``steps`` into generator functions the engine can run fast.
+"""Compile an operation's ``steps`` into step functions, once, when the world is wired.
 
-Each compiled step is ``step(request) -> generator returning a status``:
+Each step spec is compiled by its kind (:data:`simulator.steps.STEPS`): the kind's
+``compile(spec, ctx)`` gets a :class:`StepCompiler`, the runtime side of
+:class:`simulator.steps.base.StepBuilder`, bound to the step's place: the calling
+component's zone (for the network hop) and the step's random stream name
+(``<component>/<operation>/steps/<i>``, nested steps below it), so the same seed draws
+the same numbers whatever else the scenario holds.
 
-* ``call``: go to the target (paying network latency both ways) and wait for its status,
-  at most ``timeout``; on failure run the ``fallback`` steps if there are any;
-* ``publish``: start the target's work in its own process and carry on at once;
-* ``parallel``: run every branch concurrently, wait for all; fails if any fails;
-* ``branch``: draw once, run the chosen option's steps.
-
-A sequence stops at the first failed step and reports ``ERROR``: the operation failed
-because a dependency did.
+A compiled step is ``step(request) -> generator returning a status``; a sequence stops at
+the first failed step and reports ``ERROR`` (:func:`~simulator.core.process.run_sequence`).
 """
 
 from __future__ import annotations
 
-from itertools import accumulate
-from typing import TYPE_CHECKING, Any, Callable, Generator
-
-import simpy
+from typing import TYPE_CHECKING, Callable
 
 from ..core.process import StepFn, guarded, run_sequence
-from ..core.request import ERROR, OK, TIMEOUT
-from ..scenario.model import BranchStep, CallStep, ParallelStep, PublishStep
+from ..steps import kind_of
 
 if TYPE_CHECKING:
     from ..core.context import Context
 
-def _with_timeout(env, call: StepFn, limit: float) -> StepFn:
-    """Stop waiting for *call* after *limit*: a late answer is a failure (the callee still works)."""
 
-    def timed(request):
-        process = env.process(guarded(call(request)))
-        yield process | env.timeout(limit)
-        return process.value if process.triggered else TIMEOUT
+class StepCompiler:
+    """Compiles the step at random stream *stream* of a component in *zone* (see the module docstring)."""
 
-    return timed
+    guarded = staticmethod(guarded)
+    run_sequence = staticmethod(run_sequence)
 
+    def __init__(self, world: "Context", zone: str | None, stream: str):
+        self.world = world
+        self.env = world.env
+        self.zone = zone
+        self.stream = stream
 
-def _with_fallback(call: StepFn, fallback: list[StepFn]) -> StepFn:
-    """Run *fallback* instead of failing when *call* fails."""
+    def compile(self, spec) -> StepFn:
+        return kind_of(spec).compile(spec, self)
 
-    def degraded(request):
-        status = yield from call(request)
-        if status:
-            return (yield from run_sequence(fallback, request))
-        return status
+    def call(self, target: str) -> StepFn:
+        return self.world.caller(self.zone, target)
 
-    return degraded
+    def step(self, spec, path: str) -> StepFn:
+        return StepCompiler(self.world, self.zone, f"{self.stream}/{path}").compile(spec)
+
+    def steps(self, specs: list, path: str) -> list[StepFn]:
+        return compile_steps(specs, self.world, self.zone, f"{self.stream}/{path}")
+
+    def uniform(self) -> Callable[[], float]:
+        return self.world.uniform(self.stream)
 
 
 def compile_steps(steps: list, world: "Context", caller_zone: str | None, stream: str) -> list[StepFn]:
-    """Turn step specs into step functions; *stream* names the random stream for branches."""
-    return [_compile(step, world, caller_zone, f"{stream}/{i}") for i, step in enumerate(steps)]
-
-
-def _compile(step, world: "Context", zone: str | None, stream: str) -> StepFn:
-    env = world.env
-    if isinstance(step, CallStep):
-        call = world.caller(zone, step.call)
-        if step.timeout is not None:
-            call = _with_timeout(env, call, step.timeout)
-        if step.fallback is not None:
-            call = _with_fallback(call, compile_steps(step.fallback, world, zone, f"{stream}/fallback"))
-        return call
-    if isinstance(step, PublishStep):
-        call = world.caller(zone, step.publish)
-
-        def publish(request):
-            env.process(guarded(call(request)))
-            return OK
-            yield  # a generator that never waits
-
-        return publish
-    if isinstance(step, ParallelStep):
-        branches = [[_compile(s, world, zone, f"{stream}/parallel/{j}")] for j, s in enumerate(step.parallel)]
-
-        def parallel(request):
-            processes = [env.process(guarded(run_sequence(b, request))) for b in branches]
-            yield env.all_of(processes)
-            return ERROR if any(p.value for p in processes) else OK
-
-        return parallel
-    if isinstance(step, BranchStep):
-        cumulative = list(accumulate(o.p for o in step.branch))
-        options = [compile_steps(o.steps, world, zone, f"{stream}/branch/{j}") for j, o in enumerate(step.branch)]
-        uniform = world.uniform(stream)
-
-        def branch(request):
-            u = uniform()
-            for edge, option in zip(cumulative, options):
-                if u < edge:
-                    return (yield from run_sequence(option, request))
-            return (yield from run_sequence(options[-1], request))  # rounding: u ≥ last edge
-
-        return branch
-    raise TypeError(f"unknown step {step!r}")
+    """Turn step specs into step functions; step *i*'s random streams are named under ``<stream>/<i>``."""
+    return [StepCompiler(world, caller_zone, f"{stream}/{i}").compile(step) for i, step in enumerate(steps)]

@@ -26,6 +26,7 @@ class Context(Protocol):
     * ``components`` — every runtime component by name (complete once :meth:`wire` runs);
     * ``recorder`` — the observer components and faults emit records into;
     * ``links`` — the network between zones (faults degrade it);
+    * ``hops`` — the compiled hop pipeline per (from-zone, to-zone): ``hops.between(a, b).call(handle, op)``;
     * ``crashable``, ``erratic``, ``degradable_links`` — what faults announce at build
       time that they may touch (a component keeps crash bookkeeping only when it may crash).
     """
@@ -35,6 +36,7 @@ class Context(Protocol):
     components: Mapping[str, Any]
     recorder: Any
     links: Any
+    hops: Any
     crashable: set[str]
     erratic: set[str]
     degradable_links: set[frozenset]

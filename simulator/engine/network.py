@@ -1,14 +1,25 @@
-"""Network latency between zones.
+"""The network between zones: links, and the hop pipeline every call crosses.
 
 A call from zone A to a component in zone B pays one one-way delay on the way there and
 one on the way back, each drawn from the A–B link's distribution (``local`` inside a zone
 or when either side has no zone). Latency faults add extra delay to a link for a while.
 A link that is always zero costs nothing: the engine skips it.
+
+**The hop pipeline.** Every network hop (a step's call or publish, a workload's request,
+a load balancer's forward) goes through the :class:`Hop` of its (from-zone, to-zone),
+compiled once by :class:`Hops`: a list of stages, outermost first, each wrapping the
+visit of the target. A stage (:class:`HopStage`) sees the request on its way there and
+the status on its way back; :data:`STAGES` lists the factories that make a hop's stages,
+in order. Today the only stage is :class:`LinkDelay` (the link's delay both ways,
+latency faults included); network partitions, mTLS handshakes and trace spans are stages
+to come. A hop whose only stage is the delay compiles to one closure that yields the two
+delays around the visit (no extra generator level, no extra event); a hop with no stage
+is the visit itself.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Generator, Protocol
 
 from ..scenario.model import Network
 from ..core.sampling import Sampler, is_zero, sampler
@@ -64,3 +75,119 @@ class Links:
             if set(link.between) == {a, b}:
                 return link.latency
         return self.network.default if self.network.default is not None else self.network.local
+
+
+Visit = Callable[..., Generator[Any, Any, int]]
+"""``handle(op, request)`` (or ``handle(op, request, replica)``): a component's visit, a status generator."""
+
+
+class HopStage(Protocol):
+    """One stage of a hop: wraps the rest of the hop (*inner*, ``inner(request, *where)``)."""
+
+    def wrap(self, inner: Visit) -> Visit:
+        """*inner* with this stage around it; the same shape (``(request, *where) -> status generator``)."""
+
+
+class LinkDelay:
+    """The link's one-way delay on the way there and again on the way back (latency faults included)."""
+
+    __slots__ = ("env", "link")
+
+    def __init__(self, env, link: Link):
+        self.env = env
+        self.link = link
+
+    def wrap(self, inner: Visit) -> Visit:
+        env, delay = self.env, self.link.delay
+
+        def across(request, *where):
+            yield env.timeout(delay())
+            status = yield from inner(request, *where)
+            yield env.timeout(delay())
+            return status
+
+        return across
+
+    def around(self, handle: Visit, op) -> Callable:
+        """The whole hop when this is its only stage: ``call(request)``, one generator level."""
+        env, delay = self.env, self.link.delay
+
+        def call(request):
+            yield env.timeout(delay())
+            status = yield from handle(op, request)
+            yield env.timeout(delay())
+            return status
+
+        return call
+
+    def around_pinned(self, handle: Visit, op) -> Callable:
+        """As :meth:`around`, to a replica the caller picked: ``call(request, replica)``."""
+        env, delay = self.env, self.link.delay
+
+        def call(request, replica):
+            yield env.timeout(delay())
+            status = yield from handle(op, request, replica)
+            yield env.timeout(delay())
+            return status
+
+        return call
+
+
+def link_delay(env, links: Links, a: str | None, b: str | None) -> LinkDelay | None:
+    """The delay stage of a hop from *a* to *b*, or ``None`` when the link is always instant."""
+    link = links.between(a, b)
+    return None if link is None else LinkDelay(env, link)
+
+
+STAGES: list[Callable[..., HopStage | None]] = [link_delay]
+"""The stage factories of every hop, outermost first: ``factory(env, links, from_zone, to_zone)``."""
+
+
+class Hop:
+    """The compiled path from one zone to another: its ``stages``, outermost first."""
+
+    __slots__ = ("stages",)
+
+    def __init__(self, stages: list[HopStage]):
+        self.stages = stages
+
+    def call(self, handle: Visit, op) -> Callable:
+        """``call(request)``: visit *op* through *handle* (``handle(op, request)``) across this hop."""
+        stages = self.stages
+        if not stages:
+            return lambda request: handle(op, request)
+        if len(stages) == 1 and type(stages[0]) is LinkDelay:
+            return stages[0].around(handle, op)
+        return self._compose(lambda request: handle(op, request))
+
+    def pinned(self, handle: Visit, op) -> Callable:
+        """``call(request, replica)``: as :meth:`call`, to the replica the caller picked (a balancer)."""
+        stages = self.stages
+        if not stages:
+            return lambda request, replica: handle(op, request, replica)
+        if len(stages) == 1 and type(stages[0]) is LinkDelay:
+            return stages[0].around_pinned(handle, op)
+        return self._compose(lambda request, replica: handle(op, request, replica))
+
+    def _compose(self, visit: Visit) -> Visit:
+        for stage in reversed(self.stages):
+            visit = stage.wrap(visit)
+        return visit
+
+
+class Hops:
+    """Compiles and keeps one :class:`Hop` per (from-zone, to-zone), each from :data:`STAGES`."""
+
+    def __init__(self, env, links: Links, stages: list | None = None):
+        self.env = env
+        self.links = links
+        self.stages = STAGES if stages is None else stages
+        self._hops: dict[tuple, Hop] = {}
+
+    def between(self, a: str | None, b: str | None) -> Hop:
+        """The hop a call from zone *a* to a component in zone *b* crosses."""
+        hop = self._hops.get((a, b))
+        if hop is None:
+            made = (factory(self.env, self.links, a, b) for factory in self.stages)
+            hop = self._hops[(a, b)] = Hop([stage for stage in made if stage is not None])
+        return hop

@@ -16,8 +16,8 @@ from ..components.base import Component
 from ..faults import FAULTS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
-from .network import Links
 from .clock import run_until
+from .network import Hops, Links
 from ..core.rng import stream
 from ..core.request import TIMEOUT
 from ..core.sampling import Buffered
@@ -41,6 +41,7 @@ class World:
         for fault in self.faults:
             fault.prepare(self)
         self.links = Links(scenario.network, self.rng, self.degradable_links)
+        self.hops = Hops(self.env, self.links)
 
     # -- randomness ---------------------------------------------------------------------
     def rng(self, name: str) -> np.random.Generator:
@@ -97,20 +98,7 @@ class World:
         return component in self.crashable
 
     def caller(self, zone: str | None, target: str) -> Callable[[Any], Any]:
-        """A step function calling ``component.operation`` from *zone*, network included."""
+        """A step function calling ``component.operation`` from *zone*, through the hop between the zones."""
         name, _, op_name = target.partition(".")
         component = self.components[name]
-        op = component.operation(op_name)
-        handle = component.handle
-        link = self.links.between(zone, component.zone)
-        if link is None:
-            return lambda request: handle(op, request)
-        env = self.env
-
-        def call(request):
-            yield env.timeout(link.delay())
-            status = yield from handle(op, request)
-            yield env.timeout(link.delay())
-            return status
-
-        return call
+        return self.hops.between(zone, component.zone).call(component.handle, component.operation(op_name))

@@ -2,10 +2,11 @@
 
 Frozen pydantic models, unknown keys rejected. Nothing here knows about SimPy; the engine
 (:mod:`simulator.engine`) builds a runnable world from a :class:`Scenario`. This module
-holds what every scenario has: params, steps, workload, network, SLOs. Component and fault
-kinds live in their own folders and modules (:mod:`simulator.components`,
-:mod:`simulator.faults`); :attr:`Scenario.components` and :attr:`Scenario.faults` accept
-every kind registered there (:mod:`.kinds`).
+holds what every scenario has: params, operations, workload, network, SLOs. Component, fault
+and step kinds live in their own folders and modules (:mod:`simulator.components`,
+:mod:`simulator.faults`, :mod:`simulator.steps`); :attr:`Scenario.components`,
+:attr:`Scenario.faults` and :attr:`Operation.steps` accept every kind registered there
+(:mod:`.kinds`, :data:`simulator.steps.Step`).
 
 Conventions: durations in seconds, rates per second (YAML accepts units, see
 :mod:`simulator.units`). A call target is written ``component.operation``.
@@ -14,15 +15,15 @@ Conventions: durations in seconds, rates per second (YAML accepts units, see
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationInfo, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from ..units import parse_duration, parse_rate
 from .distributions import Const, Distribution, KeyDistribution
 from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
+from ..steps import Step
 from .types import Duration, Name, PositiveDuration, Probability, Rate, Strict, tagged_union, units_required
 
 ZERO = Const(value=0.0)
@@ -57,83 +58,16 @@ def _param_shorthand(value: Any) -> Any:
 ParamSpec = Annotated[Param, BeforeValidator(_param_shorthand)]
 
 # ----------------------------------------------------------------------------- steps
-
-Target = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$",
-                              description="component.operation")]
-
-
-class CallStep(Strict):
-    """Synchronous call: the caller waits for the callee's response; a failure fails the caller.
-
-    ``timeout``: the caller stops waiting after this long (the callee's work goes on) and
-    the call counts as failed. ``fallback``: steps to run instead when the call fails —
-    ``[]`` means carry on without the answer (graceful degradation); without a fallback a
-    failed call fails the operation.
-    """
-
-    call: Target
-    timeout: PositiveDuration | None = None
-    fallback: list["Step"] | None = None
-
-
-class PublishStep(Strict):
-    """Asynchronous publish: the caller does not wait; the callee's work still happens."""
-
-    publish: Target
-
-
-class ParallelStep(Strict):
-    """Fan-out: run every branch concurrently and wait for all; fails if any fails."""
-
-    parallel: Annotated[list["Step"], Field(min_length=1)]
-
-
-class BranchOption(Strict):
-    p: Probability
-    steps: list["Step"] = []
-
-
-class BranchStep(Strict):
-    """Probabilistic branch: exactly one option runs, chosen with probability ``p``; the p's sum to 1."""
-
-    branch: Annotated[list[BranchOption], Field(min_length=1)]
-
-    @field_validator("branch")
-    @classmethod
-    def _sums_to_one(cls, options: list[BranchOption]) -> list[BranchOption]:
-        total = sum(o.p for o in options)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"branch probabilities sum to {total:g} (expected 1)")
-        return options
-
-
-STEP_KINDS = {"call": CallStep, "publish": PublishStep, "parallel": ParallelStep, "branch": BranchStep}
-
-
-def _step_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        keys = [k for k in STEP_KINDS if k in value]
-        return keys[0] if len(keys) == 1 else None
-    for k, t in STEP_KINDS.items():
-        if isinstance(value, t):
-            return k
-    return None
-
-
-Step = Annotated[
-    Union[tuple(Annotated[t, Tag(k)] for k, t in STEP_KINDS.items())],  # type: ignore[misc]
-    Discriminator(_step_tag, custom_error_type="bad_step",
-                  custom_error_message="a step needs exactly one of call, publish, parallel or branch"),
-]
-ParallelStep.model_rebuild()
-BranchOption.model_rebuild()
-CallStep.model_rebuild()
+# Step kinds (call, publish, parallel, branch) are registered strategies, one module each:
+# simulator.steps. `Step` is the union of those registered, built with the models using it.
 
 # ----------------------------------------------------------------------------- operations
 
 
 class Operation(Strict):
     """What a component does for one operation: hold a worker for ``work``, then run ``steps`` in order."""
+
+    model_config = ConfigDict(defer_build=True)  # its steps' union is complete once every step module loaded
 
     work: Distribution = ZERO
     steps: list[Step] = []
@@ -327,12 +261,19 @@ _MOVED = {
     "CacheSpec": "simulator.components.cache.spec",
     "CrashFault": "simulator.faults.crash", "SlowdownFault": "simulator.faults.slowdown",
     "LatencyFault": "simulator.faults.latency", "ErrorsFault": "simulator.faults.errors",
+    "CallStep": "simulator.steps.call", "PublishStep": "simulator.steps.publish",
+    "ParallelStep": "simulator.steps.parallel", **dict.fromkeys(("BranchStep", "BranchOption"), "simulator.steps.branch"),
+    "Target": "simulator.steps.base",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _MOVED:
         return getattr(import_module(_MOVED[name]), name)
+    if name == "STEP_KINDS":  # now a registry; this is a read-only copy of it
+        from ..steps import STEPS
+
+        return {kind: entry.spec for kind, entry in STEPS.items()}
     if name in ("COMPONENT_SPECS", "FAULT_SPECS"):  # now registries; this is a read-only copy of one
         from .kinds import KINDS, FAULTS
 

@@ -19,7 +19,8 @@ from typing import Iterator
 import networkx as nx
 
 from ..catalog import INSTANCE_CLASSES
-from .model import BranchStep, CallStep, ParallelStep, PublishStep, Scenario, Step
+from ..steps import Step, kind_of
+from .model import Scenario
 from .source import Path
 
 
@@ -37,17 +38,12 @@ class Edge:
 
 
 def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[tuple[Step, Path, bool]]:
-    """Every step, nested ones included, with its path and whether it always runs."""
+    """Every step, nested ones included (its kind's ``children``), with its path and whether it always runs."""
     for i, step in enumerate(steps):
         here = path + (i,)
         yield step, here, certain
-        if isinstance(step, CallStep) and step.fallback:
-            yield from iter_steps(step.fallback, here + ("fallback",), False)
-        if isinstance(step, ParallelStep):
-            yield from iter_steps(step.parallel, here + ("parallel",), certain)
-        elif isinstance(step, BranchStep):
-            for j, option in enumerate(step.branch):
-                yield from iter_steps(option.steps, here + ("branch", j, "steps"), certain and option.p >= 1.0)
+        for nested, below, always in kind_of(step).children(step):
+            yield from iter_steps(nested, here + below, certain and always)
 
 
 def edges(scenario: Scenario) -> Iterator[Edge]:
@@ -59,11 +55,9 @@ def edges(scenario: Scenario) -> Iterator[Edge]:
         for op_name, steps in spec.operation_steps().items():
             base = ("components", name, "operations", op_name, "steps")
             for step, path, certain in iter_steps(steps, base):
-                if isinstance(step, (CallStep, PublishStep)):
-                    sync = isinstance(step, CallStep)
-                    target, _, target_op = (step.call if sync else step.publish).partition(".")
-                    yield Edge(name, op_name, target, target_op, sync, certain,
-                               path + ("call" if sync else "publish",))
+                for called, sync, field in kind_of(step).targets(step):
+                    target, _, target_op = called.partition(".")
+                    yield Edge(name, op_name, target, target_op, sync, certain, path + (field,))
 
 
 def call_graph(scenario: Scenario) -> nx.DiGraph:

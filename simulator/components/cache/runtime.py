@@ -32,12 +32,14 @@ hits / (hits + misses) and ``stale_ratio`` = stale reads / hits.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Generator
 
 from ...caching import MISS, make_policy
+from ...core.process import guarded, run_sequence
 from ...core.request import ERROR, OK, Request
-from ..service.runtime import Service
-from ...core.process import guarded
+from ..base import Component
+from ..station import Operation, Station
 
 
 class Replay(Request):
@@ -47,12 +49,17 @@ class Replay(Request):
     replayed = True
 
 
-class Cache(Service):
+class Cache(Component):
     kind = "cache"
 
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
-        self.blocking = False
+        self.env = world.env
+        work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
+        # the worker is freed before any origin call: a slow origin does not block look-ups
+        self.station = Station(name, spec, world, work, replicas=spec.replicas, workers=spec.workers, blocking=False)
+        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        self.handle = self.station.visit  # a call is one visit: bound directly, no frame of our own
         self.store = make_policy(spec.policy, spec.capacity, spec.expire_after_write, spec.expire_after_access)
         log = self.log
         self.count = {n: log.counter(n) for n in (
@@ -66,8 +73,11 @@ class Cache(Service):
         self.epoch = 0  # bumped when a crash wipes the cache: flushes scheduled before it are void
         self._seen = (0, 0)  # the store's (expirations, rejections) already tallied
 
-    def work_of(self, op_name: str):
-        return self.spec.work
+    def operation(self, name: str) -> Operation:
+        return self.ops[name]
+
+    def finish(self, now: float) -> None:
+        self.station.finish(now)
 
     def wire(self) -> None:
         spec, world = self.spec, self.world
@@ -75,9 +85,11 @@ class Cache(Service):
         self.load = world.caller(self.zone, f"{spec.origin}.{spec.origin_read}")
         self.origin_write = (world.caller(self.zone, f"{spec.origin}.{spec.origin_write}")
                              if "write" in self.ops else None)
-        self.ops["read"].steps = [self._read]
+        # one step each; run as a sequence, so a failed load or write answers ERROR
+        self.ops["read"].body = partial(run_sequence, [self._read])
         if "write" in self.ops:  # a read-only origin makes a read-only cache
-            self.ops["write"].steps = [self._write_behind if spec.pattern == "write_behind" else self._write]
+            write = self._write_behind if spec.pattern == "write_behind" else self._write
+            self.ops["write"].body = partial(run_sequence, [write])
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _tally_store(self, now: float) -> None:

@@ -1,6 +1,6 @@
 """``kind: database`` — primaries, asynchronous read replicas and shards behind connection pools.
 
-Every node (a primary or a read replica) is one replica of the shared worker pool whose
+Every node (a primary or a read replica) is one replica of the database's :class:`~simulator.components.station.Station`, whose
 workers are its ``connections``. A request that waits longer than ``pool_timeout`` for a
 connection fails (HikariCP's ``connectionTimeout``; tallied as ``pool_timeouts``);
 ``queue`` bounds how many may wait at all.
@@ -36,17 +36,25 @@ from typing import Any, Generator
 
 from ...balancing import keys_moved, make_strategy
 from ...core.request import ERROR, OK
-from ...core.sampling import sampler
-from ..service.runtime import Service
 from ...core.process import guarded
+from ...core.sampling import sampler
+from ..base import Component
+from ..station import Operation, Station
 
 
-class Database(Service):
+class Database(Component):
     kind = "database"
 
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
+        self.env = world.env
         shards, per = spec.shard_count, spec.nodes_per_shard
+        work = {op: spec.operations[op].work for op in spec.operation_names(world.scenario.components)}
+        self.station = Station(name, spec, world, work, replicas=shards * per, workers=spec.connections,
+                               max_wait=spec.pool_timeout,
+                               labels={op: spec.op_type(op) for op in spec.operations})
+        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        self.visit = self.station.visit
         self.nodes = self.replicas.replicas
         self.primary = [s * per for s in range(shards)]
         self.shard_nodes = [self.nodes[s * per:(s + 1) * per] for s in range(shards)]
@@ -81,18 +89,6 @@ class Database(Service):
             log.facts["keys_moved_adding_a_shard"] = keys_moved(spec.sharding.strategy, shards, shards + 1,
                                                                 keys=sample, **knobs)
 
-    def replica_count(self) -> int:
-        return self.spec.shard_count * self.spec.nodes_per_shard
-
-    def worker_count(self) -> int:
-        return self.spec.connections
-
-    def wait_limit(self) -> float | None:
-        return self.spec.pool_timeout
-
-    def operation_labels(self) -> dict[str, str]:
-        return {name: self.spec.op_type(name) for name in self.spec.operations}
-
     def _key_space(self) -> int:
         sizes = [w.keys.n for w in self.world.scenario.workload if w.keys is not None]
         return max(sizes) if sizes else 1
@@ -108,10 +104,11 @@ class Database(Service):
         return make_strategy(self.spec.sharding.strategy, self.spec.shard_count, **self._strategy_knobs()).shard
 
     # -- routing ---------------------------------------------------------------------------------
-    def pick(self):
-        return self.nodes[self.primary[0]] if self.nodes[self.primary[0]].up else None
+    def operation(self, name: str) -> Operation:
+        return self.ops[name]
 
-    def handle(self, op, request, replica=None) -> Generator[Any, Any, int]:
+    def handle(self, op: Operation, request) -> Generator[Any, Any, int]:
+        """Route *request* to its shard (every shard for a scatter) and visit the node that serves it."""
         if self.scatter[op.index]:
             self.count["scatter_queries"](self.env.now)
             env = self.env
@@ -137,15 +134,15 @@ class Database(Service):
         return primary
 
     def _on_shard(self, op, request, shard: int) -> Generator[Any, Any, int]:
-        serve = Service.handle
+        serve = self.visit
         table = self.tables[op.index]
         if self.writes[op.index]:
-            status = yield from serve(self, op, request, self.nodes[self.primary[shard]])
+            status = yield from serve(op, request, self.nodes[self.primary[shard]])
             if status == OK:
                 self._committed(shard, request, table)
             return status
         node = self._read_node(shard)
-        status = yield from serve(self, op, request, node)
+        status = yield from serve(op, request, node)
         if status == OK and node.index != self.primary[shard]:
             self._replica_read(node, request, table)
         return status
@@ -172,6 +169,9 @@ class Database(Service):
             self.count["stale_reads"](now)
             if last[0] == request.id:
                 self.count["ryw_violations"](now)
+
+    def finish(self, now: float) -> None:
+        self.station.finish(now)
 
     # -- faults ----------------------------------------------------------------------------------
     def crash_targets(self, count: int | None) -> list:

@@ -3,8 +3,8 @@
 The balancer is itself a small service: ``replicas`` × ``workers`` doing ``work`` per
 request (its own CPU; an event loop, so the worker is freed while the request is
 upstream) behind a ``queue``. Then it forwards the request to the backend replica its
-policy picks (:mod:`simulator.balancing.policies`), paying the network both ways, and
-returns the backend's answer.
+policy picks (:mod:`simulator.balancing.policies`), across the network hop to the
+backend's zone (:mod:`simulator.engine.network`), and returns the backend's answer.
 
 Its view of the backend (what Envoy calls host health):
 
@@ -38,30 +38,34 @@ from typing import Any, Generator
 
 from ...balancing import make_policy
 from ...core.request import ERROR, OK, REJECTED
-from ..service.runtime import Service
+from ..base import Component
+from ..station import Operation, Station
 
 
-def _proxied(steps, request):
-    """A proxy answers with its upstream's own status (a 503 stays REJECTED), not a generic error."""
-    return steps[0](request)
-
-
-class LoadBalancer(Service):
+class LoadBalancer(Component):
     kind = "load_balancer"
 
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
-        self.blocking = False  # an event loop: the worker is free while the request is upstream
-        self.sequence = _proxied
+        self.env = world.env
+        work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
+        # an event loop: the worker is free while the request is upstream
+        self.station = Station(name, spec, world, work, replicas=spec.replicas, workers=spec.workers, blocking=False)
+        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        self.handle = self.station.visit  # a call is one visit: bound directly, no frame of our own
 
-    def work_of(self, op_name: str):
-        return self.spec.work
+    def operation(self, name: str) -> Operation:
+        return self.ops[name]
+
+    def finish(self, now: float) -> None:
+        self.station.finish(now)
 
     def wire(self) -> None:
         spec, world = self.spec, self.world
         self.backend = world.components[spec.backend]
         self.hosts = self.backend.replicas
-        self.link = world.links.between(self.zone, self.backend.zone)
+        self.hop = world.hops.between(self.zone, self.backend.zone)
+        self.link = world.links.between(self.zone, self.backend.zone)  # what a health probe's round trip pays
         self.policy = make_policy(spec.policy, spec.weights or [], world.uniform(f"{self.name}/policy"),
                                   **self._policy_knobs())
         n = len(self.hosts.replicas)
@@ -82,8 +86,8 @@ class LoadBalancer(Service):
         self.count_over_max = self.log.counter("over_max_connections") if spec.max_connections else None
         self.count_retry = self.log.counter("retries") if spec.retries else None
         self.count_ejection = self.log.counter("ejections") if spec.outlier_detection else None
-        for op_name, op in self.ops.items():
-            op.steps = [self._forwarder(self.backend.operation(op_name))]
+        for op_name, op in self.ops.items():  # a proxy answers with its upstream's own status (a 503 stays REJECTED)
+            op.body = self._forwarder(self.backend.operation(op_name))
         if spec.health_check is not None:
             self.count_unhealthy = self.log.counter("marked_unhealthy")
             self.count_healthy = self.log.counter("marked_healthy")
@@ -129,7 +133,8 @@ class LoadBalancer(Service):
 
     # -- forwarding ---------------------------------------------------------------------------------
     def _forwarder(self, backend_op):
-        env, link, backend = self.env, self.link, self.backend
+        env = self.env
+        upstream = self.hop.pinned(self.backend.handle, backend_op)  # across the network to the replica picked
         limit = self.spec.max_connections
         outlier = self.spec.outlier_detection
         retries = self.spec.retries
@@ -156,11 +161,7 @@ class LoadBalancer(Service):
                 active[host] += 1
                 self.outstanding += 1
                 try:
-                    if link is not None:
-                        yield env.timeout(link.delay())
-                    status = yield from backend.handle(backend_op, request, replica)
-                    if link is not None:
-                        yield env.timeout(link.delay())
+                    status = yield from upstream(request, replica)
                 finally:
                     active[host] -= 1
                     self.outstanding -= 1

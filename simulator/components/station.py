@@ -1,0 +1,198 @@
+"""The worker pool every queueing kind holds: replicas × workers, and one visit through them.
+
+A :class:`Station` is what services, caches, databases and load balancers have in common:
+a :class:`~simulator.components.replica.ReplicaSet` (``replicas`` × ``workers``, a FIFO
+queue of at most ``queue_limit`` per replica, vCPUs, speeds), the span log its visits
+are recorded in, and :meth:`Station.visit`, the one way through it. A kind *holds* a
+station and calls it (composition); it adds what only it does around or inside the
+visit: a database picks the node, a cache and a balancer give each operation a body.
+
+A visit of operation ``op`` on a replica:
+
+1. the replica: the one given (a balancer's or a database's choice) or round robin over
+   those up; none up, or the one given is down: ``ERROR`` at once;
+2. admission: no free worker and ``queue_limit`` waiting already: ``REJECTED``;
+3. wait FIFO for a worker, at most ``max_wait`` (then ``ERROR``, tallied as
+   ``pool_timeouts``);
+4. hold the worker for the operation's ``work`` × the replica's slow-down: its own time
+   with a CPU per worker, else processor sharing on the replica's vCPUs
+   (:mod:`simulator.components.cpu`);
+5. an error-rate fault: with the replica's ``error_probability`` the answer is ``ERROR``;
+6. the operation's ``body`` (its compiled steps): while holding the worker when the
+   station is ``blocking``, after releasing it otherwise;
+7. one span: arrival, start (worker granted), release (worker freed), end, status.
+
+A crash of the replica interrupts the visit wherever it is: the status is ``ERROR``,
+the worker (or the place in line) and any CPU share are given back. An interrupt for a
+crash elsewhere passes through: the component that crashed fails the request.
+
+The visit is one generator with one ``try``/``finally`` rather than SimPy's ``with
+request`` objects: the pool grants a free worker without scheduling an event
+(:mod:`simulator.components.replica`) and the hot path stays one generator frame.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generator, Mapping
+
+import simpy
+
+from ..catalog import instance_class, instance_speed
+from ..core.process import StepFn
+from ..core.request import ERROR, OK, REJECTED
+from ..core.sampling import is_zero, sampler
+from .replica import Crash, ReplicaSet
+
+if TYPE_CHECKING:
+    from ..core.context import Context
+
+
+class _GaveUp(Exception):
+    """No worker became free within ``max_wait``."""
+
+
+class _Failed(Exception):
+    """The operation itself failed (an error-rate fault)."""
+
+
+class Operation:
+    """An operation ready to run: its ``index`` in the span log, a ``work`` sampler (``None``:
+    no work) and its ``body`` (what runs after the work: the compiled steps; ``None``: nothing)."""
+
+    __slots__ = ("name", "index", "work", "body")
+
+    def __init__(self, name: str, index: int, work, body: StepFn | None = None):
+        self.name = name
+        self.index = index
+        self.work = work
+        self.body = body
+
+
+def vcpus_of(spec) -> int | None:
+    """vCPUs per replica: the spec's ``vcpus``, else its ``instance`` class's, else ``None`` (a CPU per worker)."""
+    vcpus = getattr(spec, "vcpus", None)
+    if vcpus is None and getattr(spec, "instance", None) is not None:
+        vcpus = instance_class(spec.instance).vcpus
+    return vcpus
+
+
+class Station:
+    """The worker pool of component *name* and the visit through it.
+
+    *work* maps each operation callers may name, in order, to its work distribution.
+    *replicas* × *workers* size the pool; the spec gives ``queue_limit``, ``speeds``,
+    ``instance`` and ``vcpus`` when it has them. *max_wait* bounds the wait for a worker
+    (``None``: no bound); *labels* name a class per operation that the metrics count
+    apart (read/write); *blocking* says whether the body runs holding the worker.
+    """
+
+    def __init__(self, name: str, spec, world: "Context", work: Mapping[str, Any], *, replicas: int, workers: int,
+                 max_wait: float | None = None, labels: Mapping[str, str] | None = None, blocking: bool = True):
+        self.name = name
+        self.world = world
+        self.env = env = world.env
+        self.replicas = ReplicaSet(env, replicas, workers, spec.queue_limit, world.may_crash(name),
+                                   getattr(spec, "speeds", None), instance_speed(spec), vcpus_of(spec))
+        self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(work))
+        self.record = self.log.add
+        self.metered = False  # an autoscaler reads busy time and arrivals per replica
+        self._visits = 0  # numbers the visits holding a worker (Replica.serving)
+        self.max_wait = max_wait
+        self.pool_timeouts = self.log.counter("pool_timeouts") if max_wait is not None else None
+        self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
+        self.log.labels = dict(labels or {})
+        self.blocking = blocking
+        self.ops: dict[str, Operation] = {}
+        for index, (op_name, distribution) in enumerate(work.items()):
+            draw = None if is_zero(distribution) else sampler(distribution, world.rng(f"{name}/{op_name}/work"))
+            self.ops[op_name] = Operation(op_name, index, draw)
+
+    def visit(self, op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
+        """Serve *request* for *op* on *replica* (a caller's choice), or on the one the set picks."""
+        env = self.env
+        t_arrive = env.now
+        if replica is None:
+            replica = self.replicas.pick()
+            if replica is None:
+                self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
+                return ERROR
+        elif not replica.up:  # sent to a dead host: connection refused
+            self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
+            return ERROR
+        if self.metered:
+            replica.arrivals += 1
+        if replica.full():
+            self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
+            return REJECTED
+        inflight = replica.inflight  # None unless a crash fault may hit this component
+        if inflight is not None:
+            process = env.active_process
+            replica.enter(process)
+        t_start = t_release = computing = None
+        wait = replica.acquire(t_arrive)
+        holding = wait is None
+        visit = self._visits = self._visits + 1
+        body = op.body
+        try:
+            if wait is not None:
+                if self.max_wait is None:
+                    yield wait
+                else:
+                    yield wait | env.timeout(self.max_wait)
+                    if not wait.triggered:
+                        if self.pool_timeouts is not None:
+                            self.pool_timeouts(env.now)
+                        raise _GaveUp
+                holding = True
+            t_start = env.now
+            replica.serving[visit] = (t_arrive, t_start)
+            if op.work is not None:
+                if replica.cpu is None:  # a CPU per worker: the work takes its own time
+                    yield env.timeout(op.work() * replica.slowdown)
+                else:  # shared vCPUs: done when the processor says so
+                    computing = replica.cpu.run(op.work() * replica.slowdown)
+                    yield computing
+                    computing = None
+            if replica.error_probability and self.error_draw() < replica.error_probability:
+                raise _Failed  # a bad deploy: the work was done, the answer is an error
+            if self.blocking and body is not None:
+                status = yield from body(request)
+            else:
+                status = OK
+            holding = False
+            del replica.serving[visit]
+            replica.release()
+            t_release = env.now
+            if not self.blocking and body is not None:
+                status = yield from body(request)
+        except (_GaveUp, _Failed):
+            status = ERROR
+        except simpy.Interrupt as interrupt:
+            if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
+                raise  # a crash further up the call stack: let that component fail the request
+            status = ERROR
+        finally:
+            if computing is not None:  # interrupted mid-computation: free the CPU for the others
+                replica.cpu.cancel(computing)
+            if t_release is None:  # failed or interrupted: give the worker (or the place in line) back
+                replica.serving.pop(visit, None)
+                if holding:
+                    replica.release()
+                elif wait is not None:
+                    replica.abandon(wait)
+            if inflight is not None:
+                replica.leave(process)
+            if self.metered and t_start is not None:  # failed work kept the worker busy too
+                replica.busy += (env.now if t_release is None else t_release) - t_start
+        now = env.now
+        self.record(t_arrive, now if t_start is None else t_start, now if t_release is None else t_release, now,
+                    status, op.index)
+        return status
+
+    def finish(self, now: float) -> None:
+        """The run is over: a span for every visit still holding a worker or waiting for one."""
+        for replica in self.replicas.replicas:
+            for arrival, start in replica.serving.values():
+                self.log.add_unfinished(arrival, start, now)
+            for wait in replica.waiting:
+                self.log.add_unfinished(wait.t_arrive, now, now)

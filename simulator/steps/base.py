@@ -1,0 +1,94 @@
+"""What a step kind and a call policy are, and what they may ask of the builder that compiles them.
+
+A step runs inside a SimPy process as ``step(request) -> generator`` returning a status
+(:data:`StepFn`). Compiling happens once per operation when the world is wired; the
+closures a kind returns are the whole per-request cost, so a kind does its look-ups in
+``compile`` and keeps its step function small.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, ClassVar, Generator, Iterable, Protocol
+
+from pydantic import ConfigDict, Field
+
+from ..scenario.types import Strict
+
+StepFn = Callable[[Any], Generator[Any, Any, int]]
+"""``step(request)``: a generator run inside a SimPy process that returns a status."""
+
+Target = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$",
+                              description="component.operation")]
+
+Children = Iterable[tuple[list, tuple, bool]]
+"""``(steps, path below the step, whether they run whenever the step does)`` for each nested step list."""
+
+
+class StepSpec(Strict):
+    """The spec of a step. Built when a scenario is (a step may nest steps of any registered kind)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class StepBuilder(Protocol):
+    """What :meth:`StepKind.compile` may ask for: the compiler of one step of one operation.
+
+    * ``env`` — the SimPy environment (``process``, ``timeout``, ``all_of``);
+    * ``guarded(generator)`` — the root of a detached process (a crash ends it with ``ERROR``);
+    * ``run_sequence(steps, request)`` — run compiled steps in order, ``ERROR`` at the first failure.
+    """
+
+    env: Any
+    guarded: Callable[[Any], Any]
+    run_sequence: Callable[[list, Any], Any]
+
+    def call(self, target: str) -> StepFn:
+        """A step visiting ``component.operation`` from this component, through the network hop."""
+
+    def step(self, spec: Any, path: str) -> StepFn:
+        """Compile one nested step; its random streams are named under ``<this step>/<path>``."""
+
+    def steps(self, specs: list, path: str) -> list[StepFn]:
+        """Compile a nested step list; step *i*'s streams are named under ``<this step>/<path>/<i>``."""
+
+    def uniform(self) -> Callable[[], float]:
+        """A U(0,1) sampler on this step's own random stream."""
+
+
+class StepKind:
+    """One kind of step: ``name`` (its YAML key), ``spec`` (its model) and its three faces."""
+
+    name: ClassVar[str]
+    spec: ClassVar[type]
+
+    def children(self, spec: Any) -> Children:
+        """The step lists nested in *spec*, with their path and whether they always run with it."""
+        return ()
+
+    def targets(self, spec: Any) -> Iterable[tuple[str, bool, str]]:
+        """The operations *spec* itself calls: ``(component.operation, sync, field)``."""
+        return ()
+
+    def compile(self, spec: Any, ctx: StepBuilder) -> StepFn:
+        """The step function of *spec*; called once, when the world is wired."""
+        raise NotImplementedError
+
+
+class CallPolicy:
+    """A strategy that wraps the call of a ``call`` step: ``name``, its rank in the order, its faces."""
+
+    name: ClassVar[str]
+    rank: ClassVar[int]
+    """Where it sits from the call outwards (:mod:`simulator.steps.policies` lists the ranks)."""
+
+    def applies(self, spec: Any) -> bool:
+        """Whether the call step *spec* asks for this policy."""
+        raise NotImplementedError
+
+    def children(self, spec: Any) -> Children:
+        """Steps this policy may run instead of the call (a fallback), as :meth:`StepKind.children`."""
+        return ()
+
+    def wrap(self, call: StepFn, spec: Any, ctx: StepBuilder) -> StepFn:
+        """*call* with this policy around it; called once, when the world is wired."""
+        raise NotImplementedError
