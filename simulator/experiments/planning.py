@@ -19,12 +19,12 @@ run where nothing was measured (``None``) makes the objective fail. The rule is
 conservative: a knee is reported at (or a little below) the load where the true mean
 crosses the target, by about t·SE of the metric.
 
-**Objectives** (:class:`Objective`, :func:`parse_slo`): ``METRIC[.OPERATION](<=|>=)VALUE``
-with units (``latency_p99<=500ms``, ``availability>=0.99``, ``throughput>=100/s``,
-``latency_p99.buy_character<=300ms``), or ``component.NAME.METRIC<=VALUE`` on a component's
-``utilization``, ``p_wait``, ``wait_mean`` (a duration) or ``queue_len_mean``, read off each
-run's summary (``summary["components"][NAME][...]``); or the scenario's own ``slos:``
-(:meth:`Objective.from_slo`, judged on each run's ``slo.<name>.value``).
+**Objectives** are :mod:`simulator.objectives`' (:class:`Objective`, :func:`parse_slo`):
+``METRIC[.OPERATION](<=|>=)VALUE`` with units (``latency_p99<=500ms``, ``availability>=0.99``,
+``latency_p99.buy_character<=300ms``), ``component.NAME.METRIC<=VALUE`` on a metric the runs
+record for that component (``utilization``, ``p_wait``, ``wait_mean``, ``hit_ratio``…); or the
+scenario's own ``slos:`` (:meth:`Objective.from_slo`, judged on each run's
+``slo.<name>.value``, measured over the SLO's own window).
 
 **Knee** (:func:`knee`): bisection on ``[low, high]`` of a parameter assumed to make things
 monotonically worse as it grows (a load: ``rate``, ``arrival_rate``). ``low`` must meet
@@ -62,126 +62,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..stats import mean_interval
+from ..objectives import Check, Objective, judge, parse_objective
 from .grid import format_value
 
-__all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "knee", "parse_knob", "parse_range",
-           "parse_slo", "plan"]
-
-_COMPONENT_METRICS = {"utilization": None, "p_wait": None, "wait_mean": "duration", "queue_len_mean": None}
-_OP_METRICS = ("availability", "error_rate", "goodput", "latency_mean", "latency_p50", "latency_p99")
-_SLO_RE = re.compile(r"\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|≤|≥)\s*(\S.*?)\s*\Z")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
+__all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "judge", "knee", "parse_knob",
+           "parse_range", "parse_slo", "plan"]
 
-# ----------------------------------------------------------------------------- objectives
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective judged on the runs' flat records: ``column`` within ``target``.
-
-    ``bound`` is ``"max"`` (value ≤ target) or ``"min"`` (value ≥ target). ``error_rate``
-    columns are computed as 1 − availability.
-    """
-
-    name: str
-    column: str
-    bound: str
-    target: float
-    unit: str = field(default="", compare=False)
-    """How a person reads the values: ``"s"`` (a duration), ``"%"`` (a ratio), ``"req/s"`` or ``""``."""
-
-    def value(self, record: Mapping[str, Any]) -> float | None:
-        if self.column.endswith("error_rate"):
-            availability = record.get(self.column.removesuffix("error_rate") + "availability")
-            return None if availability is None else 1.0 - availability
-        value = record.get(self.column)
-        return None if value is None or isinstance(value, (bool, str)) else float(value)
-
-    def measured_in(self, record: Mapping[str, Any]) -> bool:
-        """Whether *record* has this objective's column at all (a misspelt component has not)."""
-        column = self.column
-        if column.endswith("error_rate"):
-            column = column.removesuffix("error_rate") + "availability"
-        return column in record
-
-    def met_by(self, value: float | None) -> bool:
-        if value is None or not math.isfinite(value):
-            return False
-        return value <= self.target if self.bound == "max" else value >= self.target
-
-    @classmethod
-    def from_slo(cls, slo: Any) -> "Objective":
-        """A scenario SLO (:class:`simulator.scenario.model.Slo`), judged on ``slo.<name>.value``."""
-        return cls(slo.name, f"slo.{slo.name}.value", "max" if slo.max is not None else "min", float(slo.target),
-                   _unit(slo.metric))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "column": self.column, "bound": self.bound, "target": self.target,
-                "unit": self.unit}
-
-
-def _unit(metric: str) -> str:
-    """The unit a person reads *metric* in (see :attr:`Objective.unit`)."""
-    if metric.startswith("latency_") or metric == "wait_mean":
-        return "s"
-    if metric in ("availability", "error_rate", "utilization", "p_wait"):
-        return "%"
-    return "req/s" if metric in ("throughput", "goodput") else ""
-
-
-def _target(metric: str, text: str, slo: str) -> float:
-    from ..units import parse_duration, parse_rate
-
-    try:
-        if metric.startswith("latency_") or metric == "wait_mean":
-            value = parse_duration(text, require_unit=True)  # latency_p99<=500: 500 s or 500 ms?
-        elif metric in ("throughput", "goodput"):
-            value = parse_rate(text)
-        else:
-            if not re.fullmatch(_NUMBER, text):
-                raise ValueError(f"{text!r} is not a number")
-            value = float(text)
-    except ValueError as exc:
-        raise ValueError(f"--slo {slo!r}: bad target: {exc}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"--slo {slo!r}: the target must be a finite number")
-    return value
-
-
-def parse_slo(text: str) -> Objective:
-    """``METRIC[.OPERATION](<=|>=)VALUE`` or ``component.NAME.METRIC(<=|>=)VALUE`` → an
-    :class:`Objective` (see the module docstring). Raises ValueError on a bad string."""
-    from ..scenario.model import LATENCY_METRICS, RATE_METRICS, RATIO_METRICS
-
-    if not isinstance(text, str):
-        raise ValueError(f"an SLO is text such as 'latency_p99<=500ms', not {type(text).__name__}")
-    match = _SLO_RE.match(text)
-    if not match:
-        raise ValueError(f"--slo {text!r}: expected METRIC[.OPERATION]<=VALUE or >=VALUE, e.g. latency_p99<=500ms, "
-                         "availability>=0.99, latency_p99.buy<=300ms, component.db.p_wait<=0.2")
-    lhs, op, rhs = match.groups()
-    bound = "max" if op in ("<=", "≤") else "min"
-    parts = lhs.split(".")
-    if parts[0] == "component":
-        if len(parts) != 3 or not parts[1] or parts[2] not in _COMPONENT_METRICS:
-            raise ValueError(f"--slo {text!r}: expected component.NAME.METRIC with METRIC one of "
-                             f"{', '.join(_COMPONENT_METRICS)}")
-        return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text), _unit(parts[2]))
-    metrics = (*LATENCY_METRICS, *RATIO_METRICS, *RATE_METRICS)
-    metric, operation = parts[0], ".".join(parts[1:]) or None
-    if metric not in metrics:
-        from ..errors import unknown_name
-
-        raise ValueError(f"--slo {text!r}: {unknown_name('metric', metric, metrics)[:-1]}, or component.NAME.METRIC)")
-    if operation is None:
-        column = {"throughput": "throughput_rps", "goodput": "goodput_rps"}.get(metric, metric)
-    else:
-        if metric not in _OP_METRICS:
-            raise ValueError(f"--slo {text!r}: per operation, the metric is one of {', '.join(_OP_METRICS)}")
-        column = f"op.{operation}.{'goodput_rps' if metric == 'goodput' else metric}"
-    return Objective(text.strip(), column, bound, _target(metric, rhs, text), _unit(metric))
+parse_slo = parse_objective
+"""Text → :class:`Objective` (:func:`simulator.objectives.parse_objective`)."""
 
 
 def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
@@ -215,33 +105,6 @@ def parse_knob(text: str) -> tuple[str, tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One objective at one evaluation: mean, standard error, the bound judged and the verdict."""
-
-    name: str
-    target: float
-    bound: str
-    mean: float | None
-    se: float | None
-    confidence_bound: float | None
-    n: int
-    met: bool
-    unit: str = ""
-    """As :attr:`Objective.unit`."""
-
-    @property
-    def relation(self) -> str:
-        """How the judged bound stands to the target: ``≤``/``≥`` when met, ``>``/``<`` when not."""
-        if self.bound == "max":
-            return "≤" if self.met else ">"
-        return "≥" if self.met else "<"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "target": self.target, "bound": self.bound, "mean": self.mean, "se": self.se,
-                "confidence_bound": self.confidence_bound, "n": self.n, "met": self.met, "unit": self.unit}
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """A configuration (``{knob or param: value}``) run R times, and its checks."""
 
@@ -259,27 +122,6 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         return {"values": dict(self.values), "met": self.met, "broken": self.broken,
                 "checks": [c.to_dict() for c in self.checks]}
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def judge(objective: Objective, records: Sequence[Mapping[str, Any]]) -> Check:
-    """The :class:`Check` of *objective* over the replications' *records* (module docstring rule)."""
-    values = [objective.value(r) for r in records]
-    if not values or any(v is None or not math.isfinite(v) for v in values):
-        clean = [v for v in values if v is not None and math.isfinite(v)]
-        ci = mean_interval(clean)
-        return Check(objective.name, objective.target, objective.bound, _finite(ci.mean), _finite(ci.se), None,
-                     len(values), False, objective.unit)
-    ci = mean_interval(values)
-    if ci.n > 1:
-        bound = ci.high if objective.bound == "max" else ci.low
-    else:
-        bound = ci.mean
-    return Check(objective.name, objective.target, objective.bound, ci.mean, _finite(ci.se), bound, ci.n,
-                 objective.met_by(bound), objective.unit)
 
 
 class _Runner:

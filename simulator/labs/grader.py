@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from ..core.rng import replication_seeds
 from ..simulation import simulate
 from ..errors import Problem, ScenarioError
-from ..metrics.result import Result, slo_value
+from ..metrics.result import Result
+from ..objectives import judge, measure, objective_of
 from ..scenario import topology
 from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
-from ..scenario.model import LATENCY_METRICS, Scenario
+from ..scenario.model import Scenario
 from ..scenario.source import read_yaml
-from ..stats import mean_interval
 from .feedback import diagnose, explain_slo_failure
 from .platform import impose, violations
 from .report import CheckResult, GradeReport
@@ -95,7 +95,8 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> 
             report.checks.append(_result(check, not problems, problems or ["ok"]))
         else:
             report.checks.append(_answer(check, answers))
-    diagnose(report, lab, runs)  # each distinct cause once; the failed checks point at it
+    explainable = [c for c in lab.checks if c.slo is None or explained(c.slo.as_slo(c.id))]
+    diagnose(report, lab.model_copy(update={"checks": explainable}), runs)  # each distinct cause once
     return report
 
 
@@ -139,25 +140,32 @@ def _result(check: Check, passed: bool, feedback: list[str], **values: Any) -> C
 
 def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> CheckResult:
     slo = check.slo.as_slo(check.id)
-    unit = "s" if slo.metric in LATENCY_METRICS else "req/s" if slo.metric in ("throughput", "goodput") else ""
+    objective = objective_of(slo)
+    unit = "" if objective.unit == "%" else objective.unit
+    target = slo.target if slo.recovery is None else slo.recovery.within
     if not runs:
         return _result(check, False, ["cannot be measured: your design does not fit the lab"] + interface_problems,
-                       target=slo.target, unit=unit)
+                       target=target, unit=unit)
     summaries = [r.summary() for r in runs]
-    values = [slo_value(s, slo.metric, slo.operation) for s in summaries]
+    measured = [measure(objective, r, s) for r, s in zip(runs, summaries)]
+    values = [v for v, _ in measured]
     if any(v is None for v in values):
-        return _result(check, False, ["nothing was measured (no successful request of this kind)"],
-                       target=slo.target, unit=unit)
-    interval = mean_interval(values)
-    if interval.n > 1:
-        bound = interval.high if slo.max is not None else interval.low
-    else:
-        bound = interval.mean
-    passed = slo.met_by(bound)
-    margin = (slo.target - bound) if slo.max is not None else (bound - slo.target)
-    feedback = [] if passed else explain_slo_failure(slo, runs, summaries, bound)
-    return _result(check, passed, feedback, value=interval.mean, bound=bound, target=slo.target, margin=margin,
-                   unit=unit)
+        why = next((u for _, u in measured if u), None)
+        nothing = ("not back within target by the end of the run" if slo.recovery is not None
+                   else "nothing was measured (no successful request of this kind)")
+        return _result(check, False, [why or nothing], target=target, unit=unit)
+    verdict = judge(objective, values)
+    bound = verdict.confidence_bound
+    feedback = [] if verdict.met else (explain_slo_failure(slo, runs, summaries, bound) if explained(slo) else
+                                       [f"{objective.name}: the 95% confidence bound over {len(runs)} runs is "
+                                        f"{bound:.4g} {unit}, the target {objective.target:.4g} {unit}".rstrip()])
+    return _result(check, verdict.met, feedback, value=verdict.mean, bound=bound, target=target,
+                   margin=verdict.margin, unit=unit)
+
+
+def explained(slo: Any) -> bool:
+    """Whether :mod:`.feedback` can explain this objective's failure (request-level, whole window)."""
+    return slo.component is None and not slo.windowed
 
 
 def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
