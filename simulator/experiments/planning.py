@@ -38,7 +38,8 @@ relative to the bracket's upper end (``first_broken``).
 each ``NAME: (low, high)``. A NAME without a dot is a declared parameter (passed like
 ``--param``); a dotted NAME is a field path (passed like ``--set``, e.g.
 ``components.station.workers``). The cost of a configuration is the sum of the knob values
-by default, a weighted sum with ``cost={"a": 2, "b": 1}``, or any ``cost(config) -> float``.
+by default, a weighted sum with ``cost={"a": 2, "b": 1}``, any ``cost(config) -> float``, or
+dollars per hour with ``cost="dollars", prices={...}`` (:mod:`simulator.cost`).
 
 * One knob: binary search for the smallest value that meets the objectives, after checking
   that ``high`` meets. **Exact** (given the verdicts) when the objectives are monotone in the
@@ -443,8 +444,22 @@ class PlanResult:
             if self.chosen else None, "evaluations": [e.to_dict() for e in self.evaluations]})
 
 
+def _dollars(run: "_Runner", prices: Mapping[str, float]) -> Callable[[Mapping[str, int]], float]:
+    """The hourly cost (:func:`simulator.cost.hourly_cost`) of the design at a configuration."""
+    from ..cost import hourly_cost
+    from ..scenario.load import check_scenario
+    from .grid import param_arguments
+
+    def cost(config: Mapping[str, int]) -> float:
+        grid, sets = run.arguments(config)
+        design = check_scenario(run.path, params=param_arguments({k: v[0] for k, v in grid.items()}), sets=sets)[0]
+        return hourly_cost(design, prices)[0]
+
+    return cost
+
+
 def _cost_function(knobs: Mapping[str, Any], cost: Any) -> tuple[Callable[[Mapping[str, int]], float], dict]:
-    if cost is None:
+    if cost is None or cost == "dollars":
         weights = {k: 1.0 for k in knobs}
     elif callable(cost):
         return (lambda config: float(cost(dict(config)))), {k: 1.0 for k in knobs}
@@ -468,14 +483,19 @@ def plan_runs(knobs: Mapping[str, tuple[int, int]], replications: int) -> int:
 def plan(scenario: str | os.PathLike[str], knobs: Mapping[str, tuple[int, int]], slos: Sequence[Any] | None = None,
          *, replications: int = 5, cost: Any = None, params: Sequence[str] = (), sets: Sequence[str] = (),
          executor: Executor | None = None, workers: int | None = None, seed: int | None = None,
-         progress: Callable[[int, int], None] | None = None, max_passes: int = 3) -> PlanResult:
+         progress: Callable[[int, int], None] | None = None, max_passes: int = 3,
+         prices: Mapping[str, float] | None = None) -> PlanResult:
     """The cheapest configuration of integer *knobs* meeting the objectives (module docstring).
 
     Args:
         knobs: ``{NAME: (low, high)}``, whole numbers, more is better; NAME a declared parameter
             or a dotted field path.
         slos: as for :func:`knee` (default the scenario's).
-        cost: None (sum of the values), ``{knob: weight}`` or ``cost(config) -> float``.
+        cost: None (sum of the values), ``{knob: weight}``, ``cost(config) -> float``, or
+            ``"dollars"``: the design's hourly cost (:func:`simulator.cost.hourly_cost`) at the
+            configuration, with *prices* (USD per instance-hour by kind or instance class;
+            instance classes of the catalog are priced already). Autoscaled services count at
+            their ``max_replicas``.
         max_passes: coordinate-descent passes at most (several knobs).
 
     Raises: as :func:`knee`.
@@ -494,6 +514,8 @@ def plan(scenario: str | os.PathLike[str], knobs: Mapping[str, tuple[int, int]],
     pool, owned = _executor(executor, workers)
     run = _Runner(path, objectives, replications, params, sets, pool, seed, progress,
                   plan_runs(bounds, replications), declared)
+    if cost == "dollars":
+        cost_of = _dollars(run, prices or {})
     config = {k: hi for k, (lo, hi) in bounds.items()}
     try:
         top = run(config)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,20 @@ from ..scenario.source import read_yaml
 from .feedback import diagnose, explain_slo_failure
 from .platform import impose, violations
 from .report import CheckResult, GradeReport
-from .rules import RULES, hourly_cost, instances
+from ..cost import hourly_cost, instances
+from .rules import RULES
 from .spec import Check, LabSpec
 
 
-def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> GradeReport:
+def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None,
+          scheduler: str | None = None) -> GradeReport:
     """Grade the submission in *submission_dir* against *lab*.
 
     Only files inside *submission_dir* are read (an ``extends:`` or a symlink that leaves
     it is refused), each a regular UTF-8 file of bounded size. A design that changes what
     the lab fixes (:mod:`simulator.labs.platform`) is not graded: every change is listed.
-    The replications run on *workers* processes (default: see :func:`run_replications`); the verdicts
-    do not depend on how many.
+    The replications run on *workers* processes or a dask *scheduler* (see
+    :func:`run_replications`); the verdicts do not depend on where.
     """
     submission_dir = Path(submission_dir)
     design_path = submission_dir / lab.submission
@@ -70,7 +71,7 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> 
     autoscaled = any(getattr(spec, "autoscaling", None) for spec in design.components.values())
     needs_runs = any(c.slo is not None or (c.budget is not None and autoscaled) for c in lab.checks)
     if graded is not None and needs_runs:
-        runs = run_replications(graded, seeds, workers)
+        runs = run_replications(graded, seeds, workers, scheduler)
     for check in lab.checks:
         if check.slo is not None:
             report.checks.append(_slo(check, runs, interface_problems))
@@ -229,25 +230,12 @@ def _simulate_one(scenario: Scenario, seed: int) -> Result:
     return simulate(scenario, seed)
 
 
-def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None) -> list[Result]:
-    """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes.
+def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None,
+                     scheduler: str | None = None) -> list[Result]:
+    """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes
+    or a dask *scheduler* (:func:`simulator.experiments.executors.replicate`; by default a
+    process per run when there are at most 4 per core). The results do not depend on where
+    they ran; ``workers=1`` runs them here, one after the other."""
+    from ..experiments.executors import replicate
 
-    Each run depends only on (scenario, seed), so the results are the same whatever the
-    number of workers; ``workers=1`` runs them here, one after the other. By default every
-    run gets a process of its own when there are at most 4 per core (the runs last about
-    as long, so the cores share them evenly: 5 runs on 2 cores take 2.5 runs' time, not the
-    3 of a 2-process pool), else one process per core.
-    """
-    from ..experiments.executors import make_executor
-
-    if workers is None:
-        cores = os.cpu_count() or 1
-        workers = len(seeds) if len(seeds) <= 4 * cores else cores
-    workers = min(workers, len(seeds))
-    if workers <= 1:
-        return [simulate(scenario, seed) for seed in seeds]
-    executor = make_executor(workers=workers)
-    try:
-        return list(executor.map(_simulate_one, [scenario] * len(seeds), seeds))
-    finally:
-        executor.shutdown()
+    return replicate(scenario, seeds, workers=workers, scheduler=scheduler, run=_simulate_one)
