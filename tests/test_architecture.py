@@ -17,7 +17,9 @@ respect. The rules:
   and its runtime side by side) never imports simpy, matplotlib or pandas, and a
   component spec imports nothing of the runtime (``core``, ``engine``, ``metrics``, the
   component runtimes) — checked on the code and again by importing them in a fresh process;
-* ``metrics`` never imports ``viz`` (records do not know their pictures).
+* ``metrics`` never imports ``viz`` (records do not know their pictures);
+* ``objectives`` (what an SLO reads and how it is judged) is read by ``metrics``, the
+  grader and the experiments, so it imports none of them, nor the runtime below.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ BELOW = {  # a package may import only these of LAYERED
     "engine": {"core", "components", "faults", "metrics"},
 }
 FORBIDDEN_THIRD_PARTY = {"scenario": {"simpy", "matplotlib", "pandas"}}
-FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"}}
+FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"},
+                      "objectives": {"core", "engine", "components", "faults", "metrics", "viz", "experiments", "labs",
+                                     "simulation"}}
 SCENARIO_MAY_READ = {"simulator.components", "simulator.faults"}  # the lists of kinds, and the specs below
 IMPURE = {"simpy", "matplotlib", "pandas"}
 RUNTIME_PACKAGES = {"core", "engine", "metrics", "viz", "experiments", "labs"}

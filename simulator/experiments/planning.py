@@ -57,49 +57,19 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..objectives import Check, Objective, judge, parse_objective
-from .grid import format_value
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+from .grid import format_value, parse_knob, parse_range  # noqa: F401  (importable from here too)
 
 __all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "judge", "knee", "parse_knob",
            "parse_range", "parse_slo", "plan"]
 
 parse_slo = parse_objective
 """Text → :class:`Objective` (:func:`simulator.objectives.parse_objective`)."""
-
-
-def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
-    """``NAME=LOW:HIGH`` → ``(name, low, high)`` with low < high (whole numbers with *integer*)."""
-    name, eq, spec = text.partition("=")
-    name = name.strip()
-    bounds = spec.split(":")
-    kind = "whole numbers" if integer else "numbers"
-    if not eq or not name or len(bounds) != 2:
-        raise ValueError(f"{what} {text!r}: expected NAME=LOW:HIGH, e.g. {'servers=1:30' if integer else 'rate=10:500'}")
-    values = []
-    for b in bounds:
-        b = b.strip()
-        pattern = r"[-+]?\d+" if integer else _NUMBER
-        if not re.fullmatch(pattern, b):
-            raise ValueError(f"{what} {text!r}: LOW and HIGH must be {kind}, not {b!r}")
-        values.append(int(b) if integer else float(b))
-    low, high = values
-    if not low < high:
-        raise ValueError(f"{what} {text!r}: LOW must be less than HIGH")
-    return name, low, high
-
-
-def parse_knob(text: str) -> tuple[str, tuple[int, int]]:
-    """``NAME=LOW:HIGH`` (whole numbers) → ``(name, (low, high))``."""
-    name, low, high = parse_range(text, integer=True, what="--knob")
-    return name, (int(low), int(high))
 
 
 # ----------------------------------------------------------------------------- evaluations
