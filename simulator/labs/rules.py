@@ -7,7 +7,7 @@ A rule is a small function ``rule(scenario, value) -> list[str]`` returning what
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ..cost import hourly_cost, instances, unit_price  # noqa: F401  (the labs price designs)
 from ..scenario.model import Scenario

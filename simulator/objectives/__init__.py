@@ -56,8 +56,8 @@ from ..stats import mean_interval
 
 __all__ = ["Check", "Objective", "Window", "judge", "objective_of", "parse_objective", "unit_of"]
 
-from ..scenario.slo import (DURATION_COMPONENT_METRICS, LATENCY_METRICS, RATE_METRICS, RATIO_METRICS,
-                           REQUEST_METRICS, SERIES_METRICS)
+from ..scenario.slo import (DURATION_COMPONENT_METRICS, LATENCY_METRICS, RATE_METRICS, REQUEST_METRICS,  # noqa: F401
+                           SERIES_METRICS)
 
 OPERATION_COLUMNS = ("availability", "error_rate", "goodput", "latency_mean", "latency_p50", "latency_p99")
 """Request metrics a sweep record carries per operation (``op.<operation>.<metric>``)."""

@@ -16,14 +16,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BeforeValidator, ConfigDict, Discriminator, Field, Tag, ValidationInfo, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from ..units import parse_duration, parse_rate
 from .distributions import Const, Distribution, KeyDistribution
 from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
-from .types import Duration, Name, PositiveDuration, Probability, Rate, Strict, tagged_union, units_required
+from .types import Duration, Name, PositiveDuration, Probability, Rate, Strict, tagged_union
 
 ZERO = Const(value=0.0)
 
