@@ -412,6 +412,10 @@ def plan(
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
                                                    "(default: one per CPU; 1 = in this process).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    minimise: Annotated[str, typer.Option("--minimise", help="knobs: the sum of the knob values; dollars: the "
+                                          "hourly cost (simulator.cost) with --price.")] = "knobs",
+    price: Annotated[Optional[list[str]], typer.Option("--price", metavar="KIND_OR_CLASS=USD", help="USD per "
+                                                       "instance-hour of a kind or instance class; repeatable.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the cheapest knob values meeting the SLOs (binary search; coordinate descent for several knobs)."""
@@ -426,12 +430,22 @@ def plan(
             knobs[name] = bounds
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--knob") from None
+    if minimise not in ("knobs", "dollars"):
+        raise typer.BadParameter("knobs or dollars", param_hint="--minimise")
+    prices = {}
+    for text in price or []:
+        name, _, usd = text.partition("=")
+        try:
+            prices[name.strip()] = float(usd)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r}: expected KIND=USD, e.g. service=0.1", param_hint="--price") from None
     spec = _load(scenario, param, set_)
     objectives = _planning_objectives(slo, spec)
     with _count_progress(f"planning {scenario.stem}", plan_runs(knobs, replications)) as advance:
         result = _planning_call(lambda: find_plan(scenario, knobs, objectives, replications=replications,
                                                   params=param or [], sets=set_ or [], workers=workers, seed=seed,
-                                                  progress=advance))
+                                                  progress=advance, cost="dollars" if minimise == "dollars"
+                                                  else None, prices=prices))
     if as_json:
         sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
@@ -448,7 +462,8 @@ def plan(
         out.print(table)
         if result.found:
             chosen = ", ".join(f"{k}={v}" for k, v in result.config.items())
-            out.print(f"cheapest: {chosen} (cost {result.cost:g}; {result.reason})", highlight=False)
+            cost = f"${result.cost:.4g}/h" if minimise == "dollars" else f"cost {result.cost:g}"
+            out.print(f"cheapest: {chosen} ({cost}; {result.reason})", highlight=False)
         else:
             out.print(result.reason, highlight=False)
     if not result.found:
@@ -662,6 +677,8 @@ def grade(
                                                   dir_okay=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1,
                                                    help="Processes for the replications (default: one per run, at most 4 per core).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Run the replications on "
+                                                     "a dask cluster: tcp://HOST:PORT.")] = None,
 ) -> None:
     """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if it cannot be graded."""
     from .labs import grade_submission
@@ -669,7 +686,7 @@ def grade(
     if err.is_terminal:
         err.print(f"grading {submission} against {lab}…", markup=False, highlight=False)
     try:
-        report = grade_submission(lab, submission, workers=workers)
+        report = grade_submission(lab, submission, workers=workers, scheduler=scheduler)
     except ScenarioError as error:
         _fail_invalid(error)
     if as_json:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .core.rng import replication_seeds
-from .simulation import simulate
 from .metrics.result import Result
 from .scenario.model import Scenario
 from .stats import mean_interval, paired_difference
@@ -72,22 +71,27 @@ class Comparison:
 
 
 def compare(a: Scenario, b: Scenario, *, replications: int = 10, seed: int | None = None,
-            names: tuple[str, str] = ("A", "B"), progress: Callable[[int, int], None] | None = None) -> Comparison:
-    """Run *a* and *b* with the same *replications* seeds (derived from *seed*, default A's seed)."""
+            names: tuple[str, str] = ("A", "B"), progress: Callable[[int, int], None] | None = None,
+            workers: int | None = 1, scheduler: str | None = None) -> Comparison:
+    """Run *a* and *b* with the same *replications* seeds (derived from *seed*, default A's seed).
+
+    The runs go through :func:`simulator.experiments.executors.replicate`: here, one after the
+    other (``workers=1``, the default), on *workers* local processes (``None``: a process per
+    run, at most 4 per core) or a dask *scheduler*; the comparison does not depend on where.
+    """
+    from .experiments.executors import replicate
+
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if names[0] == names[1]:
         names = (f"{names[0]} (A)", f"{names[1]} (B)")
     seeds = replication_seeds(a.seed if seed is None else seed, replications)
-    summaries: dict[str, list[dict[str, Any]]] = {names[0]: [], names[1]: []}
+    summaries: dict[str, list[dict[str, Any]]] = {}
     first: dict[str, Result] = {}
-    done = 0
-    for s in seeds:
-        for name, scenario in zip(names, (a, b)):
-            result = simulate(scenario, s)
-            summaries[name].append(result.summary())
-            first.setdefault(name, result)
-            done += 1
-            if progress is not None:
-                progress(done, 2 * replications)
+    for done, (name, scenario) in enumerate(zip(names, (a, b)), start=1):
+        results = replicate(scenario, seeds, workers=workers if scheduler is None else None, scheduler=scheduler)
+        summaries[name] = [r.summary() for r in results]
+        first[name] = results[0]
+        if progress is not None:
+            progress(done * replications, 2 * replications)
     return Comparison(names, seeds, summaries, first)

@@ -21,6 +21,8 @@ respect. The rules:
 * a step kind or call policy (``simulator/steps/``) is pure like a spec: it never imports
   simpy, matplotlib or pandas, nor the runtime packages; of the kernel only the status
   vocabulary (``core.request``). What it runs with, it gets from the builder at compile time.
+* ``objectives`` (what an SLO reads and how it is judged) is read by ``metrics``, the
+  grader and the experiments, so it imports none of them, nor the runtime below.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ BELOW = {  # a package may import only these of LAYERED
 }
 FORBIDDEN_THIRD_PARTY = {"scenario": {"simpy", "matplotlib", "pandas"}, "steps": {"simpy", "matplotlib", "pandas"}}
 FORBIDDEN_INTERNAL = {"metrics": {"viz"}, "scenario": {"core", "engine", "components", "faults", "metrics", "viz"},
-                      "steps": {"core", "engine", "components", "faults", "metrics", "viz"}}
+                      "steps": {"core", "engine", "components", "faults", "metrics", "viz"},
+                      "objectives": {"core", "engine", "components", "faults", "metrics", "viz", "experiments", "labs",
+                                     "simulation"}}
 STEPS_MAY_READ = {"simulator.core.request"}  # the status vocabulary: pure
 SCENARIO_MAY_READ = {"simulator.components", "simulator.faults"}  # the lists of kinds, and the specs below
 IMPURE = {"simpy", "matplotlib", "pandas"}

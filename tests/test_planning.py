@@ -121,7 +121,7 @@ def test_parse_slo_accepts_metrics_operations_components_and_units():
 
 
 @pytest.mark.parametrize("text", ["latency_p99", "latency_p99<500ms", "latency_p99<=fast", "latency_p99<=2parsecs",
-                                  "speed<=1", "component.station<=0.2", "component.station.temperature<=1",
+                                  "speed<=1", "component.station<=0.2", "component.station.hit-ratio<=1",
                                   "availability>=high", "latency_p90.buy<=1s", "<=1s"])
 def test_parse_slo_rejects_bad_strings(text):
     """Bad SLO strings raise ValueError naming the string (the CLI turns it into exit 2)."""

@@ -1,4 +1,6 @@
-"""Where a sweep's runs execute: this process, a local process pool, or a dask cluster.
+"""Where runs execute (sweeps, the grader, compare): this process, a local process pool, or a dask cluster.
+
+:func:`replicate` runs one scenario once per seed through the same seam.
 
 :func:`make_executor` returns a :class:`concurrent.futures.Executor`:
 
@@ -43,7 +45,7 @@ import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Callable
 
-__all__ = ["ClusterExecutor", "SerialExecutor", "make_executor", "process_context"]
+__all__ = ["ClusterExecutor", "SerialExecutor", "default_workers", "make_executor", "process_context", "replicate"]
 
 
 class SerialExecutor(Executor):
@@ -140,3 +142,45 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(max_workers=workers, mp_context=process_context())
+
+
+def default_workers(runs: int) -> int:
+    """Processes for *runs* runs of about equal length: one each when there are at most 4 per
+    core (the cores share them evenly: 5 runs on 2 cores take 2.5 runs' time, not the 3 of a
+    2-process pool), else one per core."""
+    cores = os.cpu_count() or 1
+    return runs if runs <= 4 * cores else cores
+
+
+def _simulate(scenario: Any, seed: int) -> Any:
+    from ..simulation import simulate
+
+    return simulate(scenario, seed)
+
+
+def replicate(scenario: Any, seeds: list[int], executor: Executor | None = None, *, workers: int | None = None,
+              scheduler: str | None = None, run: Callable[[Any, int], Any] | None = None) -> list[Any]:
+    """``run(scenario, seed)`` (default :func:`simulator.simulate`) for every seed, in seed order.
+
+    The one replication loop of compare and the grader (a sweep runs its grid's points the
+    same way, through :func:`make_executor`, with resume and retries of its own). Each run
+    depends only on (scenario, seed), so the results are the same wherever they run:
+
+    * *executor*: any ``concurrent.futures.Executor`` (not shut down here);
+    * else *scheduler*: a dask cluster (:func:`make_executor`);
+    * else *workers* local processes (default :func:`default_workers`); ``1`` runs them here,
+      one after the other. *run* must be a module-level function for a process pool.
+    """
+    run = _simulate if run is None else run
+    if executor is None and scheduler is None:
+        workers = min(default_workers(len(seeds)) if workers is None else workers, len(seeds))
+        if workers <= 1:
+            return [run(scenario, seed) for seed in seeds]
+    owned = executor is None
+    pool = make_executor(workers, scheduler) if owned else executor
+    try:
+        futures = [pool.submit(run, scenario, seed) for seed in seeds]
+        return [f.result() for f in futures]
+    finally:
+        if owned:
+            pool.shutdown()

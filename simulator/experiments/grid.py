@@ -270,3 +270,33 @@ def _reads_as(text: str, value: Any) -> bool:
 def param_arguments(point: Mapping[str, Any]) -> list[str]:
     """``{"servers": 8}`` → ``["servers=8"]``, the ``params=`` of :func:`simulator.load_scenario`."""
     return [f"{name}={format_value(value)}" for name, value in point.items()]
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
+    """``NAME=LOW:HIGH`` → ``(name, low, high)`` with low < high (whole numbers with *integer*)."""
+    name, eq, spec = text.partition("=")
+    name = name.strip()
+    bounds = spec.split(":")
+    kind = "whole numbers" if integer else "numbers"
+    if not eq or not name or len(bounds) != 2:
+        raise ValueError(f"{what} {text!r}: expected NAME=LOW:HIGH, e.g. {'servers=1:30' if integer else 'rate=10:500'}")
+    values = []
+    for b in bounds:
+        b = b.strip()
+        pattern = r"[-+]?\d+" if integer else _NUMBER
+        if not re.fullmatch(pattern, b):
+            raise ValueError(f"{what} {text!r}: LOW and HIGH must be {kind}, not {b!r}")
+        values.append(int(b) if integer else float(b))
+    low, high = values
+    if not low < high:
+        raise ValueError(f"{what} {text!r}: LOW must be less than HIGH")
+    return name, low, high
+
+
+def parse_knob(text: str) -> tuple[str, tuple[int, int]]:
+    """``NAME=LOW:HIGH`` (whole numbers) → ``(name, (low, high))``."""
+    name, low, high = parse_range(text, integer=True, what="--knob")
+    return name, (int(low), int(high))

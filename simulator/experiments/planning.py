@@ -19,12 +19,12 @@ run where nothing was measured (``None``) makes the objective fail. The rule is
 conservative: a knee is reported at (or a little below) the load where the true mean
 crosses the target, by about t·SE of the metric.
 
-**Objectives** (:class:`Objective`, :func:`parse_slo`): ``METRIC[.OPERATION](<=|>=)VALUE``
-with units (``latency_p99<=500ms``, ``availability>=0.99``, ``throughput>=100/s``,
-``latency_p99.buy_character<=300ms``), or ``component.NAME.METRIC<=VALUE`` on a component's
-``utilization``, ``p_wait``, ``wait_mean`` (a duration) or ``queue_len_mean``, read off each
-run's summary (``summary["components"][NAME][...]``); or the scenario's own ``slos:``
-(:meth:`Objective.from_slo`, judged on each run's ``slo.<name>.value``).
+**Objectives** are :mod:`simulator.objectives`' (:class:`Objective`, :func:`parse_slo`):
+``METRIC[.OPERATION](<=|>=)VALUE`` with units (``latency_p99<=500ms``, ``availability>=0.99``,
+``latency_p99.buy_character<=300ms``), ``component.NAME.METRIC<=VALUE`` on a metric the runs
+record for that component (``utilization``, ``p_wait``, ``wait_mean``, ``hit_ratio``…); or the
+scenario's own ``slos:`` (:meth:`Objective.from_slo`, judged on each run's
+``slo.<name>.value``, measured over the SLO's own window).
 
 **Knee** (:func:`knee`): bisection on ``[low, high]`` of a parameter assumed to make things
 monotonically worse as it grows (a load: ``rate``, ``arrival_rate``). ``low`` must meet
@@ -38,7 +38,8 @@ relative to the bracket's upper end (``first_broken``).
 each ``NAME: (low, high)``. A NAME without a dot is a declared parameter (passed like
 ``--param``); a dotted NAME is a field path (passed like ``--set``, e.g.
 ``components.station.workers``). The cost of a configuration is the sum of the knob values
-by default, a weighted sum with ``cost={"a": 2, "b": 1}``, or any ``cost(config) -> float``.
+by default, a weighted sum with ``cost={"a": 2, "b": 1}``, any ``cost(config) -> float``, or
+dollars per hour with ``cost="dollars", prices={...}`` (:mod:`simulator.cost`).
 
 * One knob: binary search for the smallest value that meets the objectives, after checking
   that ``high`` meets. **Exact** (given the verdicts) when the objectives are monotone in the
@@ -56,189 +57,22 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..stats import mean_interval
-from .grid import format_value
+from ..objectives import Check, Objective, judge, parse_objective
+from .grid import format_value, parse_knob, parse_range  # noqa: F401  (importable from here too)
 
-__all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "knee", "parse_knob", "parse_range",
-           "parse_slo", "plan"]
+__all__ = ["Check", "Evaluation", "KneeResult", "Objective", "PlanResult", "judge", "knee", "parse_knob",
+           "parse_range", "parse_slo", "plan"]
 
-_COMPONENT_METRICS = {"utilization": None, "p_wait": None, "wait_mean": "duration", "queue_len_mean": None}
-_OP_METRICS = ("availability", "error_rate", "goodput", "latency_mean", "latency_p50", "latency_p99")
-_SLO_RE = re.compile(r"\s*([A-Za-z_][\w.\-]*)\s*(<=|>=|≤|≥)\s*(\S.*?)\s*\Z")
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-
-
-# ----------------------------------------------------------------------------- objectives
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective judged on the runs' flat records: ``column`` within ``target``.
-
-    ``bound`` is ``"max"`` (value ≤ target) or ``"min"`` (value ≥ target). ``error_rate``
-    columns are computed as 1 − availability.
-    """
-
-    name: str
-    column: str
-    bound: str
-    target: float
-    unit: str = field(default="", compare=False)
-    """How a person reads the values: ``"s"`` (a duration), ``"%"`` (a ratio), ``"req/s"`` or ``""``."""
-
-    def value(self, record: Mapping[str, Any]) -> float | None:
-        if self.column.endswith("error_rate"):
-            availability = record.get(self.column.removesuffix("error_rate") + "availability")
-            return None if availability is None else 1.0 - availability
-        value = record.get(self.column)
-        return None if value is None or isinstance(value, (bool, str)) else float(value)
-
-    def measured_in(self, record: Mapping[str, Any]) -> bool:
-        """Whether *record* has this objective's column at all (a misspelt component has not)."""
-        column = self.column
-        if column.endswith("error_rate"):
-            column = column.removesuffix("error_rate") + "availability"
-        return column in record
-
-    def met_by(self, value: float | None) -> bool:
-        if value is None or not math.isfinite(value):
-            return False
-        return value <= self.target if self.bound == "max" else value >= self.target
-
-    @classmethod
-    def from_slo(cls, slo: Any) -> "Objective":
-        """A scenario SLO (:class:`simulator.scenario.model.Slo`), judged on ``slo.<name>.value``."""
-        return cls(slo.name, f"slo.{slo.name}.value", "max" if slo.max is not None else "min", float(slo.target),
-                   _unit(slo.metric))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "column": self.column, "bound": self.bound, "target": self.target,
-                "unit": self.unit}
-
-
-def _unit(metric: str) -> str:
-    """The unit a person reads *metric* in (see :attr:`Objective.unit`)."""
-    if metric.startswith("latency_") or metric == "wait_mean":
-        return "s"
-    if metric in ("availability", "error_rate", "utilization", "p_wait"):
-        return "%"
-    return "req/s" if metric in ("throughput", "goodput") else ""
-
-
-def _target(metric: str, text: str, slo: str) -> float:
-    from ..units import parse_duration, parse_rate
-
-    try:
-        if metric.startswith("latency_") or metric == "wait_mean":
-            value = parse_duration(text, require_unit=True)  # latency_p99<=500: 500 s or 500 ms?
-        elif metric in ("throughput", "goodput"):
-            value = parse_rate(text)
-        else:
-            if not re.fullmatch(_NUMBER, text):
-                raise ValueError(f"{text!r} is not a number")
-            value = float(text)
-    except ValueError as exc:
-        raise ValueError(f"--slo {slo!r}: bad target: {exc}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"--slo {slo!r}: the target must be a finite number")
-    return value
-
-
-def parse_slo(text: str) -> Objective:
-    """``METRIC[.OPERATION](<=|>=)VALUE`` or ``component.NAME.METRIC(<=|>=)VALUE`` → an
-    :class:`Objective` (see the module docstring). Raises ValueError on a bad string."""
-    from ..scenario.model import LATENCY_METRICS, RATE_METRICS, RATIO_METRICS
-
-    if not isinstance(text, str):
-        raise ValueError(f"an SLO is text such as 'latency_p99<=500ms', not {type(text).__name__}")
-    match = _SLO_RE.match(text)
-    if not match:
-        raise ValueError(f"--slo {text!r}: expected METRIC[.OPERATION]<=VALUE or >=VALUE, e.g. latency_p99<=500ms, "
-                         "availability>=0.99, latency_p99.buy<=300ms, component.db.p_wait<=0.2")
-    lhs, op, rhs = match.groups()
-    bound = "max" if op in ("<=", "≤") else "min"
-    parts = lhs.split(".")
-    if parts[0] == "component":
-        if len(parts) != 3 or not parts[1] or parts[2] not in _COMPONENT_METRICS:
-            raise ValueError(f"--slo {text!r}: expected component.NAME.METRIC with METRIC one of "
-                             f"{', '.join(_COMPONENT_METRICS)}")
-        return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text), _unit(parts[2]))
-    metrics = (*LATENCY_METRICS, *RATIO_METRICS, *RATE_METRICS)
-    metric, operation = parts[0], ".".join(parts[1:]) or None
-    if metric not in metrics:
-        from ..errors import unknown_name
-
-        raise ValueError(f"--slo {text!r}: {unknown_name('metric', metric, metrics)[:-1]}, or component.NAME.METRIC)")
-    if operation is None:
-        column = {"throughput": "throughput_rps", "goodput": "goodput_rps"}.get(metric, metric)
-    else:
-        if metric not in _OP_METRICS:
-            raise ValueError(f"--slo {text!r}: per operation, the metric is one of {', '.join(_OP_METRICS)}")
-        column = f"op.{operation}.{'goodput_rps' if metric == 'goodput' else metric}"
-    return Objective(text.strip(), column, bound, _target(metric, rhs, text), _unit(metric))
-
-
-def parse_range(text: str, *, integer: bool = False, what: str = "--param") -> tuple[str, float, float]:
-    """``NAME=LOW:HIGH`` → ``(name, low, high)`` with low < high (whole numbers with *integer*)."""
-    name, eq, spec = text.partition("=")
-    name = name.strip()
-    bounds = spec.split(":")
-    kind = "whole numbers" if integer else "numbers"
-    if not eq or not name or len(bounds) != 2:
-        raise ValueError(f"{what} {text!r}: expected NAME=LOW:HIGH, e.g. {'servers=1:30' if integer else 'rate=10:500'}")
-    values = []
-    for b in bounds:
-        b = b.strip()
-        pattern = r"[-+]?\d+" if integer else _NUMBER
-        if not re.fullmatch(pattern, b):
-            raise ValueError(f"{what} {text!r}: LOW and HIGH must be {kind}, not {b!r}")
-        values.append(int(b) if integer else float(b))
-    low, high = values
-    if not low < high:
-        raise ValueError(f"{what} {text!r}: LOW must be less than HIGH")
-    return name, low, high
-
-
-def parse_knob(text: str) -> tuple[str, tuple[int, int]]:
-    """``NAME=LOW:HIGH`` (whole numbers) → ``(name, (low, high))``."""
-    name, low, high = parse_range(text, integer=True, what="--knob")
-    return name, (int(low), int(high))
+parse_slo = parse_objective
+"""Text → :class:`Objective` (:func:`simulator.objectives.parse_objective`)."""
 
 
 # ----------------------------------------------------------------------------- evaluations
-
-
-@dataclass(frozen=True)
-class Check:
-    """One objective at one evaluation: mean, standard error, the bound judged and the verdict."""
-
-    name: str
-    target: float
-    bound: str
-    mean: float | None
-    se: float | None
-    confidence_bound: float | None
-    n: int
-    met: bool
-    unit: str = ""
-    """As :attr:`Objective.unit`."""
-
-    @property
-    def relation(self) -> str:
-        """How the judged bound stands to the target: ``≤``/``≥`` when met, ``>``/``<`` when not."""
-        if self.bound == "max":
-            return "≤" if self.met else ">"
-        return "≥" if self.met else "<"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "target": self.target, "bound": self.bound, "mean": self.mean, "se": self.se,
-                "confidence_bound": self.confidence_bound, "n": self.n, "met": self.met, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -259,27 +93,6 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         return {"values": dict(self.values), "met": self.met, "broken": self.broken,
                 "checks": [c.to_dict() for c in self.checks]}
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def judge(objective: Objective, records: Sequence[Mapping[str, Any]]) -> Check:
-    """The :class:`Check` of *objective* over the replications' *records* (module docstring rule)."""
-    values = [objective.value(r) for r in records]
-    if not values or any(v is None or not math.isfinite(v) for v in values):
-        clean = [v for v in values if v is not None and math.isfinite(v)]
-        ci = mean_interval(clean)
-        return Check(objective.name, objective.target, objective.bound, _finite(ci.mean), _finite(ci.se), None,
-                     len(values), False, objective.unit)
-    ci = mean_interval(values)
-    if ci.n > 1:
-        bound = ci.high if objective.bound == "max" else ci.low
-    else:
-        bound = ci.mean
-    return Check(objective.name, objective.target, objective.bound, ci.mean, _finite(ci.se), bound, ci.n,
-                 objective.met_by(bound), objective.unit)
 
 
 class _Runner:
@@ -601,8 +414,22 @@ class PlanResult:
             if self.chosen else None, "evaluations": [e.to_dict() for e in self.evaluations]})
 
 
+def _dollars(run: "_Runner", prices: Mapping[str, float]) -> Callable[[Mapping[str, int]], float]:
+    """The hourly cost (:func:`simulator.cost.hourly_cost`) of the design at a configuration."""
+    from ..cost import hourly_cost
+    from ..scenario.load import check_scenario
+    from .grid import param_arguments
+
+    def cost(config: Mapping[str, int]) -> float:
+        grid, sets = run.arguments(config)
+        design = check_scenario(run.path, params=param_arguments({k: v[0] for k, v in grid.items()}), sets=sets)[0]
+        return hourly_cost(design, prices)[0]
+
+    return cost
+
+
 def _cost_function(knobs: Mapping[str, Any], cost: Any) -> tuple[Callable[[Mapping[str, int]], float], dict]:
-    if cost is None:
+    if cost is None or cost == "dollars":
         weights = {k: 1.0 for k in knobs}
     elif callable(cost):
         return (lambda config: float(cost(dict(config)))), {k: 1.0 for k in knobs}
@@ -626,14 +453,19 @@ def plan_runs(knobs: Mapping[str, tuple[int, int]], replications: int) -> int:
 def plan(scenario: str | os.PathLike[str], knobs: Mapping[str, tuple[int, int]], slos: Sequence[Any] | None = None,
          *, replications: int = 5, cost: Any = None, params: Sequence[str] = (), sets: Sequence[str] = (),
          executor: Executor | None = None, workers: int | None = None, seed: int | None = None,
-         progress: Callable[[int, int], None] | None = None, max_passes: int = 3) -> PlanResult:
+         progress: Callable[[int, int], None] | None = None, max_passes: int = 3,
+         prices: Mapping[str, float] | None = None) -> PlanResult:
     """The cheapest configuration of integer *knobs* meeting the objectives (module docstring).
 
     Args:
         knobs: ``{NAME: (low, high)}``, whole numbers, more is better; NAME a declared parameter
             or a dotted field path.
         slos: as for :func:`knee` (default the scenario's).
-        cost: None (sum of the values), ``{knob: weight}`` or ``cost(config) -> float``.
+        cost: None (sum of the values), ``{knob: weight}``, ``cost(config) -> float``, or
+            ``"dollars"``: the design's hourly cost (:func:`simulator.cost.hourly_cost`) at the
+            configuration, with *prices* (USD per instance-hour by kind or instance class;
+            instance classes of the catalog are priced already). Autoscaled services count at
+            their ``max_replicas``.
         max_passes: coordinate-descent passes at most (several knobs).
 
     Raises: as :func:`knee`.
@@ -652,6 +484,8 @@ def plan(scenario: str | os.PathLike[str], knobs: Mapping[str, tuple[int, int]],
     pool, owned = _executor(executor, workers)
     run = _Runner(path, objectives, replications, params, sets, pool, seed, progress,
                   plan_runs(bounds, replications), declared)
+    if cost == "dollars":
+        cost_of = _dollars(run, prices or {})
     config = {k: hi for k, (lo, hi) in bounds.items()}
     try:
         top = run(config)

@@ -177,6 +177,9 @@ def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None)
         for key in COMPONENT_EXTRAS:
             if key in comp:
                 rec[f"component.{name}.{key}"] = _v(comp[key])
+        for key, value in comp.items():  # whatever else the kind reports as a measurement (an objective may read it)
+            if (value is None or isinstance(value, float)) and f"component.{name}.{key}" not in rec:
+                rec[f"component.{name}.{key}"] = _v(value)
         for tally, count in comp.get("counts", {}).items():
             rec[f"component.{name}.count.{tally}"] = int(count)
     for slo in s["slos"]:

@@ -68,7 +68,6 @@ __all__ = ["HEADLINE_METRICS", "SweepError", "SweepResult", "read_records", "swe
 HEADLINE_METRICS = ("latency_p99", "availability", "throughput_rps")
 """The metrics charted by default (one PNG each with ``--out``)."""
 
-_SLO_COLUMNS = {"throughput": "throughput_rps", "goodput": "goodput_rps"}
 _MAX_INVALID_POINTS = 10
 
 
@@ -95,9 +94,11 @@ class SweepError(RuntimeError):
 
 
 def slo_column(slo: Mapping[str, Any]) -> str:
-    """The record column an SLO is about: ``latency_p99``, ``op.buy.latency_p99``, ``throughput_rps``…"""
-    metric = _SLO_COLUMNS.get(slo["metric"], slo["metric"])
-    return f"op.{slo['operation']}.{metric}" if slo.get("operation") else metric
+    """The record column an SLO is about: ``latency_p99``, ``op.buy.latency_p99``, ``throughput_rps``,
+    ``component.db.p_wait`` (:func:`simulator.objectives.record_column`)."""
+    from ..objectives import record_column
+
+    return record_column(slo["metric"], slo.get("operation"), slo.get("component"))
 
 
 @dataclass

@@ -101,7 +101,8 @@ def load_lab(folder: Path) -> LabSpec:
         raise ScenarioError([source.problem(source.resolve(tuple(e["loc"])), e["msg"]) for e in exc.errors()]) from None
 
 
-def grade_submission(lab: str, submission: Path | str = ".", *, workers: int | None = None) -> GradeReport:
+def grade_submission(lab: str, submission: Path | str = ".", *, workers: int | None = None,
+                     scheduler: str | None = None) -> GradeReport:
     """Find lab *lab* and grade the submission folder (the API behind ``sdsim grade``).
 
     A lab folder inside the submission is refused: a student cannot bring their own spec.
@@ -113,4 +114,4 @@ def grade_submission(lab: str, submission: Path | str = ".", *, workers: int | N
         raise ScenarioError([Problem(str(folder / "lab.yaml"), None, None, "",
                                      "the lab spec is inside the submission folder: a lab is taken from the "
                                      "installed labs or an instructor's folder, never from the submission")])
-    return grade(load_lab(folder), submission, workers=workers)
+    return grade(load_lab(folder), submission, workers=workers, scheduler=scheduler)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +22,30 @@ from pydantic import ValidationError
 from ..core.rng import replication_seeds
 from ..simulation import simulate
 from ..errors import Problem, ScenarioError
-from ..metrics.result import Result, slo_value
+from ..metrics.result import Result
+from ..objectives import judge, measure, objective_of
 from ..scenario import topology
 from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
-from ..scenario.model import LATENCY_METRICS, Scenario
+from ..scenario.model import Scenario
 from ..scenario.source import read_yaml
-from ..stats import mean_interval
 from .feedback import diagnose, explain_slo_failure
 from .platform import impose, violations
 from .report import CheckResult, GradeReport
-from .rules import RULES, hourly_cost, instances
+from ..cost import hourly_cost, instances
+from .rules import RULES
 from .spec import Check, LabSpec
 
 
-def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> GradeReport:
+def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None,
+          scheduler: str | None = None) -> GradeReport:
     """Grade the submission in *submission_dir* against *lab*.
 
     Only files inside *submission_dir* are read (an ``extends:`` or a symlink that leaves
     it is refused), each a regular UTF-8 file of bounded size. A design that changes what
     the lab fixes (:mod:`simulator.labs.platform`) is not graded: every change is listed.
-    The replications run on *workers* processes (default: see :func:`run_replications`); the verdicts
-    do not depend on how many.
+    The replications run on *workers* processes or a dask *scheduler* (see
+    :func:`run_replications`); the verdicts do not depend on where.
     """
     submission_dir = Path(submission_dir)
     design_path = submission_dir / lab.submission
@@ -70,7 +71,7 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> 
     autoscaled = any(getattr(spec, "autoscaling", None) for spec in design.components.values())
     needs_runs = any(c.slo is not None or (c.budget is not None and autoscaled) for c in lab.checks)
     if graded is not None and needs_runs:
-        runs = run_replications(graded, seeds, workers)
+        runs = run_replications(graded, seeds, workers, scheduler)
     for check in lab.checks:
         if check.slo is not None:
             report.checks.append(_slo(check, runs, interface_problems))
@@ -95,7 +96,8 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None) -> 
             report.checks.append(_result(check, not problems, problems or ["ok"]))
         else:
             report.checks.append(_answer(check, answers))
-    diagnose(report, lab, runs)  # each distinct cause once; the failed checks point at it
+    explainable = [c for c in lab.checks if c.slo is None or explained(c.slo.as_slo(c.id))]
+    diagnose(report, lab.model_copy(update={"checks": explainable}), runs)  # each distinct cause once
     return report
 
 
@@ -139,25 +141,32 @@ def _result(check: Check, passed: bool, feedback: list[str], **values: Any) -> C
 
 def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> CheckResult:
     slo = check.slo.as_slo(check.id)
-    unit = "s" if slo.metric in LATENCY_METRICS else "req/s" if slo.metric in ("throughput", "goodput") else ""
+    objective = objective_of(slo)
+    unit = "" if objective.unit == "%" else objective.unit
+    target = slo.target if slo.recovery is None else slo.recovery.within
     if not runs:
         return _result(check, False, ["cannot be measured: your design does not fit the lab"] + interface_problems,
-                       target=slo.target, unit=unit)
+                       target=target, unit=unit)
     summaries = [r.summary() for r in runs]
-    values = [slo_value(s, slo.metric, slo.operation) for s in summaries]
+    measured = [measure(objective, r, s) for r, s in zip(runs, summaries)]
+    values = [v for v, _ in measured]
     if any(v is None for v in values):
-        return _result(check, False, ["nothing was measured (no successful request of this kind)"],
-                       target=slo.target, unit=unit)
-    interval = mean_interval(values)
-    if interval.n > 1:
-        bound = interval.high if slo.max is not None else interval.low
-    else:
-        bound = interval.mean
-    passed = slo.met_by(bound)
-    margin = (slo.target - bound) if slo.max is not None else (bound - slo.target)
-    feedback = [] if passed else explain_slo_failure(slo, runs, summaries, bound)
-    return _result(check, passed, feedback, value=interval.mean, bound=bound, target=slo.target, margin=margin,
-                   unit=unit)
+        why = next((u for _, u in measured if u), None)
+        nothing = ("not back within target by the end of the run" if slo.recovery is not None
+                   else "nothing was measured (no successful request of this kind)")
+        return _result(check, False, [why or nothing], target=target, unit=unit)
+    verdict = judge(objective, values)
+    bound = verdict.confidence_bound
+    feedback = [] if verdict.met else (explain_slo_failure(slo, runs, summaries, bound) if explained(slo) else
+                                       [f"{objective.name}: the 95% confidence bound over {len(runs)} runs is "
+                                        f"{bound:.4g} {unit}, the target {objective.target:.4g} {unit}".rstrip()])
+    return _result(check, verdict.met, feedback, value=verdict.mean, bound=bound, target=target,
+                   margin=verdict.margin, unit=unit)
+
+
+def explained(slo: Any) -> bool:
+    """Whether :mod:`.feedback` can explain this objective's failure (request-level, whole window)."""
+    return slo.component is None and not slo.windowed
 
 
 def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
@@ -221,25 +230,12 @@ def _simulate_one(scenario: Scenario, seed: int) -> Result:
     return simulate(scenario, seed)
 
 
-def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None) -> list[Result]:
-    """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes.
+def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None,
+                     scheduler: str | None = None) -> list[Result]:
+    """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes
+    or a dask *scheduler* (:func:`simulator.experiments.executors.replicate`; by default a
+    process per run when there are at most 4 per core). The results do not depend on where
+    they ran; ``workers=1`` runs them here, one after the other."""
+    from ..experiments.executors import replicate
 
-    Each run depends only on (scenario, seed), so the results are the same whatever the
-    number of workers; ``workers=1`` runs them here, one after the other. By default every
-    run gets a process of its own when there are at most 4 per core (the runs last about
-    as long, so the cores share them evenly: 5 runs on 2 cores take 2.5 runs' time, not the
-    3 of a 2-process pool), else one process per core.
-    """
-    from ..experiments.executors import make_executor
-
-    if workers is None:
-        cores = os.cpu_count() or 1
-        workers = len(seeds) if len(seeds) <= 4 * cores else cores
-    workers = min(workers, len(seeds))
-    if workers <= 1:
-        return [simulate(scenario, seed) for seed in seeds]
-    executor = make_executor(workers=workers)
-    try:
-        return list(executor.map(_simulate_one, [scenario] * len(seeds), seeds))
-    finally:
-        executor.shutdown()
+    return replicate(scenario, seeds, workers=workers, scheduler=scheduler, run=_simulate_one)

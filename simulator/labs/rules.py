@@ -1,14 +1,15 @@
-"""Structural rules a lab can require of a design, and the cost model.
+"""Structural rules a lab can require of a design.
 
 A rule is a small function ``rule(scenario, value) -> list[str]`` returning what is wrong
-(empty when the design complies), registered by name in :data:`RULES`.
+(empty when the design complies), registered by name in :data:`RULES`. The cost model
+(:func:`hourly_cost`, :func:`instances`, :func:`unit_price`) lives in :mod:`simulator.cost`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from ..catalog import INSTANCE_CLASSES
+from ..cost import hourly_cost, instances, unit_price  # noqa: F401  (the labs price designs)
 from ..scenario.model import Scenario
 from ..scenario.topology import call_graph, edges
 
@@ -23,42 +24,6 @@ def rule(name: str) -> Callable[[Rule], Rule]:
         return fn
 
     return register
-
-
-def instances(scenario: Scenario, runs: Sequence[Any] = ()) -> dict[str, float]:
-    """Running instances per component, as each kind counts them (its spec's ``instances()``).
-
-    Replicas for services, balancers and caches; primaries plus read replicas for
-    databases (1 for a plain one). An autoscaled service counts its time-average ready
-    replicas over the measurement window, averaged over *runs* (simulation results); with
-    no runs, its ``max_replicas`` (what it may cost at worst).
-    """
-    return {name: spec.instances(run.summary()["components"][name] for run in runs)
-            for name, spec in scenario.components.items()}
-
-
-def unit_price(spec: Any, prices: dict[str, float]) -> float | None:
-    """USD per instance-hour: the lab's price for the instance class, else the catalog's, else the kind's."""
-    name = getattr(spec, "instance", None)
-    if name is not None:
-        if name in prices:
-            return prices[name]
-        if name in INSTANCE_CLASSES:
-            return INSTANCE_CLASSES[name].price_per_hour
-    return prices.get(spec.kind)
-
-
-def hourly_cost(scenario: Scenario, prices: dict[str, float], runs: Sequence[Any] = ()) -> tuple[float, list[str]]:
-    """USD per hour: instances × their unit price; also the kinds with no price (counted as free)."""
-    counts = instances(scenario, runs)
-    total, unpriced = 0.0, set()
-    for name, spec in scenario.components.items():
-        price = unit_price(spec, prices)
-        if price is None:
-            unpriced.add(spec.kind)
-        else:
-            total += counts[name] * price
-    return total, sorted(unpriced)
 
 
 @rule("no_shared_database")

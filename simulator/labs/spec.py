@@ -62,10 +62,18 @@ class RunSpec(_Strict):
 
 
 class SloCheck(_Strict):
+    """An objective judged on the runs (the fields of a scenario ``Slo``: :mod:`simulator.scenario.slo`)."""
+
     metric: str
     operation: str | None = None
+    component: str | None = None
     max: float | str | None = None
     min: float | str | None = None
+    window: dict[str, Any] | None = None
+    during: int | str | None = None
+    after: int | str | None = None
+    grace: float | str | None = None
+    recovery: dict[str, Any] | None = None
 
     def as_slo(self, name: str) -> Slo:
         return Slo.model_validate({"name": name, **self.model_dump(exclude_none=True)})

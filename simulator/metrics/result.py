@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.request import ERROR, OK, REJECTED
-from ..scenario.model import LATENCY_METRICS, Scenario
+from ..scenario.model import Scenario
 from .aggregates import LATENCY_ACCURACY, ComponentAggregates, RequestAggregates
 from .exact import RequestColumns, SpanColumns, grouped_quantiles
 from .grid import FullRecordsRequired, is_multiple, snap
@@ -291,13 +291,9 @@ class Result:
         return out
 
     def _slos(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
-        verdicts = []
-        for slo in self.scenario.slos:
-            value = slo_value(summary, slo.metric, slo.operation)
-            verdicts.append({"name": slo.name, "metric": slo.metric, "operation": slo.operation,
-                             "passed": slo.met_by(float("nan") if value is None else value),
-                             "value": value, "target": slo.target, "bound": "max" if slo.max is not None else "min"})
-        return verdicts
+        from ..objectives import objective_of, verdict  # the one reading of an objective
+
+        return [verdict(objective_of(slo), self, summary) for slo in self.scenario.slos]
 
     def slos_passed(self) -> bool:
         return all(v["passed"] for v in self.summary()["slos"])
@@ -518,14 +514,8 @@ class Result:
 
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:
-    """Read *metric* (for *operation*, or overall) off a summary."""
-    scope = summary if operation is None else summary["operations"].get(operation)
-    if scope is None:
-        return None
-    if metric in LATENCY_METRICS:
-        return scope["latency_s"][metric.removeprefix("latency_")]
-    if metric == "availability":
-        return scope["availability"]
-    if metric == "error_rate":
-        return None if scope["availability"] is None else 1.0 - scope["availability"]
-    return scope[f"{metric}_rps"]
+    """Read a request-level *metric* (for *operation*, or overall) off a summary
+    (:func:`simulator.objectives.request_value`)."""
+    from ..objectives import request_value
+
+    return request_value(summary, metric, operation)

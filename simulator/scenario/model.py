@@ -17,14 +17,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from ..units import parse_duration, parse_rate
 from .distributions import Const, Distribution, KeyDistribution
 from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
 from ..steps import Step
-from .types import Duration, Name, PositiveDuration, Probability, Rate, Strict, tagged_union, units_required
+from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
 
 ZERO = Const(value=0.0)
 
@@ -163,51 +162,8 @@ class Network(Strict):
 
 # ----------------------------------------------------------------------------- SLOs
 
-LATENCY_METRICS = ("latency_mean", "latency_p50", "latency_p90", "latency_p95", "latency_p99",
-                   "latency_p999", "latency_max")
-RATIO_METRICS = ("availability", "error_rate")
-RATE_METRICS = ("throughput", "goodput")
-SloMetric = Literal[LATENCY_METRICS + RATIO_METRICS + RATE_METRICS]  # type: ignore[valid-type]
-
-
-SloBound = Annotated[float | None, WithJsonSchema(
-    {"anyOf": [{"type": "number"}, {"type": "string", "description": "with units: 250ms, 0.999, 100/s"},
-               {"type": "null"}]})]
-
-
-class Slo(Strict):
-    """An objective checked after the run: ``metric`` (of one ``operation`` or all) within ``max``/``min``."""
-
-    name: str
-    metric: SloMetric
-    operation: Name | None = None
-    max: SloBound = None
-    min: SloBound = None
-
-    @field_validator("max", "min", mode="before")
-    @classmethod
-    def _units(cls, value: Any, info: ValidationInfo) -> Any:
-        metric = info.data.get("metric")
-        if value is None:
-            return value
-        if metric in LATENCY_METRICS:
-            return parse_duration(value, require_unit=units_required(info))
-        return parse_rate(value) if metric in RATE_METRICS else value
-
-    @model_validator(mode="after")
-    def _bound(self):
-        if (self.max is None) == (self.min is None):
-            raise ValueError("an SLO needs exactly one of max or min")
-        return self
-
-    @property
-    def target(self) -> float:
-        return self.max if self.max is not None else self.min
-
-    def met_by(self, value: float) -> bool:
-        if value != value:  # NaN: nothing measured
-            return False
-        return value <= self.max if self.max is not None else value >= self.min
+from .slo import (LATENCY_METRICS, RATE_METRICS, RATIO_METRICS, Recovery, Slo, SloBound,  # noqa: E402,F401
+                  SloMetric, SloWindow)
 
 
 # ----------------------------------------------------------------------------- scenario

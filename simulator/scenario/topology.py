@@ -133,6 +133,7 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         if slo.operation is not None and slo.operation not in entry_ops:
             errors.append((("slos", i, "operation"), f"no workload sends operation {slo.operation!r} "
                                                      f"(expected one of: {', '.join(sorted(entry_ops))})"))
+        errors += slo.check(i, scenario)
     names = [w.name for w in scenario.workload]
     for i, w in enumerate(scenario.workload):
         if names.index(w.name) != i:
