@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
+
+from ..present import significant
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -19,23 +20,16 @@ TABLE_METRICS = (("throughput_rps", "throughput (req/s)", 1.0, ""),
 """(column, header, scale, suffix) of the table."""
 
 
-def _fmt(x: float) -> str:
-    if x == 0:
-        return "0"
-    digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
-    return f"{x:,.{min(digits, 6)}f}"
-
-
 def _pm(row: dict[str, Any], metric: str, scale: float, suffix: str) -> str:
     mean, low, high = (row.get(f"{metric}.{k}") for k in ("mean", "ci_low", "ci_high"))
     if mean is None or mean != mean:
         return "–"
-    text = f"{mean * scale:.3f}" if metric == "availability" else _fmt(mean * scale)
+    text = f"{mean * scale:.3f}" if metric == "availability" else significant(mean * scale)
     if low is not None and low == low:
         half = (high - low) / 2 * scale
         # show the half-width to the precision of the mean
         decimals = len(text.split(".")[1]) if "." in text else 0
-        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {_fmt(half)}"
+        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {significant(half)}"
     return text + suffix
 
 
@@ -45,7 +39,7 @@ def sweep_renderable(result: "SweepResult") -> "Table":
     replications passing / run."""
     from rich.table import Table
 
-    from ..units import human_number
+    from ..present import number
 
     n_points = len(result.points)
     title = (f"{result.scenario} · seed {result.seed} · {n_points} point{'s' if n_points != 1 else ''} × "
@@ -62,7 +56,7 @@ def sweep_renderable(result: "SweepResult") -> "Table":
         table.add_column(f"SLO {slo['name']}", justify="right")
     rows = result.aggregate().to_dict("records")
     for row in rows:
-        cells = [human_number(row[n], 6) if isinstance(row[n], float) else str(row[n]) for n in result.grid]
+        cells = [number(row[n], 6) if isinstance(row[n], float) else str(row[n]) for n in result.grid]
         cells += [_pm(row, metric, scale, suffix) for metric, _, scale, suffix in metrics]
         for slo in result.slos:
             share = row.get(f"slo.{slo['name']}.passed.mean")
