@@ -9,6 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import present
+from .declared import metrics_of
+from .metrics.descriptors import Ratio, Share
 
 
 def summary_renderable(summary: dict[str, Any]) -> Group:
@@ -65,30 +67,32 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
 
 
 BASIC_KEYS = {"kind", "utilization", "p_wait", "wait_s", "queue_len_mean", "in_system_mean", "visits", "served",
-              "errors", "rejected", "capacity", "reads", "writes", "counts"}
-RATIO_KEYS = ("hit_ratio", "stale_ratio")
+              "errors", "rejected", "capacity", "capacity_mean", "reads", "writes", "counts"}
+"""Keys every component has (or any kind may have): the queueing table shows them, not the details."""
 
 
 def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(component, kind, text) for components with more to say than the queueing table:
-    ratios (hit ratio, stale reads), non-zero event counts, per-replica/shard shares, facts."""
+    """(component, kind, text) for components with more to say than the queueing table: the ratios
+    their kind declares (hit ratio, stale reads), non-zero event counts, how declared shares split
+    (per replica / per shard), the mean provisioned workers, then every other fact."""
     rows = []
     for name, c in summary["components"].items():
-        bits = []
-        for key in RATIO_KEYS:
-            if c.get(key) is not None:
-                bits.append(f"{key.replace('_', ' ')} {present.percent(c[key], 1)}")
+        declared = metrics_of(c["kind"])
+        ratios = [m for m in declared if isinstance(m, Ratio)]
+        shares = [m for m in declared if isinstance(m, Share)]
+        bits = [f"{r.text} {present.percent(c[r.name], 1)}" for r in ratios if c.get(r.name) is not None]
         counts = c.get("counts", {})
-        shares = {k: v for k, v in counts.items() if k.startswith(("sent:", "shard:"))}
-        bits += [f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v and k not in shares]
-        if shares and sum(shares.values()):
-            total = sum(shares.values())
-            label = "per replica" if next(iter(shares)).startswith("sent:") else "per shard"
-            bits.append(f"{label} " + " / ".join(f"{100 * v / total:.0f}%" for v in shares.values()))
+        bits += [f"{k.replace('_', ' ')} {v}" for k, v in counts.items()
+                 if v and not any(share.owns(k) for share in shares)]
+        for share in shares:
+            split = share.split(counts)
+            if sum(split):
+                bits.append(f"per {share.over} " + " / ".join(f"{100 * v / sum(split):.0f}%" for v in split))
         if c.get("capacity_mean") is not None:
             bits.append(f"mean workers provisioned {c['capacity_mean']:.1f}")
+        shown = BASIC_KEYS | {r.name for r in ratios}
         for key, value in c.items():
-            if key in BASIC_KEYS or key in RATIO_KEYS or key == "capacity_mean":
+            if key in shown:
                 continue
             bits.append(f"{key.replace('_', ' ')} {present.number(value)}" if isinstance(value, float) else
                         f"{key.replace('_', ' ')} {value}")

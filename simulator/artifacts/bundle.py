@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..declared import declared
 from ..jsonsafe import json_safe
+from ..metrics.descriptors import Share
 from . import files
 from .files import Tables, table_format
 from .html import comparison_html, report_html
@@ -30,7 +32,8 @@ CHARTS = ("latency", "throughput", "components", "distribution")
 
 def optional_charts(result: "Result") -> list[str]:
     """Charts drawn only when the run has something to show: ``replicas`` (a component was resized)
-    and ``hit_ratio`` (a cache). ``shares-<component>`` is drawn per balancer or sharded database."""
+    and ``hit_ratio`` (a cache). ``shares-<component>`` is drawn per component whose kind declares a
+    :class:`~simulator.metrics.descriptors.Share` it tallied (a balancer, a sharded database)."""
     names = []
     if any(rec.capacity_steps.shape[0] > 1 for rec in result.components.values()):
         names.append("replicas")
@@ -70,7 +73,8 @@ def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = 
         for name in optional_charts(result):
             pngs[name] = files.save_chart(getattr(viz, f"plot_{name}")(result), out, name, svg, written)
         for name, rec in result.components.items():
-            if any(t.startswith(("sent:", "shard:")) for t in rec.tally_names):
+            shares = declared(rec.kind, Share)
+            if any(share.owns(t) for share in shares for t in rec.tally_names):
                 pngs[f"shares-{name}"] = files.save_chart(viz.plot_shares(result, name), out, f"shares-{name}", svg,
                                                      written)
         plot_topology = getattr(viz, "plot_topology", None)

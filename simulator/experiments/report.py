@@ -35,10 +35,12 @@ def _pm(row: dict[str, Any], metric: str, scale: float, suffix: str) -> str:
 
 def sweep_renderable(result: "SweepResult") -> "Table":
     """Rows = points (parameters first), columns = throughput, availability, mean and p99 latency
-    and each cache's hit ratio (mean ± half-width of the 95 % interval), then each SLO as
+    and each headline ratio a kind declares, e.g. a cache's hit ratio (mean ± half-width of the 95 %
+    interval), then each SLO as
     replications passing / run."""
     from rich.table import Table
 
+    from ..declared import headline_ratios
     from ..present import number
 
     n_points = len(result.points)
@@ -48,8 +50,9 @@ def sweep_renderable(result: "SweepResult") -> "Table":
     for name in result.grid:
         table.add_column(name, justify="right", style="bold")
     metrics = [m for m in TABLE_METRICS if m[0] in result.metrics]
-    metrics += [(m, f"{m.split('.')[1]} hit ratio (%)", 100.0, "") for m in result.metrics
-                if m.startswith("component.") and m.endswith(".hit_ratio")]
+    headline = headline_ratios()
+    metrics += [(m, f"{m.split('.')[1]} {headline[m.rsplit('.', 1)[1]]} (%)", 100.0, "") for m in result.metrics
+                if m.startswith("component.") and m.rsplit(".", 1)[1] in headline]
     for _, header, _, _ in metrics:
         table.add_column(header, justify="right")
     for slo in result.slos:

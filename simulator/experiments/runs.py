@@ -21,7 +21,10 @@ to the scenario's path).
 ``op.<operation>.<m>``                         availability, goodput_rps, latency_mean,
                                                latency_p50, latency_p99 per operation
 ``component.<name>.<m>``                       utilization, p_wait, wait_mean (s),
-                                               queue_len_mean per component
+                                               queue_len_mean per component; the ratios its
+                                               kind declares, ``capacity_mean`` when resized,
+                                               and the declared facts marked ``record``
+``component.<name>.count.<event>``             each tallied event's count
 ``slo.<name>.value``, ``slo.<name>.passed``    each SLO's measured value and verdict
 ``events``                                     simulation events processed
 ``wall_time_s``                                wall-clock time of the run (the only field that
@@ -40,7 +43,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..declared import declared
 from ..jsonsafe import json_safe
+from ..metrics.descriptors import Fact, Ratio
 from .grid import format_value
 
 if TYPE_CHECKING:
@@ -136,8 +141,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return record(spec, result, wall_time_s=time.perf_counter() - started)
 
 
-COMPONENT_EXTRAS = ("hit_ratio", "stale_ratio", "capacity_mean", "keys_moved_adding_a_shard")
-"""Per-component numbers recorded when a component has them (caches, databases, autoscaled services)."""
+def component_extras(kind: str) -> list[str]:
+    """Per-component numbers recorded when a component has them: the ratios its kind declares, the mean
+    provisioned capacity (resized components), then the facts its kind declares with ``record=True``."""
+    return [*(r.name for r in declared(kind, Ratio)), "capacity_mean",
+            *(f.name for f in declared(kind, Fact) if f.record)]
 
 
 def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None) -> dict[str, Any]:
@@ -162,7 +170,7 @@ def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None)
         rec[f"component.{name}.p_wait"] = json_safe(comp["p_wait"])
         rec[f"component.{name}.wait_mean"] = json_safe(comp["wait_s"]["mean"])
         rec[f"component.{name}.queue_len_mean"] = json_safe(comp["queue_len_mean"])
-        for key in COMPONENT_EXTRAS:
+        for key in component_extras(comp["kind"]):
             if key in comp:
                 rec[f"component.{name}.{key}"] = json_safe(comp[key])
         for tally, count in comp.get("counts", {}).items():

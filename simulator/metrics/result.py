@@ -40,7 +40,7 @@ Time buckets follow one rule in both modes (:mod:`simulator.metrics.grid`): half
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,7 +52,11 @@ from .grid import FullRecordsRequired, is_multiple, snap
 from .frames import Frames
 from .plots import CHARTS, Charts  # noqa: F401  (CHARTS: where the charts come from, kept importable here)
 from .records import RecordsChoice
+from .tables import RecordTable, lookup
 from .window import (QUANTILES, STATUS_NAMES, ComponentWindow, RequestWindow, latency_stats)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["QUANTILES", "STATUS_NAMES", "ComponentRecords", "FullRecordsRequired", "Result", "grouped_quantiles",
            "latency_stats", "slo_value"]
@@ -89,6 +93,7 @@ class ComponentRecords:
     capacity_steps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     facts: dict[str, Any] = field(default_factory=dict)
     records: RecordsChoice | None = field(default=None, repr=False)
+    tables: dict[str, RecordTable] = field(default_factory=dict)
 
     arrival = _span_column("arrival")
     start = _span_column("start")
@@ -107,6 +112,14 @@ class ComponentRecords:
     @property
     def _source(self) -> SpanColumns | ComponentAggregates:
         return self.spans if self.spans is not None else self.aggregates
+
+    def table(self, name: str) -> "pd.DataFrame":
+        """This component's record table *name* (:mod:`.tables`), one column per field; a ``"count"``
+        table needs full records (its size is ``tables[name].count`` in both modes)."""
+        table = lookup(self.tables, name, f"component {self.name!r}")
+        if table.rows is None:
+            raise _needs_full(f"the rows of table {name!r}", self.records)
+        return table.frame()
 
     def capacity_integral(self, lo: float, hi: float) -> float:
         """∫_lo^hi provisioned workers dt (capacity is piecewise constant between its steps)."""
@@ -169,6 +182,7 @@ class Result(Frames):
     wall_time_s: float = 0.0
     events: int = 0
     records: RecordsChoice | None = None
+    tables: dict[str, RecordTable] = field(default_factory=dict)
 
     t_issue = _request_column("t_issue")
     t_end = _request_column("t_end")
@@ -190,6 +204,14 @@ class Result(Frames):
     @property
     def _source(self) -> RequestColumns | RequestAggregates:
         return self.columns if self.columns is not None else self.aggregates
+
+    def table(self, name: str) -> "pd.DataFrame":
+        """The run-wide record table *name* (:mod:`.tables`), one column per field; a ``"count"`` table
+        needs full records (its size is ``tables[name].count`` in both modes)."""
+        table = lookup(self.tables, name, "this run")
+        if table.rows is None:
+            raise _needs_full(f"the rows of table {name!r}", self.records)
+        return table.frame()
 
     def bucket_width(self, width: float) -> float:
         """A time-series interval near *width* that this result can answer: *width* itself with full
