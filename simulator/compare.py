@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .core.rng import replication_seeds
+from .declared import declared
+from .metrics.descriptors import Ratio
 from .metrics.result import Result
 from .scenario.model import Scenario
 from .stats import mean_interval, paired_difference
@@ -28,8 +30,9 @@ METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
 }
 
 
-COMPONENT_METRICS = ("utilization", "hit_ratio", "stale_ratio")
-"""Per-component metrics compared when both designs have the component."""
+COMPONENT_METRICS = ("utilization",)
+"""Per-component metrics compared when both designs have the component, before the ratios its kind
+declares (:class:`~simulator.metrics.descriptors.Ratio`: a cache's hit ratio, a database's stale ratio)."""
 
 
 @dataclass
@@ -55,13 +58,15 @@ class Comparison:
         return out
 
     def _component_metrics(self) -> dict[str, Callable[[dict[str, Any]], float | None]]:
-        """Per-component utilization, hit and stale ratios of the components both designs have."""
+        """Per-component utilization and declared ratios of the components both designs have."""
         a, b = (self.summaries[n][0]["components"] for n in self.names)
         out = {}
         for name in a:
             if name not in b:
                 continue
-            for key in COMPONENT_METRICS:
+            ratios = [r.name for kind in dict.fromkeys((a[name]["kind"], b[name]["kind"]))
+                      for r in declared(kind, Ratio)]
+            for key in dict.fromkeys((*COMPONENT_METRICS, *ratios)):
                 if a[name].get(key) is not None or b[name].get(key) is not None:
                     out[f"component.{name}.{key}"] = lambda s, name=name, key=key: s["components"][name].get(key)
         return out

@@ -8,26 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .units import human_duration, human_number
-
-
-def _ms(value: float | None) -> str:
-    """A duration for people: ``39.4 µs``, ``12.3 ms``, ``4.2 s`` (never scientific notation)."""
-    return human_duration(value)
-
-
-def _pct(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def _slo_value(slo: dict[str, Any]) -> str:
-    if slo["value"] is None:
-        return "–"
-    if slo["metric"].startswith("latency"):
-        return _ms(slo["value"])
-    if slo["metric"] in ("availability", "error_rate"):
-        return _pct(slo["value"], 3)
-    return f"{slo['value']:.1f}/s"
+from . import present
+from .declared import metrics_of
+from .metrics.descriptors import Ratio, Share
 
 
 def summary_renderable(summary: dict[str, Any]) -> Group:
@@ -35,13 +18,13 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
     req, lat = summary["requests"], summary["latency_s"]
     # names from the scenario are Text: printed as written by any console (no markup, no emoji codes)
     head = Table(title=Text(f"{summary['scenario']} · seed {summary['seed']} · "
-                            f"window {human_duration(summary['duration_s'] - summary['warmup_s'])}"),
+                            f"window {present.latency(summary['duration_s'] - summary['warmup_s'])}"),
                  title_justify="left")
     for col in ("issued", "ok", "error", "timeout", "rejected", "throughput", "goodput", "availability"):
         head.add_column(col, justify="right")
     head.add_row(str(req["issued"]), str(req["ok"]), str(req["error"]), str(req["timeout"]), str(req["rejected"]),
-                 f"{summary['throughput_rps']:.1f}/s", f"{summary['goodput_rps']:.1f}/s",
-                 _pct(summary["availability"], 3))
+                 present.rate(summary["throughput_rps"]), present.rate(summary["goodput_rps"]),
+                 present.percent(summary["availability"], 3))
 
     ops = Table(title="latency of successful requests", title_justify="left")
     for col in ("operation", "issued", "availability", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"):
@@ -49,7 +32,7 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
     rows = [("all", req["issued"], summary["availability"], lat)]
     rows += [(name, o["issued"], o["availability"], o["latency_s"]) for name, o in summary["operations"].items()]
     for name, issued, avail, l in rows if len(rows) > 2 else rows[:1]:
-        ops.add_row(Text(name), str(issued), _pct(avail, 3), *[_ms(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
+        ops.add_row(Text(name), str(issued), present.percent(avail, 3), *[present.latency(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
 
     comps = Table(title="components (busiest first)", title_justify="left")
     for col in ("component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "queue mean", "served",
@@ -57,8 +40,8 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         comps.add_column(col, justify="left" if col in ("component", "kind") else "right")
     ordered = sorted(summary["components"].items(), key=lambda kv: -(kv[1]["utilization"] or 0))
     for name, c in ordered:
-        comps.add_row(Text(name), c["kind"], _pct(c["utilization"], 1), _pct(c["p_wait"], 1), _ms(c["wait_s"]["mean"]),
-                      _ms(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
+        comps.add_row(Text(name), c["kind"], present.percent(c["utilization"], 1), present.percent(c["p_wait"], 1), present.latency(c["wait_s"]["mean"]),
+                      present.latency(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
                       str(c["rejected"]))
     parts: list[Any] = [head, ops, comps]
     details = component_details(summary)
@@ -74,42 +57,44 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         for col in ("SLO", "metric", "value", "target", "verdict"):
             slos.add_column(col)
         for s in summary["slos"]:
-            target = dict(s, value=s["target"])
             verdict = Text("pass", style="green") if s["passed"] else Text("FAIL", style="bold red")
             metric = s["metric"] + (f" ({s['operation']})" if s["operation"] else "")
-            slos.add_row(Text(s["name"]), Text(metric), _slo_value(s), ("≤ " if s["bound"] == "max" else "≥ ") + _slo_value(target),
-                         verdict)
+            bound = "≤ " if s["bound"] == "max" else "≥ "
+            slos.add_row(Text(s["name"]), Text(metric), present.metric_value(s["metric"], s["value"]),
+                         bound + present.metric_value(s["metric"], s["target"]), verdict)
         parts.append(slos)
     return Group(*parts)
 
 
 BASIC_KEYS = {"kind", "utilization", "p_wait", "wait_s", "queue_len_mean", "in_system_mean", "visits", "served",
-              "errors", "rejected", "capacity", "reads", "writes", "counts"}
-RATIO_KEYS = ("hit_ratio", "stale_ratio")
+              "errors", "rejected", "capacity", "capacity_mean", "reads", "writes", "counts"}
+"""Keys every component has (or any kind may have): the queueing table shows them, not the details."""
 
 
 def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(component, kind, text) for components with more to say than the queueing table:
-    ratios (hit ratio, stale reads), non-zero event counts, per-replica/shard shares, facts."""
+    """(component, kind, text) for components with more to say than the queueing table: the ratios
+    their kind declares (hit ratio, stale reads), non-zero event counts, how declared shares split
+    (per replica / per shard), the mean provisioned workers, then every other fact."""
     rows = []
     for name, c in summary["components"].items():
-        bits = []
-        for key in RATIO_KEYS:
-            if c.get(key) is not None:
-                bits.append(f"{key.replace('_', ' ')} {_pct(c[key], 1)}")
+        declared = metrics_of(c["kind"])
+        ratios = [m for m in declared if isinstance(m, Ratio)]
+        shares = [m for m in declared if isinstance(m, Share)]
+        bits = [f"{r.text} {present.percent(c[r.name], 1)}" for r in ratios if c.get(r.name) is not None]
         counts = c.get("counts", {})
-        shares = {k: v for k, v in counts.items() if k.startswith(("sent:", "shard:"))}
-        bits += [f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v and k not in shares]
-        if shares and sum(shares.values()):
-            total = sum(shares.values())
-            label = "per replica" if next(iter(shares)).startswith("sent:") else "per shard"
-            bits.append(f"{label} " + " / ".join(f"{100 * v / total:.0f}%" for v in shares.values()))
+        bits += [f"{k.replace('_', ' ')} {v}" for k, v in counts.items()
+                 if v and not any(share.owns(k) for share in shares)]
+        for share in shares:
+            split = share.split(counts)
+            if sum(split):
+                bits.append(f"per {share.over} " + " / ".join(f"{100 * v / sum(split):.0f}%" for v in split))
         if c.get("capacity_mean") is not None:
             bits.append(f"mean workers provisioned {c['capacity_mean']:.1f}")
+        shown = BASIC_KEYS | {r.name for r in ratios}
         for key, value in c.items():
-            if key in BASIC_KEYS or key in RATIO_KEYS or key == "capacity_mean":
+            if key in shown:
                 continue
-            bits.append(f"{key.replace('_', ' ')} {human_number(value)}" if isinstance(value, float) else
+            bits.append(f"{key.replace('_', ' ')} {present.number(value)}" if isinstance(value, float) else
                         f"{key.replace('_', ' ')} {value}")
         if bits:
             rows.append((name, c["kind"], ", ".join(bits)))
@@ -117,15 +102,7 @@ def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _metric_value(metric: str, value: float | None) -> str:
-    if value is None or value != value:
-        return "–"
-    if metric.startswith("latency"):
-        return _ms(value)
-    if metric == "availability":
-        return _pct(value, 3)
-    if metric.endswith(("ratio", "utilization")):
-        return _pct(value, 2)
-    return f"{value:.2f}/s"
+    return present.metric_value(metric, value, rate_digits=2)
 
 
 def comparison_renderable(names: tuple[str, str], rows: list[dict[str, Any]], replications: int) -> Table:
@@ -176,16 +153,16 @@ def grade_renderable(report) -> Group:
 
 def _grade_value(check):
     def fmt(value):
-        if value is None or value != value:
-            return "–"
+        if present.missing(value):
+            return present.MISSING
         if check.unit == "s":
-            return _ms(value)
+            return present.latency(value)
         if check.unit == "USD/h":
-            return f"${value:.2f}/h"
+            return present.money(value)
         if check.unit == "req/s":
-            return f"{value:.1f}/s"
+            return present.rate(value)
         if check.kind == "slo":
-            return _pct(value, 2)
-        return human_number(value, 6)
+            return present.percent(value, 2)
+        return present.number(value, 6)
 
     return fmt

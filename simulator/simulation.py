@@ -80,7 +80,8 @@ def _fewer_collections(gen0: int = 50_000):
 def _meta(log, choice: RecordsChoice) -> dict:
     return dict(name=log.name, kind=log.kind, capacity=log.capacity, operations=log.operations,
                 labels=dict(log.labels), tally_names=list(log.tally_names), ratios=dict(log.ratios),
-                capacity_steps=_table(log.capacity_steps, 2).copy(), facts=dict(log.facts), records=choice)
+                capacity_steps=_table(log.capacity_steps, 2).copy(), facts=dict(log.facts), records=choice,
+                tables=log.tables.finish())
 
 
 def _full(rec: Recorder, common: dict, choice: RecordsChoice) -> Result:
@@ -96,7 +97,7 @@ def _full(rec: Recorder, common: dict, choice: RecordsChoice) -> Result:
         components[name] = ComponentRecords(spans=columns, **_meta(log, choice))
     columns = RequestColumns(t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),
                              workload=req[:, 3].astype(np.uint16), operation=req[:, 4].astype(np.uint16))
-    return Result(components=components, columns=columns, **common)
+    return Result(components=components, columns=columns, tables=rec.tables.finish(), **common)
 
 
 def _summary(rec: StreamingRecorder, common: dict, choice: RecordsChoice, end: float, workloads: int,
@@ -104,7 +105,7 @@ def _summary(rec: StreamingRecorder, common: dict, choice: RecordsChoice, end: f
     requests, aggregates = rec.finish(end, workloads, operations)
     components = {name: ComponentRecords(aggregates=aggregates[name], **_meta(log, choice))
                   for name, log in rec.spans.items()}
-    return Result(components=components, aggregates=requests, **common)
+    return Result(components=components, aggregates=requests, tables=rec.tables.finish(), **common)
 
 
 def _table(flat, fields: int) -> np.ndarray:

@@ -189,13 +189,13 @@ def test_failed_report_leaves_previous_files_intact(result, tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(artifacts, "report_html", broken)
+    monkeypatch.setattr(artifacts.bundle, "report_html", broken)
     with pytest.raises(RuntimeError):
         write_run(result, tmp_path, tables="csv", charts=False)
     assert (tmp_path / "report.html").read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
-    monkeypatch.setattr(artifacts, "_write_text", lambda path, text: artifacts._atomic(path, lambda tmp: broken()))
+    monkeypatch.setattr(artifacts.files, "write_text", lambda path, text: artifacts.files.atomic(path, lambda tmp: broken()))
     with pytest.raises(RuntimeError):
         write_run(result, tmp_path, tables="csv", charts=False)  # summary.json write fails midway
     assert json.loads((tmp_path / "summary.json").read_text()) == nan_to_none(result.summary())
@@ -209,7 +209,7 @@ def test_broken_topology_does_not_cost_the_run(result, tmp_path, monkeypatch):
         raise RuntimeError("layout failed")
 
     monkeypatch.setattr(viz, "plot_topology", broken)
-    monkeypatch.setattr(artifacts, "CHARTS", ("latency",))
+    monkeypatch.setattr(artifacts.bundle, "CHARTS", ("latency",))
     with pytest.warns(RuntimeWarning, match="topology"):
         names = {p.name for p in write_run(result, tmp_path, tables="csv")}
     assert "report.html" in names and "latency.png" in names and "topology.png" not in names

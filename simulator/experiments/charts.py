@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from ..declared import ratio_labels
 from ..viz.style import CYCLE, ROLES, new_figure, style_axes
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ def metric_label(metric: str, slo_metric: str | None = None) -> tuple[str, float
         return f"{scope}availability (ok / issued)", 1.0
     if last == "utilization":
         return f"{scope}utilization (busy / workers)", 1.0
+    ratios = ratio_labels() if parts[0] == "component" else {}
+    if last in ratios:
+        return f"{scope}{ratios[last]}", 1.0
     return f"{scope}{_LABELS.get(last, last)}", 1.0
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
+
+from ..present import significant
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -19,33 +20,28 @@ TABLE_METRICS = (("throughput_rps", "throughput (req/s)", 1.0, ""),
 """(column, header, scale, suffix) of the table."""
 
 
-def _fmt(x: float) -> str:
-    if x == 0:
-        return "0"
-    digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
-    return f"{x:,.{min(digits, 6)}f}"
-
-
 def _pm(row: dict[str, Any], metric: str, scale: float, suffix: str) -> str:
     mean, low, high = (row.get(f"{metric}.{k}") for k in ("mean", "ci_low", "ci_high"))
     if mean is None or mean != mean:
         return "–"
-    text = f"{mean * scale:.3f}" if metric == "availability" else _fmt(mean * scale)
+    text = f"{mean * scale:.3f}" if metric == "availability" else significant(mean * scale)
     if low is not None and low == low:
         half = (high - low) / 2 * scale
         # show the half-width to the precision of the mean
         decimals = len(text.split(".")[1]) if "." in text else 0
-        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {_fmt(half)}"
+        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {significant(half)}"
     return text + suffix
 
 
 def sweep_renderable(result: "SweepResult") -> "Table":
     """Rows = points (parameters first), columns = throughput, availability, mean and p99 latency
-    and each cache's hit ratio (mean ± half-width of the 95 % interval), then each SLO as
+    and each headline ratio a kind declares, e.g. a cache's hit ratio (mean ± half-width of the 95 %
+    interval), then each SLO as
     replications passing / run."""
     from rich.table import Table
 
-    from ..units import human_number
+    from ..declared import headline_ratios
+    from ..present import number
 
     n_points = len(result.points)
     title = (f"{result.scenario} · seed {result.seed} · {n_points} point{'s' if n_points != 1 else ''} × "
@@ -54,15 +50,16 @@ def sweep_renderable(result: "SweepResult") -> "Table":
     for name in result.grid:
         table.add_column(name, justify="right", style="bold")
     metrics = [m for m in TABLE_METRICS if m[0] in result.metrics]
-    metrics += [(m, f"{m.split('.')[1]} hit ratio (%)", 100.0, "") for m in result.metrics
-                if m.startswith("component.") and m.endswith(".hit_ratio")]
+    headline = headline_ratios()
+    metrics += [(m, f"{m.split('.')[1]} {headline[m.rsplit('.', 1)[1]]} (%)", 100.0, "") for m in result.metrics
+                if m.startswith("component.") and m.rsplit(".", 1)[1] in headline]
     for _, header, _, _ in metrics:
         table.add_column(header, justify="right")
     for slo in result.slos:
         table.add_column(f"SLO {slo['name']}", justify="right")
     rows = result.aggregate().to_dict("records")
     for row in rows:
-        cells = [human_number(row[n], 6) if isinstance(row[n], float) else str(row[n]) for n in result.grid]
+        cells = [number(row[n], 6) if isinstance(row[n], float) else str(row[n]) for n in result.grid]
         cells += [_pm(row, metric, scale, suffix) for metric, _, scale, suffix in metrics]
         for slo in result.slos:
             share = row.get(f"slo.{slo['name']}.passed.mean")

@@ -21,7 +21,10 @@ to the scenario's path).
 ``op.<operation>.<m>``                         availability, goodput_rps, latency_mean,
                                                latency_p50, latency_p99 per operation
 ``component.<name>.<m>``                       utilization, p_wait, wait_mean (s),
-                                               queue_len_mean per component
+                                               queue_len_mean per component; the ratios its
+                                               kind declares, ``capacity_mean`` when resized,
+                                               and the declared facts marked ``record``
+``component.<name>.count.<event>``             each tallied event's count
 ``slo.<name>.value``, ``slo.<name>.passed``    each SLO's measured value and verdict
 ``events``                                     simulation events processed
 ``wall_time_s``                                wall-clock time of the run (the only field that
@@ -36,11 +39,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..declared import declared
+from ..jsonsafe import json_safe
+from ..metrics.descriptors import Fact, Ratio
 from .grid import format_value
 
 if TYPE_CHECKING:
@@ -136,20 +141,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return record(spec, result, wall_time_s=time.perf_counter() - started)
 
 
-def _v(value: Any) -> Any:
-    """A plain JSON-ready value: float/int/bool/None, non-finite floats as None."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, int):
-        return value
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-COMPONENT_EXTRAS = ("hit_ratio", "stale_ratio", "capacity_mean", "keys_moved_adding_a_shard")
-"""Per-component numbers recorded when a component has them (caches, databases, autoscaled services)."""
+def component_extras(kind: str) -> list[str]:
+    """Per-component numbers recorded when a component has them: the ratios its kind declares, the mean
+    provisioned capacity (resized components), then the facts its kind declares with ``record=True``."""
+    return [*(r.name for r in declared(kind, Ratio)), "capacity_mean",
+            *(f.name for f in declared(kind, Fact) if f.record)]
 
 
 def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None) -> dict[str, Any]:
@@ -159,32 +155,32 @@ def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None)
     for name, value in spec.params:
         rec[name] = value
     rec["issued"] = s["requests"]["issued"]
-    rec["throughput_rps"] = _v(s["throughput_rps"])
-    rec["goodput_rps"] = _v(s["goodput_rps"])
-    rec["availability"] = _v(s["availability"])
+    rec["throughput_rps"] = json_safe(s["throughput_rps"])
+    rec["goodput_rps"] = json_safe(s["goodput_rps"])
+    rec["availability"] = json_safe(s["availability"])
     for k in LATENCY_KEYS:
-        rec[f"latency_{k}"] = _v(s["latency_s"][k])
+        rec[f"latency_{k}"] = json_safe(s["latency_s"][k])
     for name, op in s["operations"].items():
-        rec[f"op.{name}.availability"] = _v(op["availability"])
-        rec[f"op.{name}.goodput_rps"] = _v(op["goodput_rps"])
+        rec[f"op.{name}.availability"] = json_safe(op["availability"])
+        rec[f"op.{name}.goodput_rps"] = json_safe(op["goodput_rps"])
         for k in ("mean", "p50", "p99"):
-            rec[f"op.{name}.latency_{k}"] = _v(op["latency_s"][k])
+            rec[f"op.{name}.latency_{k}"] = json_safe(op["latency_s"][k])
     for name, comp in s["components"].items():
-        rec[f"component.{name}.utilization"] = _v(comp["utilization"])
-        rec[f"component.{name}.p_wait"] = _v(comp["p_wait"])
-        rec[f"component.{name}.wait_mean"] = _v(comp["wait_s"]["mean"])
-        rec[f"component.{name}.queue_len_mean"] = _v(comp["queue_len_mean"])
-        for key in COMPONENT_EXTRAS:
+        rec[f"component.{name}.utilization"] = json_safe(comp["utilization"])
+        rec[f"component.{name}.p_wait"] = json_safe(comp["p_wait"])
+        rec[f"component.{name}.wait_mean"] = json_safe(comp["wait_s"]["mean"])
+        rec[f"component.{name}.queue_len_mean"] = json_safe(comp["queue_len_mean"])
+        for key in component_extras(comp["kind"]):
             if key in comp:
-                rec[f"component.{name}.{key}"] = _v(comp[key])
+                rec[f"component.{name}.{key}"] = json_safe(comp[key])
         for key, value in comp.items():  # whatever else the kind reports as a measurement (an objective may read it)
             if (value is None or isinstance(value, float)) and f"component.{name}.{key}" not in rec:
-                rec[f"component.{name}.{key}"] = _v(value)
+                rec[f"component.{name}.{key}"] = json_safe(value)
         for tally, count in comp.get("counts", {}).items():
             rec[f"component.{name}.count.{tally}"] = int(count)
     for slo in s["slos"]:
-        rec[f"slo.{slo['name']}.value"] = _v(slo["value"])
+        rec[f"slo.{slo['name']}.value"] = json_safe(slo["value"])
         rec[f"slo.{slo['name']}.passed"] = bool(slo["passed"])
     rec["events"] = int(result.events)
-    rec["wall_time_s"] = _v(result.wall_time_s if wall_time_s is None else wall_time_s)
+    rec["wall_time_s"] = json_safe(result.wall_time_s if wall_time_s is None else wall_time_s)
     return rec

@@ -22,6 +22,7 @@ from array import array
 from dataclasses import dataclass
 
 from ..core.request import UNFINISHED
+from .tables import Tables
 
 
 class SpanLog:
@@ -34,12 +35,17 @@ class SpanLog:
       (``{"hit_ratio": ("hits", ("hits", "misses"))}`` = hits / (hits + misses));
     * **capacity changes** — ``capacity_changed(now, workers)`` when replicas come and go, so
       utilization divides by the capacity actually provisioned at each moment;
-    * **facts** — static numbers about the component (``facts["shards"] = 4``) for the summary.
+    * **facts** — static numbers about the component (``facts["shards"] = 4``) for the summary;
+    * **record tables** — ``add = log.table(name, fields, summary=...)``: rows of its own
+      (:mod:`simulator.metrics.tables`).
+
+    The names a kind emits are the ones its spec declares (:mod:`simulator.metrics.descriptors`).
     """
 
     __slots__ = ("name", "kind", "capacity", "operations", "labels", "rows", "add", "tallies", "tally_names",
-                 "ratios", "capacity_steps", "facts")
+                 "ratios", "capacity_steps", "facts", "tables")
     FIELDS = 6
+    FULL = True  # record tables keep every row (the streaming log follows each table's summary rule)
 
     def __init__(self, name: str, kind: str, capacity: int, operations: list[str]):
         self.name = name
@@ -53,6 +59,7 @@ class SpanLog:
         self.ratios: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.capacity_steps = array("d", (0.0, capacity))
         self.facts: dict[str, object] = {}
+        self.tables = Tables(self.FULL)
         extend = self.rows.extend
 
         def add(arrival: float, start: float, release: float, end: float, status: int, op: int) -> None:
@@ -78,6 +85,10 @@ class SpanLog:
     def capacity_changed(self, now: float, capacity: int) -> None:
         self.capacity_steps.extend((now, capacity))
 
+    def table(self, name: str, fields, summary: str = "count"):
+        """Declare this component's record table *name*; return its ``add(*row)`` (see :mod:`.tables`)."""
+        return self.tables.table(name, fields, summary)
+
 
 @dataclass
 class ScalingEvent:
@@ -102,13 +113,16 @@ class FaultEvent:
 class Recorder:
     """Collects every record of one run.
 
-    ``requests`` holds (issue, end, status, workload, operation) per request, flat.
+    ``requests`` holds (issue, end, status, workload, operation) per request, flat; named
+    record tables sit in ``tables`` (:meth:`table`).
     """
 
     REQUEST_FIELDS = 5
+    FULL = True  # see SpanLog.FULL
 
     def __init__(self) -> None:
         self.requests = array("d")
+        self.tables = Tables(self.FULL)
         self.spans: dict[str, SpanLog] = {}
         self.faults: list[FaultEvent] = []
         self.scaling: list[ScalingEvent] = []
@@ -122,6 +136,11 @@ class Recorder:
     def span_log(self, name: str, kind: str, capacity: int, operations: list[str]) -> SpanLog:
         log = self.spans[name] = SpanLog(name, kind, capacity, operations)
         return log
+
+    def table(self, name: str, fields, summary: str = "count"):
+        """Declare the run-wide record table *name* (messages, traces, alerts, …); return its ``add(*row)``
+        (see :mod:`.tables`: *summary* is ``"keep"`` or ``"count"``)."""
+        return self.tables.table(name, fields, summary)
 
     def scaled(self, time: float, component: str, current: int, desired: int, metric: float) -> None:
         self.scaling.append(ScalingEvent(time, component, current, desired, metric))

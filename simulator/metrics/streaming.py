@@ -300,6 +300,7 @@ class StreamingSpanLog(SpanLog):
     """A :class:`~.recorder.SpanLog` whose spans and tallies are folded every :data:`CHUNK_ROWS` rows."""
 
     __slots__ = ("acc",)
+    FULL = False  # record tables follow their summary rule
 
     def __init__(self, name: str, kind: str, capacity: int, operations: list[str], acc: ComponentAccumulator):
         super().__init__(name, kind, capacity, operations)
@@ -338,6 +339,8 @@ class StreamingSpanLog(SpanLog):
 
 class StreamingRecorder(Recorder):
     """The recorder of ``records: summary`` for one run of a scenario (window, grid from the scenario)."""
+
+    FULL = False  # record tables follow their summary rule
 
     def __init__(self, warmup: float, duration: float, sample_interval: float):
         super().__init__()

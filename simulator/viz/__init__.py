@@ -10,6 +10,8 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
   how a balancer or a sharded database spread its requests;
 * :func:`plot_comparison` — several designs overlaid;
 * :func:`plot_topology` — the architecture of a scenario, optionally coloured by utilization.
+
+:data:`RESULT_CHARTS` names the charts of one run for ``result.plot.<name>``.
 """
 
 from .capacity import plot_hit_ratio, plot_replicas, plot_shares
@@ -17,5 +19,18 @@ from .charts import plot_comparison, plot_components, plot_distribution, plot_la
 
 from .topology import plot_topology
 
-__all__ = ["plot_comparison", "plot_components", "plot_distribution", "plot_hit_ratio", "plot_latency",
-           "plot_replicas", "plot_shares", "plot_throughput", "plot_topology"]
+RESULT_CHARTS = {
+    "latency": plot_latency,
+    "throughput": plot_throughput,
+    "components": plot_components,
+    "distribution": plot_distribution,
+    "replicas": plot_replicas,
+    "hit_ratio": plot_hit_ratio,
+    "shares": plot_shares,
+}
+"""The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
+A new chart of a run is one function here and one entry in this mapping
+(:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
+
+__all__ = ["RESULT_CHARTS", "plot_comparison", "plot_components", "plot_distribution", "plot_hit_ratio",
+           "plot_latency", "plot_replicas", "plot_shares", "plot_throughput", "plot_topology"]

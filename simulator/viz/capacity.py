@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..declared import declared
+from ..metrics.descriptors import Share
 from .charts import MAX_POINTS, _bucket_text, _bucketing, _figure, _legend, _mark_scaling, _shade, _t_end, _time_axis
 from .style import CYCLE, ROLES, no_data, style_axes, time_scale, title_for
 
@@ -107,7 +109,8 @@ def plot_hit_ratio(result: "Result", components: Sequence[str] | None = None, *,
 
 
 def plot_shares(result: "Result", component: str, *, figsize=(8, 4), title: str | None = None) -> "Figure":
-    """Share of *component*'s requests per replica (a balancer's ``sent:i``) or per shard (``shard:i``), in the window.
+    """Share of *component*'s requests over what its kind declares a :class:`~simulator.metrics.descriptors.Share`
+    of (a balancer's replicas, a sharded database's shards), in the window.
 
     The dashed line is an even split, so a hot shard or a starved slow replica stands out.
     """
@@ -115,9 +118,10 @@ def plot_shares(result: "Result", component: str, *, figsize=(8, 4), title: str 
     ax = fig.add_subplot()
     rec = result.components[component]
     counts = rec.tally_counts(*result.window)
-    prefix = "sent:" if any(k.startswith("sent:") for k in counts) else "shard:"
-    items = sorted(((int(k.split(":")[1]), v) for k, v in counts.items() if k.startswith(prefix)))
-    what = "replica" if prefix == "sent:" else "shard"
+    shares = declared(rec.kind, Share) or [Share("shard", over="shard")]
+    share_of = next((s for s in shares if s.items(counts)), shares[0])
+    items = share_of.items(counts)
+    what = share_of.over
     total = sum(v for _, v in items)
     if not items or total == 0:
         no_data(ax, f"{component} recorded no per-{what} counts")

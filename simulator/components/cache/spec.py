@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from ...caching.policies import POLICIES
+from ...metrics.descriptors import Counter, Fact, Metric, Ratio
 from ...scenario.distributions import Distribution
 from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
 from ...scenario.model import ZERO
@@ -38,6 +39,15 @@ class CacheSpec(ComponentBase):
     """
 
     kind: Literal["cache"] = "cache"
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        *(Counter(n) for n in ("hits", "misses", "stale_reads", "evictions", "expirations", "rejections",
+                               "origin_loads", "coalesced", "writes", "origin_writes", "writes_merged",
+                               "lost_writes")),
+        Ratio("hit_ratio", "hits", ("hits", "misses"), headline=True),
+        Ratio("stale_ratio", "stale_reads", ("hits",)),
+        Fact("policy"), Fact("pattern"), Fact("capacity_entries"),
+    )
+    """Tallies per look-up and write; the hit ratio and the share of hits that were stale."""
     store = True  # drawn at the bottom of its tier
     origin: Name
     origin_read: Name = "read"

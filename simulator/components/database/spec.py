@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterable, Literal, Mapping
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
 from pydantic import Field
 
 from ...balancing.hashing import STRATEGIES
+from ...metrics.descriptors import Counter, Fact, Metric, Ratio, Share
 from ...scenario.distributions import Const, Distribution, Exp
 from ...scenario.kinds import ComponentBase
 from ...scenario.model import ZERO
@@ -73,6 +74,14 @@ class DatabaseSpec(ComponentBase):
     """
 
     kind: Literal["database"] = "database"
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        *(Counter(n) for n in ("stale_reads", "ryw_violations", "replica_reads", "failovers", "scatter_queries")),
+        Ratio("stale_ratio", "stale_reads", ("replica_reads",)),  # only when a workload has keys
+        Share("shard", over="shard"),
+        Fact("shards"), Fact("read_replicas"), Fact("staleness"), Fact("strategy"),
+        Fact("keys_moved_adding_a_shard", record=True),
+    )
+    """Replica reads and how many were stale; per-shard load; the placement's facts."""
     store = True  # drawn at the bottom of its tier
     connections: Annotated[int, Field(ge=1)] = 10
     queue: Annotated[int, Field(ge=0)] | None = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from ...balancing.hashing import is_prime
 from ...balancing.policies import POLICIES
+from ...metrics.descriptors import Counter, Metric, Share
 from ...scenario.distributions import Distribution
 from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
 from ...scenario.model import ZERO
@@ -68,6 +69,12 @@ class LoadBalancerSpec(ComponentBase):
     """
 
     kind: Literal["load_balancer"] = "load_balancer"
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        *(Counter(n) for n in ("panic", "no_healthy_upstream", "over_max_connections", "retries", "ejections",
+                               "marked_unhealthy", "marked_healthy")),
+        Share("sent", over="replica"),
+    )
+    """Routing events (panic mode, refusals, retries, ejections, health flips) and the per-replica split."""
     backend: Name
     policy: Policy = "round_robin"
     weights: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterable, Literal, Mapping
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
 from pydantic import Field, model_validator
 
+from ...metrics.descriptors import Counter, Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase
 from ...scenario.model import Operation
@@ -69,6 +70,8 @@ class ServiceSpec(ComponentBase):
     """
 
     kind: Literal["service"] = "service"
+    metrics: ClassVar[tuple[Metric, ...]] = (Counter("pool_timeouts"),)
+    """Requests that gave up waiting for a worker (``wait_limit``)."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None

@@ -18,7 +18,7 @@ from ...core.request import OK
 from ...metrics.grid import FullRecordsRequired, bucket_of
 from ...metrics.result import Result
 from ...scenario.model import LATENCY_METRICS, Slo
-from ...units import format_duration
+from ... import present
 
 MIN_REQUESTS = 5
 """Completed requests of the objective's scope a bucket needs before it is judged."""
@@ -38,10 +38,10 @@ QUANTILE = {"latency_p50": 0.5, "latency_p90": 0.9, "latency_p95": 0.95, "latenc
 
 def _fmt(metric: str, value: float) -> str:
     if metric in LATENCY_METRICS:
-        return format_duration(value)
+        return present.short_latency(value)
     if metric in ("availability", "error_rate"):
-        return f"{100 * value:.2f}%"
-    return f"{value:.1f}/s"
+        return present.percent(value, 2)
+    return present.rate(value)
 
 
 def _t(x: float) -> str:
@@ -49,7 +49,7 @@ def _t(x: float) -> str:
 
 
 def _pct(u: float) -> str:
-    return f"{100 * u:.0f}%"
+    return present.percent(u, 0)
 
 
 @dataclass

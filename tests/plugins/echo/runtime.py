@@ -1,9 +1,15 @@
-"""The runtime of ``kind: echo``: one timeout per request, one span per visit."""
+"""The runtime of ``kind: echo``: one timeout per request, one span per visit.
+
+It emits what its spec declares (``EchoSpec.metrics``): a tally per visit, the ratio, the
+delay as a fact, and one row per visit in its record table ``echoes`` (time, operation),
+of which summary records keep only the count.
+"""
 
 from __future__ import annotations
 
 from simulator.components.base import Component
 from simulator.core.request import OK
+from simulator.metrics.descriptors import Ratio, of_kind
 
 
 class Echo(Component):
@@ -12,7 +18,11 @@ class Echo(Component):
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
         self.env = world.env
-        self.log = world.recorder.span_log(name, spec.kind, spec.replicas, list(spec.operations))
+        self.log = log = world.recorder.span_log(name, spec.kind, spec.replicas, list(spec.operations))
+        self.first, self.other = log.counter("first_operation"), log.counter("other_operations")
+        log.ratios = {r.name: (r.numerator, r.denominator) for r in of_kind(spec) if isinstance(r, Ratio)}
+        log.facts["delay_ms"] = spec.delay * 1000
+        self.echoed = log.table("echoes", ("time", "operation"), summary="count")
 
     def operation(self, name: str) -> int:
         return self.spec.operations.index(name)
@@ -20,7 +30,10 @@ class Echo(Component):
     def handle(self, operation: int, request):
         arrival = self.env.now
         yield self.env.timeout(self.spec.delay)
-        self.log.add(arrival, arrival, self.env.now, self.env.now, OK, operation)
+        now = self.env.now
+        (self.first if operation == 0 else self.other)(now)
+        self.echoed(now, operation)
+        self.log.add(arrival, arrival, now, now, OK, operation)
         return OK
 
 

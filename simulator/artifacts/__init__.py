@@ -1,0 +1,44 @@
+"""Files a run (or a comparison) leaves behind: data tables, charts and one self-contained HTML report.
+
+:func:`write_run` writes into a directory (created if missing):
+
+==================  ===========================================================================
+``summary.json``    exactly :meth:`Result.summary`, non-finite floats as ``null``, indent 2
+``requests.*``      one row per request (:attr:`Result.requests`; full records only — with
+                    ``records: summary`` there are no rows to write and the file is left out)
+``timeseries.*``    per sample interval (:attr:`Result.timeseries`)
+``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
+``faults.csv``      one row per fault (:attr:`Result.faults`)
+``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``);
+                    ``replicas`` / ``hit_ratio`` / ``shares-<name>`` when the run has autoscaling,
+                    caches, balancers or shards
+``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
+``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
+==================  ===========================================================================
+
+Tables (``*``) are Parquet when ``pyarrow`` is importable, else CSV (``tables="auto"``);
+force either with ``tables="csv"`` / ``tables="parquet"``.
+
+:func:`write_comparison` writes ``comparison.json``, ``comparison.png`` and a
+self-contained ``comparison.html``.
+
+Every file is written to a temporary name in the same directory and renamed into place,
+so a failure never leaves a half-written report or summary behind.
+
+Three modules, one concept each: :mod:`.files` (atomic writes of text, JSON, tables and
+charts: public, the sweep and the planner write through them too), :mod:`.html` (the
+pages) and :mod:`.bundle` (what a run's or a comparison's folder holds).
+"""
+
+from ..jsonsafe import json_safe
+from .bundle import CHARTS, optional_charts, write_comparison, write_run
+from .files import (Tables, atomic, save_chart, table_format, write_bytes, write_json, write_table,
+                    write_text)
+from .html import comparison_html, report_html
+
+# the names the sweep and the planner used before the split (kept so their imports still hold)
+_atomic, _save_chart, _write_json, _write_table, _write_text = atomic, save_chart, write_json, write_table, write_text
+
+__all__ = ["CHARTS", "Tables", "atomic", "comparison_html", "json_safe", "optional_charts", "report_html",
+           "save_chart", "table_format", "write_bytes", "write_comparison", "write_json", "write_run",
+           "write_table", "write_text"]

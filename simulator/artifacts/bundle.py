@@ -1,0 +1,117 @@
+"""What a run's folder and a comparison's folder hold (the file list is in :mod:`simulator.artifacts`).
+
+Which charts a run gets follows from its records and its kinds' declarations: the four
+charts every run has (:data:`CHARTS`), ``replicas`` when a component was resized,
+``hit_ratio`` when a cache reported one, and ``shares-<component>`` for every component
+whose kind declares a :class:`~simulator.metrics.descriptors.Share` it recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..declared import declared
+from ..jsonsafe import json_safe
+from ..metrics.descriptors import Share
+from . import files
+from .files import Tables, table_format
+from .html import comparison_html, report_html
+
+if TYPE_CHECKING:
+    from ..metrics.result import Result
+
+__all__ = ["CHARTS", "optional_charts", "write_comparison", "write_run"]
+
+CHARTS = ("latency", "throughput", "components", "distribution")
+"""Chart files of a run, in report order (each ``<name>.png`` from ``simulator.viz.plot_<name>``)."""
+
+
+def optional_charts(result: "Result") -> list[str]:
+    """Charts drawn only when the run has something to show: ``replicas`` (a component was resized)
+    and ``hit_ratio`` (a cache). ``shares-<component>`` is drawn per component whose kind declares a
+    :class:`~simulator.metrics.descriptors.Share` it tallied (a balancer, a sharded database)."""
+    names = []
+    if any(rec.capacity_steps.shape[0] > 1 for rec in result.components.values()):
+        names.append("replicas")
+    if any("hit_ratio" in rec.ratios for rec in result.components.values()):
+        names.append("hit_ratio")
+    return names
+
+
+def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = False, tables: Tables = "auto",
+              charts: bool = True) -> list[Path]:
+    """Write a run's summary, tables, charts and HTML report into *out_dir*; return the paths written.
+
+    ``summary.json`` is :meth:`Result.summary` with non-finite floats as null. Tables are
+    Parquet or CSV per *tables* (see :func:`table_format`); ``faults.csv`` is always CSV.
+    With ``charts=False`` no pictures are drawn (the report then has tables only).
+    """
+    from .. import viz
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fmt = table_format(tables)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    written: list[Path] = []
+    summary = json_safe(result.summary())
+    written.append(files.write_json(out / "summary.json", summary))
+    if result.records_mode == "full":
+        written.append(files.write_table(result.requests, out / f"requests.{ext}", fmt))
+    written.append(files.write_table(result.timeseries, out / f"timeseries.{ext}", fmt))
+    written.append(files.write_table(result.component_timeseries, out / f"components.{ext}", fmt))
+    faults = result.faults
+    written.append(files.write_table(faults, out / "faults.csv", "csv"))
+
+    pngs: dict[str, bytes] = {}
+    if charts:
+        for name in CHARTS:
+            pngs[name] = files.save_chart(getattr(viz, f"plot_{name}")(result), out, name, svg, written)
+        for name in optional_charts(result):
+            pngs[name] = files.save_chart(getattr(viz, f"plot_{name}")(result), out, name, svg, written)
+        for name, rec in result.components.items():
+            shares = declared(rec.kind, Share)
+            if any(share.owns(t) for share in shares for t in rec.tally_names):
+                pngs[f"shares-{name}"] = files.save_chart(viz.plot_shares(result, name), out, f"shares-{name}", svg,
+                                                     written)
+        plot_topology = getattr(viz, "plot_topology", None)
+        if plot_topology is not None:
+            utilization = {name: c["utilization"] for name, c in summary["components"].items()}
+            try:
+                figure = plot_topology(result.scenario, utilization=utilization)
+            except Exception as exc:  # a broken picture must not cost the run's other files
+                warnings.warn(f"topology chart skipped: {exc!r}", RuntimeWarning, stacklevel=2)
+            else:
+                # sized by its own layout (small for small systems): save sharper, like `sdsim graph`
+                pngs["topology"] = files.save_chart(figure, out, "topology", svg, written, dpi=150, tight=True)
+
+    fault_rows = json_safe(faults.to_dict("records"))
+    page = report_html(summary, pngs, description=result.scenario.description.strip(), faults=fault_rows)
+    written.append(files.write_text(out / "report.html", page))
+    return written
+
+
+def write_comparison(results: Mapping[str, "Result"], table_rows: Sequence[Mapping[str, Any]],
+                     out_dir: str | os.PathLike[str], svg: bool = False) -> list[Path]:
+    """Write ``comparison.json`` (*table_rows*), ``comparison.png`` (+ ``.svg``) and ``comparison.html``.
+
+    *results* maps design name → one run of it (drawn by :func:`simulator.viz.plot_comparison`);
+    *table_rows* are dicts such as ``{"metric", "a", "b", "diff", "ci_low", "ci_high",
+    "significant"}``, rendered generically (one column per key).
+    """
+    from ..viz import plot_comparison
+    from ..viz.charts import comparison_title
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [files.write_json(out / "comparison.json", list(table_rows))]
+    png = files.save_chart(plot_comparison(results), out, "comparison", svg, written) if results else None
+    same_run = len({(r.scenario.name, r.seed) for r in results.values()}) == 1
+    names = " vs ".join(str(k) for k in results)
+    what = f"design comparison: {names}" if same_run else "design comparison"
+    title = comparison_title(results, what) if results else "design comparison"
+    written.append(files.write_text(out / "comparison.html", comparison_html(list(table_rows), png, title=title)))
+    return written

@@ -1,0 +1,102 @@
+"""How numbers look to people: one vocabulary for latency, ratios, rates, money and counts.
+
+Every place that shows a number to a person (the terminal report, the HTML report,
+comparisons, sweep tables, lab feedback) formats it here, so the same p99 reads the same
+everywhere. Missing values (``None`` or NaN) read ``–``; nothing is ever written in
+scientific notation.
+
+Two media differ only in typography, not in digits (:class:`Medium`): the terminal
+writes ``99.870%`` and ``812.4/s``; HTML writes ``99.870 %`` and ``812.4 req/s``, with
+thousands separated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .units import format_duration, human_duration, human_number
+
+MISSING = "–"
+"""What a missing number reads."""
+
+
+@dataclass(frozen=True)
+class Medium:
+    """The typography of one output: what separates a percentage from ``%``, the unit of a rate,
+    and whether rates group thousands."""
+
+    percent_sep: str
+    rate_unit: str
+    grouping: bool
+
+
+TERMINAL = Medium(percent_sep="", rate_unit="/s", grouping=False)
+HTML = Medium(percent_sep=" ", rate_unit=" req/s", grouping=True)
+
+
+def missing(value: float | None) -> bool:
+    """True for ``None`` and NaN: a number that was not measured."""
+    return value is None or value != value
+
+
+def latency(seconds: float | None, digits: int = 3) -> str:
+    """A duration with its unit: ``39.4 µs``, ``12.3 ms``, ``4.2 s``, ``3.5 min``."""
+    return human_duration(seconds, digits)
+
+
+def short_latency(seconds: float | None) -> str:
+    """A duration without a space, for running text: ``850us``, ``12.3ms``, ``4.2s``."""
+    return MISSING if missing(seconds) else format_duration(seconds)
+
+
+def percent(ratio: float | None, digits: int = 2, medium: Medium = TERMINAL) -> str:
+    """A ratio as a percentage with *digits* decimals: ``99.870%`` (``99.870 %`` in HTML)."""
+    return MISSING if missing(ratio) else f"{100 * ratio:.{digits}f}{medium.percent_sep}%"
+
+
+def rate(per_second: float | None, digits: int = 1, medium: Medium = TERMINAL) -> str:
+    """Events per second with *digits* decimals: ``812.4/s`` (``1,812.4 req/s`` in HTML)."""
+    if missing(per_second):
+        return MISSING
+    return f"{per_second:{',' if medium.grouping else ''}.{digits}f}{medium.rate_unit}"
+
+
+def money(per_hour: float | None) -> str:
+    """Dollars per hour: ``$1.25/h``."""
+    return MISSING if missing(per_hour) else f"${per_hour:.2f}/h"
+
+
+def count(n: int | None) -> str:
+    """A whole number with thousands separated: ``12,300``."""
+    return MISSING if n is None else f"{n:,}"
+
+
+def number(value: float | int | None, digits: int = 3) -> str:
+    """*value* to *digits* significant digits, plain decimals: ``0.0000394``, ``12,300``."""
+    return human_number(value, digits)
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """*value* with enough decimals for *digits* significant ones, trailing zeros kept (table columns
+    line up): ``12.0``, ``0.0450``, ``1,234``."""
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - int(math.floor(math.log10(abs(value)))) - 1)
+    return f"{value:,.{min(decimals, 6)}f}"
+
+
+def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
+    """*value* of the metric named *metric*, read by its name: ``latency*`` a duration, ``availability``
+    and ``error_rate`` a percentage with 3 decimals, ``*ratio`` / ``*utilization`` a percentage with 2,
+    anything else a rate."""
+    if missing(value):
+        return MISSING
+    name = metric.rsplit(".", 1)[-1]
+    if name.startswith("latency"):
+        return latency(value)
+    if name in ("availability", "error_rate"):
+        return percent(value, 3, medium)
+    if name.endswith(("ratio", "utilization")):
+        return percent(value, 2, medium)
+    return rate(value, rate_digits, medium)

@@ -1,0 +1,162 @@
+"""Kinds declare their metrics; every consumer reads the declarations (none names a kind).
+
+The plug-in kind ``echo`` (``tests/plugins/echo/``) declares two counters, a ratio and a
+fact, and fills a record table: they show up in the summary, the terminal report,
+``compare``, sweep records and the record-table API, with no edit outside its folder.
+Also here: the formatting vocabulary, ``json_safe`` and the chart accessor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulator import load_scenario, present, register_kind, simulate
+from simulator.compare import compare
+from simulator.components import KINDS
+from simulator.declared import declared, headline_ratios, metrics_of
+from simulator.experiments.runs import RunSpec, record
+from simulator.jsonsafe import json_safe
+from simulator.metrics import plots
+from simulator.metrics.descriptors import Counter, Fact, Ratio, Share
+from simulator.metrics.grid import FullRecordsRequired
+from simulator.metrics.recorder import Recorder
+from simulator.metrics.streaming import StreamingRecorder
+from simulator.report import component_details
+
+from test_kinds import ECHO_YAML
+
+
+@pytest.fixture
+def echo(tmp_path):
+    """A scenario using the plug-in kind, with it registered for one test."""
+    register_kind("echo", "plugins.echo")
+    path = tmp_path / "echo.yaml"
+    path.write_text(ECHO_YAML)
+    yield path
+    KINDS.remove("echo")
+
+
+# ----------------------------------------------------------------------------- declarations
+
+
+def test_built_in_kinds_declare_what_they_emit():
+    assert [r.name for r in declared("cache", Ratio)] == ["hit_ratio", "stale_ratio"]
+    assert [s.over for s in declared("load_balancer", Share)] == ["replica"]
+    assert [s.over for s in declared("database", Share)] == ["shard"]
+    assert [f.name for f in declared("database", Fact) if f.record] == ["keys_moved_adding_a_shard"]
+    assert declared("service", Counter) == [Counter("pool_timeouts")]
+    assert headline_ratios() == {"hit_ratio": "hit ratio"}
+    assert metrics_of("no such kind") == ()
+
+
+def test_descriptors_compute_what_they_declare():
+    ratio = Ratio("hit_ratio", "hits", ("hits", "misses"))
+    assert ratio.of({"hits": 3, "misses": 1}) == 0.75 and ratio.of({}) is None and ratio.text == "hit ratio"
+    share = Share("sent", over="replica")
+    counts = {"sent:1": 5, "sent:0": 3, "sent_other": 9, "shard:0": 1}
+    assert share.items(counts) == [(0, 3), (1, 5)] and share.split(counts) == [3, 5]
+    assert share.owns("sent:7") and not share.owns("sent_other")
+
+
+def test_a_plug_in_kinds_metrics_reach_every_consumer(echo):
+    scenario = load_scenario(echo)
+    result = simulate(scenario, 3)
+    e = result.summary()["components"]["e"]
+    visits = e["visits"]
+    assert e["counts"] == {"first_operation": visits, "other_operations": 0}
+    assert e["first_share"] == 1.0 and e["delay_ms"] == pytest.approx(2.0)
+
+    [(name, kind, text)] = [row for row in component_details(result.summary()) if row[0] == "e"]
+    assert kind == "echo" and text.startswith(f"first-operation share 100.0%, first operation {visits}")
+    assert "delay ms 2" in text
+
+    rows = {row["metric"]: row for row in compare(scenario, scenario, replications=2).rows()}
+    assert rows["component.e.first_share"]["a"] == 1.0 and rows["component.e.first_share"]["diff"] == 0.0
+
+    flat = record(RunSpec(str(echo), (), (), 3, 0, 0), result)
+    assert flat["component.e.first_share"] == 1.0
+    assert flat["component.e.delay_ms"] == pytest.approx(2.0)
+    assert flat["component.e.count.first_operation"] == visits
+
+
+# ----------------------------------------------------------------------------- record tables
+
+
+def test_a_kinds_record_table_in_both_modes(echo):
+    """Full records keep every row; the table's summary rule (``count``) keeps only the count."""
+    scenario = load_scenario(echo)
+    full, summary = simulate(scenario, 5, records="full"), simulate(scenario, 5, records="summary")
+    table = full.components["e"].table("echoes")
+    assert list(table.columns) == ["time", "operation"]
+    assert len(table) == full.components["e"].tables["echoes"].count == summary.components["e"].tables["echoes"].count
+    assert len(table) == len(full.components["e"].end)  # one row per visit
+    with pytest.raises(FullRecordsRequired, match="table 'echoes' needs full records"):
+        summary.components["e"].table("echoes")
+    with pytest.raises(KeyError, match=r"component 'e' has no record table 'nope' \(tables: echoes\)"):
+        full.components["e"].table("nope")
+
+
+@pytest.mark.parametrize("recorder", [Recorder(), StreamingRecorder(0.0, 10.0, 1.0)], ids=["full", "summary"])
+def test_run_wide_tables_follow_their_rule(recorder):
+    alerts = recorder.table("alerts", ("time", "level"), summary="keep")
+    messages = recorder.table("messages", ("sent", "delivered"))
+    for t in range(3):
+        alerts(float(t), 1.0)
+        messages(float(t), t + 0.5)
+    tables = recorder.tables.finish()
+    assert tables["alerts"].rows.tolist() == [[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]]
+    assert tables["messages"].count == 3
+    assert (tables["messages"].rows is None) == (not recorder.FULL)
+    with pytest.raises(ValueError, match="declared twice"):
+        recorder.table("alerts", ("time",))
+    with pytest.raises(ValueError, match="summary must be one of keep, count"):
+        recorder.table("traces", ("time",), summary="sample")
+
+
+def test_a_table_row_needs_one_value_per_field():
+    recorder = Recorder()
+    add = recorder.table("moves", ("time", "key", "shard"))
+    add(1.0, 2.0)
+    with pytest.raises(ValueError, match="one value per field"):
+        recorder.tables.finish()
+
+
+# ----------------------------------------------------------------------------- presentation
+
+
+def test_the_formatting_vocabulary():
+    assert present.latency(0.0000394) == "39.4 µs" and present.latency(None) == "–"
+    assert present.percent(0.99873, 3) == "99.873%" and present.percent(0.5, 1, present.HTML) == "50.0 %"
+    assert present.percent(float("nan")) == "–"
+    assert present.rate(1234.56) == "1234.6/s" and present.rate(1234.56, 2, present.HTML) == "1,234.56 req/s"
+    assert present.money(1.254) == "$1.25/h" and present.count(12300) == "12,300"
+    assert present.significant(0.04512) == "0.0451" and present.significant(12.0) == "12.0"
+    assert present.metric_value("latency_p99", 0.0123) == "12.3 ms"
+    assert present.metric_value("availability", 0.5) == "50.000%"
+    assert present.metric_value("component.c.hit_ratio", 0.25) == "25.00%"
+    assert present.metric_value("throughput", 10.0, present.HTML) == "10.0 req/s"
+
+
+def test_json_safe_cleans_what_json_cannot_hold():
+    value = {1: [np.float64("nan"), (np.int64(3), math.inf)], "ok": np.bool_(True), "s": "x"}
+    assert json_safe(value) == {"1": [None, [3, None]], "ok": True, "s": "x"}
+    assert type(json_safe(np.int64(3))) is int
+
+
+def test_charts_come_through_one_accessor(echo, monkeypatch):
+    """``result.plot.<name>`` draws what the chart module lists; the ``plot_*`` shortcuts route through it."""
+    import simulator.viz as viz
+
+    result = simulate(load_scenario(echo), 1)
+    drawn = []
+    monkeypatch.setitem(viz.RESULT_CHARTS, "echoes", lambda r, *args, **kw: drawn.append((r, args, kw)) or "fig")
+    monkeypatch.setitem(viz.RESULT_CHARTS, "latency", lambda r, **kw: drawn.append((r, (), kw)) or "latency fig")
+    assert "echoes" in dir(result.plot)
+    assert result.plot.echoes(1, x=2) == "fig" and drawn[-1] == (result, (1,), {"x": 2})
+    assert result.plot_latency(width=3) == "latency fig" and drawn[-1] == (result, (), {"width": 3})
+    with pytest.raises(AttributeError, match="no chart 'nope' of a run"):
+        result.plot.nope
+    assert plots.CHARTS == "simulator.viz"
