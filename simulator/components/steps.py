@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..core.process import StepFn, guarded, run_sequence
+from ..core.process import StepFn, guarded, run_sequence, unnested
 from ..steps import kind_of
 
 if TYPE_CHECKING:
@@ -38,7 +38,11 @@ class StepCompiler:
         return kind_of(spec).compile(spec, self)
 
     def call(self, target: str) -> StepFn:
-        return self.world.caller(self.zone, target)
+        call = self.world.caller(self.zone, target)
+        caller = ".".join(self.stream.split("/")[:2])  # streams start <component>/<operation>/steps
+        if self.world.on_cycle(caller, target):  # a feedback loop: any number of visits, bounded stack
+            call = unnested(self.env, call)
+        return call
 
     def step(self, spec, path: str) -> StepFn:
         return StepCompiler(self.world, self.zone, f"{self.stream}/{path}").compile(spec)

@@ -53,5 +53,8 @@ class Context(Protocol):
     def may_crash(self, component: str) -> bool:
         """Whether a fault may crash *component* (so it must track its in-flight work)."""
 
+    def on_cycle(self, caller: str, target: str) -> bool:
+        """Whether the call *caller* → *target* (``component.operation`` each) lies on a feedback loop."""
+
     def caller(self, zone: str | None, target: str) -> StepFn:
         """A step calling ``component.operation`` from *zone*, network included."""

@@ -33,6 +33,7 @@ class World:
         self.erratic: set[str] = set()  # components an error-rate fault may hit
         self.degradable_links: set[frozenset] = set()
         self.components: dict[str, Component] = {}
+        self._cycles: dict[str, int] | None = None  # operation -> its feedback loop (see on_cycle)
         self.issued = 0
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
@@ -96,6 +97,20 @@ class World:
     # -- wiring -------------------------------------------------------------------------
     def may_crash(self, component: str) -> bool:
         return component in self.crashable
+
+    def on_cycle(self, caller: str, target: str) -> bool:
+        """Whether a call from operation *caller* to *target* (both ``component.operation``) can lead
+        back to *caller*: the two lie on one cycle of the scenario's call graph (a feedback loop)."""
+        if self._cycles is None:
+            import networkx as nx
+
+            from ..scenario.topology import edges
+
+            graph = nx.DiGraph((f"{e.caller}.{e.operation}", f"{e.target}.{e.target_op}") for e in edges(self.scenario))
+            self._cycles = {node: i for i, group in enumerate(nx.strongly_connected_components(graph))
+                            for node in group if len(group) > 1 or graph.has_edge(node, node)}
+        group = self._cycles.get(caller)
+        return group is not None and self._cycles.get(target) == group
 
     def caller(self, zone: str | None, target: str) -> Callable[[Any], Any]:
         """A step function calling ``component.operation`` from *zone*, through the hop between the zones."""

@@ -14,7 +14,7 @@ from typing import Iterable
 from pydantic import ValidationError
 
 from ..errors import Problem, ScenarioError, unknown_name
-from . import budget, topology
+from . import budget, loops, topology
 from .model import Scenario
 from .params import OVERRIDE_FILE, apply_sets, parse_assignment, resolve_params, substitute
 from .files import UnreadableFile, read_text
@@ -79,8 +79,9 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
 
     errors, warnings = topology.check(scenario)
     if not errors:
+        endless, deadlocks = loops.check(scenario)
         too_big, heavy = budget.check(scenario)
-        errors, warnings = too_big, warnings + heavy
+        errors, warnings = endless + too_big, warnings + deadlocks + heavy
     if errors:
         raise ScenarioError(_sorted([_located(source, p, m, overridden) for p, m in errors]))
     return scenario, [_located(source, p, m, overridden, key=True) for p, m in warnings]

@@ -69,6 +69,12 @@ class StepKind:
         """The operations *spec* itself calls: ``(component.operation, sync, field)``."""
         return ()
 
+    def expected_runs(self, spec: Any) -> list[float]:
+        """How many times each of :meth:`children`'s lists runs, on average, per run of *spec*
+        (for the mean visits per request around a loop): 1 if it always runs, else 0 (a
+        fallback runs only on failure). A kind whose children run with a probability says so."""
+        return [1.0 if always else 0.0 for _, _, always in self.children(spec)]
+
     def compile(self, spec: Any, ctx: StepBuilder) -> StepFn:
         """The step function of *spec*; called once, when the world is wired."""
         raise NotImplementedError

@@ -39,6 +39,9 @@ class Branch(StepKind):
         for j, option in enumerate(spec.branch):
             yield option.steps, ("branch", j, "steps"), option.p >= 1.0
 
+    def expected_runs(self, spec: BranchStep) -> list[float]:
+        return [option.p for option in spec.branch]
+
     def compile(self, spec: BranchStep, ctx):
         cumulative = list(accumulate(o.p for o in spec.branch))
         options = [ctx.steps(o.steps, f"branch/{j}") for j, o in enumerate(spec.branch)]

@@ -1,0 +1,100 @@
+"""Feedback loops checked before the run: do they end, and can they deadlock?
+
+A request that reaches an operation on a loop of calls comes back to it a random number
+of times. With ``M[a][b]`` the mean number of calls (``call`` or ``publish``) one visit of
+operation ``a`` makes to ``b`` — through branches weighted by their ``p``, parallel
+branches each once, fallbacks not counted (they run only on failure), a balancer's or a
+cache's call to its backend once — the mean visits per request solve ``v = e + v M``.
+They are finite exactly when the spectral radius of ``M`` on each loop is below 1
+(a branch back with ``p = 0.99``: 100 visits on average; a service that publishes to
+itself twice: 2ⁿ after n rounds, never finishing). :func:`check` refuses a loop whose
+radius is ≥ 1, naming it and its mean calls per visit.
+
+It also warns about a loop of synchronous calls through an ``io: blocking`` operation:
+each visit keeps its worker while it waits for the next, so a request that goes round
+more times than the component has workers deadlocks it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+import networkx as nx
+
+from ..steps import kind_of
+from .model import Scenario
+from .source import Path
+
+Op = tuple[str, str]
+
+
+def mean_calls(scenario: Scenario) -> dict[Op, dict[Op, float]]:
+    """``M[a][b]``: the mean calls one visit of operation *a* makes to *b* (module docstring)."""
+    out: dict[Op, dict[Op, float]] = defaultdict(lambda: defaultdict(float))
+    for name, spec in scenario.components.items():
+        for call in spec.implicit_calls(scenario.components):
+            out[(name, call.operation)][(call.target, call.target_operation)] += 1.0
+        for op_name, steps in spec.operation_steps().items():
+            for called, weight in _calls(steps, 1.0):
+                target, _, target_op = called.partition(".")
+                out[(name, op_name)][(target, target_op)] += weight
+    return out
+
+
+def _calls(steps: list, weight: float) -> Iterator[tuple[str, float]]:
+    for step in steps:
+        kind = kind_of(step)
+        for called, _, _ in kind.targets(step):
+            yield called, weight
+        for (nested, _, _), runs in zip(kind.children(step), kind.expected_runs(step)):
+            if runs > 0:
+                yield from _calls(nested, weight * runs)
+
+
+def _radius(group: list[Op], matrix: dict[Op, dict[Op, float]], rounds: int = 500) -> float:
+    """Spectral radius of *matrix* on *group* (a strongly connected set), by power iteration."""
+    v = {op: 1.0 for op in group}
+    radius = 0.0
+    for _ in range(rounds):
+        nxt = {op: 0.0 for op in group}
+        for a in group:
+            for b, m in matrix[a].items():
+                if b in nxt:
+                    nxt[b] += v[a] * m
+        total = sum(nxt.values())
+        if total == 0.0:
+            return 0.0
+        radius = total / sum(v.values())
+        v = {op: x / total for op, x in nxt.items()}
+    return radius
+
+
+def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """``(errors, warnings)``: loops that never end on average, loops that can deadlock."""
+    errors: list[tuple[Path, str]] = []
+    warnings: list[tuple[Path, str]] = []
+    matrix = mean_calls(scenario)
+    graph = nx.DiGraph((a, b) for a, row in matrix.items() for b, m in row.items() if m > 0)
+    for group in nx.strongly_connected_components(graph):
+        ops = sorted(group)
+        if len(ops) == 1 and not graph.has_edge(ops[0], ops[0]):
+            continue
+        loop = " → ".join(f"{c}.{o}" for c, o in ops + [ops[0]])
+        where = ("components", ops[0][0], "operations", ops[0][1]) if ops[0][0] in scenario.components else ()
+        radius = _radius(ops, matrix)
+        if radius >= 1.0 - 1e-9:
+            errors.append((where, f"this feedback loop never ends on average: {loop} makes {radius:.3g} calls "
+                                  "round the loop per visit (it must be below 1: lower the branch's p, or do not "
+                                  "call or publish back more than once)"))
+            continue
+        for comp, op in ops:
+            spec = scenario.components.get(comp)
+            if getattr(spec, "io", None) == "blocking":
+                workers = getattr(spec, "workers", "its")
+                warnings.append((("components", comp, "operations", op),
+                                 f"a blocking operation on a feedback loop ({loop}): each visit keeps its worker "
+                                 f"while it waits for the next, so requests that go round more times than {comp!r} "
+                                 f"has workers ({workers} per replica) deadlock it; use io: async"))
+                break
+    return errors, warnings
