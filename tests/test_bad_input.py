@@ -200,3 +200,18 @@ def test_a_closed_loop_that_never_moves_the_clock_stops_with_a_message(monkeypat
     scenario, _ = check_scenario("s.yaml", text=text)
     with pytest.raises(SimulationStalled, match="stopped advancing at t = 0s"):
         simulate(scenario)
+
+
+@pytest.mark.parametrize("keys, says", [("zipf(s=0.8, n=" + "1" + "0" * 30 + ")", "10000000"),
+                                        ("zipf(s=1, n=1000000000)", "10000000"),
+                                        ("uniform(n=1" + "0" * 21 + ")", "1000000000000000000")])
+def test_key_spaces_no_table_or_integer_can_hold_are_refused(keys, says):
+    text = VALID.replace('rate: "${arrival_rate}"}', 'rate: "${arrival_rate}"}\n    keys: "' + keys + '"')
+    messages = problems(text)
+    assert any("keys" in m and says in m for m in messages), messages
+
+
+def test_a_million_closed_loop_users_are_refused():
+    text = VALID.replace('arrivals: {kind: poisson, rate: "${arrival_rate}"}',
+                         "arrivals: {kind: closed, users: 1000003, think: 7s}")
+    assert any("workload.0.arrivals.users" in m and "100,000" in m for m in problems(text))

@@ -9,11 +9,12 @@ estimates, from the scenario alone:
   most ``users × duration / think`` (its mean think time; with no think time the
   response time bounds the rate, which is not known before the run: not estimated);
 * **samples**: the time series has ``duration / sample_interval`` points per series;
+* **users**: a closed loop's users, each a process for the whole run;
 * **instances**: what each component runs at most (its kind's ``instances()`` and
   ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
 
 It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_SAMPLES`
-samples or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
+samples, :data:`MAX_USERS` users or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
 warns above :data:`WARN_REQUESTS` (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
 """
@@ -30,6 +31,7 @@ MAX_REQUESTS = 50_000_000  # ~ an hour of simulation and GBs of records: refused
 WARN_REQUESTS = 5_000_000  # ~ minutes: said, not refused
 MAX_SAMPLES = 1_000_000  # points per time series
 MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
+MAX_USERS = 100_000  # closed-loop users of one workload (each is a process for the whole run)
 
 
 def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
@@ -60,6 +62,11 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
                               "lower the rate or the users, or shorten the duration"))
     elif total > WARN_REQUESTS:
         warnings.append((("duration",), f"this run issues about {_count(total)} requests: expect it to take minutes"))
+    for i, w in enumerate(scenario.workload):
+        users = getattr(w.arrivals, "users", 0)
+        if users > MAX_USERS:
+            errors.append((("workload", i, "arrivals", "users"), f"{_count(users)} users, more than the "
+                                                                f"{MAX_USERS:,} a closed-loop workload may have"))
     for name, spec in scenario.components.items():
         count, what = max((spec.instances(), "instances"), spec.fault_units())
         if not count <= MAX_INSTANCES:

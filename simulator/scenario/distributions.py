@@ -255,21 +255,22 @@ ALIASES = {"exponential": "exp", "constant": "const", "deterministic": "const", 
 
 
 class UniformKeys(BaseModel):
-    """Every key in ``0..n-1`` equally likely."""
+    """Every key in ``0..n-1`` equally likely (at most 10¹⁸ keys: drawn as 64-bit integers)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     dist: Literal["uniform"] = "uniform"
-    n: Annotated[int, Field(ge=1)]
+    n: Annotated[int, Field(ge=1, le=10 ** 18)]
     positional: ClassVar = ("n",)
 
 
 class ZipfKeys(BaseModel):
-    """Key ``i`` (0-based rank) has probability proportional to ``1/(i+1)^s`` over ``n`` keys."""
+    """Key ``i`` (0-based rank) has probability proportional to ``1/(i+1)^s`` over ``n`` keys
+    (at most 10,000,000: sampling holds a table of ``n`` probabilities, 80 MB at the limit)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     dist: Literal["zipf"] = "zipf"
-    s: Annotated[float, Field(ge=0)]
-    n: Annotated[int, Field(ge=1)]
+    s: Annotated[float, Field(ge=0, le=100)]
+    n: Annotated[int, Field(ge=1, le=10_000_000)]
     positional: ClassVar = ("s", "n")
 
 
