@@ -30,7 +30,8 @@ RATE_HELP = "a rate such as 800/s, 3000/m or a number per second"
 
 def _finite(value: float, text: object, help_: str) -> float:
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not finite (expected {help_})")
+        shown = repr(text) if len(repr(text)) <= 40 else f"{repr(text)[:20]}… ({len(str(text))} characters)"
+        raise ValueError(f"{shown} is not finite (expected {help_})")
     return value
 
 
@@ -38,7 +39,10 @@ def _parse(value: object, pattern: re.Pattern, units: dict[str, float], per_unit
            help_: str) -> float:
     """A number as is, or ``<number><unit>`` scaled by the unit (divided by it for rates)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _finite(float(value), value, help_)
+        try:
+            return _finite(float(value), value, help_)
+        except OverflowError:  # an int of hundreds of digits
+            raise ValueError(f"{str(value)[:20]}… ({len(str(value))} digits) is too large (expected {help_})") from None
     match = pattern.match(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(f"{value!r} is not a {what} (expected {help_})")
@@ -84,6 +88,8 @@ def parse_duration(value: object, *, require_unit: bool = False) -> float:
         except ValueError:
             zero = False
         if not zero:
+            if len(bare) > 24:  # do not echo a number of hundreds of digits three times
+                raise ValueError(f"{bare[:12]}… ({len(bare)} characters): a duration needs a unit (expected e.g. 5s)")
             raise ValueError(f"{bare}: a duration needs a unit (expected e.g. {bare}s or {bare}ms)")
     return _parse(value, _DURATION_RE, DURATION_UNITS, False, "duration", DURATION_HELP)
 

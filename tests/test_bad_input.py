@@ -215,3 +215,10 @@ def test_a_million_closed_loop_users_are_refused():
     text = VALID.replace('arrivals: {kind: poisson, rate: "${arrival_rate}"}',
                          "arrivals: {kind: closed, users: 1000003, think: 7s}")
     assert any("workload.0.arrivals.users" in m and "100,000" in m for m in problems(text))
+
+
+@pytest.mark.parametrize("value", ["1" + "0" * 400, "1" + "0" * 400 + "s"])
+def test_a_number_of_four_hundred_digits_is_refused_shortly(value):
+    done = cli("validate", str(MM1), "--set", f"duration={value}")
+    out = done.stdout + done.stderr
+    assert done.returncode == 3 and "Traceback" not in out and "duration" in out and len(out) < 400
