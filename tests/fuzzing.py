@@ -65,15 +65,15 @@ HUGE_COUNTS = ["replicas", "workers", "shards", "connections", "capacity", "user
                "table_size", "vcpus", "queue_limit", "max_replicas", "min_replicas", "virtual_nodes"]
 
 
-def _paths(data, path=()):
+def value_paths(data, path=()):
     """Every (path, value) in *data*, containers included."""
     yield path, data
     if isinstance(data, dict):
         for k, v in data.items():
-            yield from _paths(v, path + (k,))
+            yield from value_paths(v, path + (k,))
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            yield from _paths(v, path + (i,))
+            yield from value_paths(v, path + (i,))
 
 
 def _set(data, path, value):
@@ -100,7 +100,7 @@ def mutate(rng: random.Random, data, text: str) -> tuple[str, str | bytes]:
     """One random mutation of a scenario: (recipe, new text or bytes)."""
     kind = rng.choice(["delete", "swap", "swap", "swap", "huge", "unit", "nest", "duplicate", "tag", "bomb",
                        "selfcall", "feedback", "fault", "extends", "bytes", "control", "sample", "two"])
-    leaves = [p for p, v in _paths(data) if p]
+    leaves = [p for p, v in value_paths(data) if p]
     if kind == "two":  # two mutations on top of each other
         recipe1, first = mutate(rng, data, text)
         if isinstance(first, bytes):
@@ -151,13 +151,13 @@ def mutate(rng: random.Random, data, text: str) -> tuple[str, str | bytes]:
         _set(data, path, value)
         recipe = f"{'.'.join(map(str, path))} = {value!r:.60}"
     elif kind == "huge":
-        spots = [p for p, v in _paths(data) if p and p[-1] in HUGE_COUNTS] or leaves
+        spots = [p for p, v in value_paths(data) if p and p[-1] in HUGE_COUNTS] or leaves
         path = rng.choice(spots)
         value = rng.choice([10 ** 7, 10 ** 9, 10 ** 100, 2 ** 63, 99991, 1_000_003])
         _set(data, path, value)
         recipe = f"{'.'.join(map(str, path))} = {value}"
     elif kind == "unit":
-        spots = [p for p, v in _paths(data) if isinstance(v, str) and re.search(r"\d", v)] or leaves
+        spots = [p for p, v in value_paths(data) if isinstance(v, str) and re.search(r"\d", v)] or leaves
         path = rng.choice(spots)
         old = str(_get(data, path))
         new = re.sub(r"\d+(\.\d+)?", lambda m: rng.choice(["1e400", "0", "-1", "1e-300", "99999999999", "nan"]), old,

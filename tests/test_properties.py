@@ -20,6 +20,8 @@ from simulator.scenario.load import check_scenario
 from simulator.scenario.source import read_yaml
 from simulator.units import parse_duration, parse_rate
 
+from fuzzing import value_paths
+
 ROOT = Path(__file__).resolve().parent.parent
 MM1 = yaml.safe_load((ROOT / "scenarios" / "theory" / "mm1.yaml").read_text(encoding="utf-8"))
 PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None,
@@ -54,17 +56,7 @@ def test_any_yaml_document_is_a_scenario_or_a_located_refusal(data):
         assert error.problems and all(p.message for p in error.problems)
 
 
-def _paths(data, path=()):
-    yield path
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from _paths(v, path + (k,))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from _paths(v, path + (i,))
-
-
-MM1_PATHS = [p for p in _paths(MM1) if p]
+MM1_PATHS = [p for p, _ in value_paths(MM1) if p]
 
 
 @PROPERTY
