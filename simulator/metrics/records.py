@@ -96,17 +96,7 @@ def _expected(workload: Workload, duration: float) -> float:
 
 
 def profile_integral(base: float, profile, duration: float) -> float:
-    """∫₀^duration rate(t) dt for a rate profile (steps, ramps, spikes: linear between breakpoints).
+    """∫₀^duration rate(t) dt for a rate profile (steps, ramps, spikes): exact."""
+    from ..core.profile import integral
 
-    Exact: the midpoint rule is exact on every linear piece.
-    """
-    from ..core.profile import rate_function
-
-    rate = rate_function(base, profile)
-    points = {0.0, duration}
-    for p in profile:
-        for t in (p.at, p.at + (p.ramp or 0.0), p.at + (p.for_ or 0.0)):
-            if 0.0 < t < duration:
-                points.add(t)
-    ordered = sorted(points)
-    return sum(rate((a + b) / 2) * (b - a) for a, b in zip(ordered[:-1], ordered[1:]))
+    return integral(base, profile, duration)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from .model import Closed, Scenario
-from .profile import pieces, rate_function
+from .profile import integral
 from .source import Path
 
 MAX_REQUESTS = 50_000_000  # ~ an hour of simulation and GBs of records: refused
@@ -42,9 +42,7 @@ def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
             think = w.arrivals.think.mean()
             out.append((i, w.arrivals.users * scenario.duration / think if think > 0 else 0.0))
         else:
-            rate = rate_function(w.arrivals.rate, w.profile)  # linear on each piece: its midpoint is its mean
-            out.append((i, sum(rate((p.start + p.end) / 2) * (p.end - p.start)
-                               for p in pieces(w.arrivals.rate, w.profile, scenario.duration))))
+            out.append((i, integral(w.arrivals.rate, w.profile, scenario.duration)))
     return out
 
 

@@ -67,6 +67,12 @@ def pieces(base: float, points: list[ProfilePoint], horizon: float) -> list[Piec
     return out
 
 
+def integral(base: float, points: list[ProfilePoint], horizon: float) -> float:
+    """∫₀^horizon rate(t) dt: exact, the rate being constant or linear on each of :func:`pieces`."""
+    rate = rate_function(base, points)
+    return sum(rate((p.start + p.end) / 2) * (p.end - p.start) for p in pieces(base, points, horizon))
+
+
 def peak(base: float, points: list[ProfilePoint]) -> float:
     """The highest rate the profile reaches (ramps are linear, so their ends bound them)."""
     return max([base] + [p.rate for p in points])
