@@ -52,7 +52,7 @@ class Sharding(Strict):
 
     shards: Annotated[int, Field(ge=1)]
     strategy: Strategy = "mod_n"
-    virtual_nodes: Annotated[int, Field(ge=1)] = 100
+    virtual_nodes: Annotated[int, Field(ge=1, le=10_000)] = 100  # ring points per member: memory
     key_space: Annotated[int, Field(ge=1)] | None = None
 
 

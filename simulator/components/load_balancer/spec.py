@@ -80,8 +80,8 @@ class LoadBalancerSpec(ComponentBase):
     weights: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None
     choice_count: Annotated[int, Field(ge=1, le=100)] = 2
     active_request_bias: Annotated[float, Field(ge=0)] = 1.0
-    virtual_nodes: Annotated[int, Field(ge=1)] = 100
-    table_size: Annotated[int, Field(ge=2)] = 65537
+    virtual_nodes: Annotated[int, Field(ge=1, le=10_000)] = 100  # ring points per member: memory
+    table_size: Annotated[int, Field(ge=2, le=10_000_000)] = 65537  # a row per backend: memory
     health_check: HealthCheck | None = None
     outlier_detection: OutlierDetection | None = None
     panic_threshold: Probability = 0.5
