@@ -222,3 +222,9 @@ def test_a_number_of_four_hundred_digits_is_refused_shortly(value):
     done = cli("validate", str(MM1), "--set", f"duration={value}")
     out = done.stdout + done.stderr
     assert done.returncode == 3 and "Traceback" not in out and "duration" in out and len(out) < 400
+
+
+def test_workers_beyond_any_machine_are_refused_not_an_overflow():
+    """Found by the fuzzer (seed 11): 10^48 workers overflowed a float in the recorder."""
+    text = VALID.replace("    workers: 1\n", "    workers: " + "1" + "0" * 48 + "\n")
+    assert any("components.server.workers" in m and "1,000,000" in m for m in problems(text))

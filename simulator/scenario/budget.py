@@ -10,11 +10,12 @@ estimates, from the scenario alone:
   response time bounds the rate, which is not known before the run: not estimated);
 * **samples**: the time series has ``duration / sample_interval`` points per series;
 * **users**: a closed loop's users, each a process for the whole run;
+* **slots**: a replica's ``workers`` or ``connections``;
 * **instances**: what each component runs at most (its kind's ``instances()`` and
   ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
 
 It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_SAMPLES`
-samples, :data:`MAX_USERS` users or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
+samples, :data:`MAX_USERS` users, :data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
 warns above :data:`WARN_REQUESTS` (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
 """
@@ -32,6 +33,7 @@ WARN_REQUESTS = 5_000_000  # ~ minutes: said, not refused
 MAX_SAMPLES = 1_000_000  # points per time series
 MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
 MAX_USERS = 100_000  # closed-loop users of one workload (each is a process for the whole run)
+MAX_SLOTS = 1_000_000  # workers (or connections) of one replica: counted in floats, drawn as time series
 
 
 def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
@@ -66,6 +68,11 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
             errors.append((("workload", i, "arrivals", "users"), f"{_count(users)} users, more than the "
                                                                 f"{MAX_USERS:,} a closed-loop workload may have"))
     for name, spec in scenario.components.items():
+        for field in ("workers", "connections"):
+            slots = getattr(spec, field, None)
+            if isinstance(slots, int) and slots > MAX_SLOTS:
+                errors.append((("components", name, field), f"{_count(slots)} {field} per replica, more than the "
+                                                            f"{MAX_SLOTS:,} a replica may have"))
         count, what = max((spec.instances(), "instances"), spec.fault_units())
         if not count <= MAX_INSTANCES:
             errors.append((("components", name), f"{name!r} runs {_count(count)} {what}, more than the "
