@@ -15,7 +15,8 @@ memory limit and a wall-clock budget per case.
 Outcomes: ``rejected`` (a located :class:`~simulator.errors.ScenarioError`), ``ran``
 (summary built and JSON-encodable), ``cut`` (still advancing simulated time when the
 budget ran out: big, not stuck) are fine; ``crash`` (any other exception), ``hang`` (no
-simulated progress for two seconds), ``oom`` (memory limit) are failures, reported with
+simulated progress for two seconds at the budget, or none at all in two and a half
+budgets), ``oom`` (memory limit) are failures, reported with
 the mutant's recipe and text so it can become a regression test.
 """
 
@@ -241,7 +242,7 @@ class _OverBudget(Exception):
     pass
 
 
-_progress = {"wall": 0.0}
+_progress = {"wall": 0.0, "ticks": 0, "extended": False, "budget": 5.0}
 
 
 def _worker_init() -> None:
@@ -253,6 +254,12 @@ def _worker_init() -> None:
         pass
 
     def alarm(signum, frame):
+        # A run that has not ticked yet may be slow to start (100,000 users to create): give it
+        # one more budget and a half before calling it stuck; a run that ticks is only big.
+        if _progress["ticks"] == 0 and not _progress["extended"]:
+            _progress["extended"] = True
+            signal.setitimer(signal.ITIMER_REAL, 1.5 * _progress["budget"])
+            return
         raise _OverBudget()
 
     signal.signal(signal.SIGALRM, alarm)
@@ -261,7 +268,7 @@ def _worker_init() -> None:
 def run_case(folder: str, index: int, mutant: Mutant, budget: float) -> tuple[int, str, str]:
     """(index, outcome, detail) for one mutant, in a worker process."""
     from simulator import simulate
-    from simulator.errors import ScenarioError
+    from simulator.errors import ScenarioError, SimulationStalled
     from simulator.scenario.load import check_scenario
 
     path = Path(folder) / mutant.origin
@@ -269,7 +276,7 @@ def run_case(folder: str, index: int, mutant: Mutant, budget: float) -> tuple[in
     data = mutant.text if isinstance(mutant.text, bytes) else mutant.text.encode("utf-8", "surrogatepass")
     path.write_bytes(data)
     started = time.perf_counter()
-    _progress["wall"] = started
+    _progress.update(wall=started, ticks=0, extended=False, budget=budget)
     signal.setitimer(signal.ITIMER_REAL, budget)
     try:
         try:
@@ -282,10 +289,13 @@ def run_case(folder: str, index: int, mutant: Mutant, budget: float) -> tuple[in
 
         def progress(now, duration, events):
             _progress["wall"] = time.perf_counter()
+            _progress["ticks"] += 1
 
         result = simulate(scenario, progress=progress)
         json.dumps(result.summary(), allow_nan=True)
         return index, "ran", f"{time.perf_counter() - started:.2f}s"
+    except SimulationStalled as exc:  # the engine's own stop for a clock that does not move: a clean refusal
+        return index, "rejected", str(exc)[:200]
     except _OverBudget:
         stalled = time.perf_counter() - _progress["wall"]
         return (index, "cut", "advancing at the budget") if stalled < 2.0 else \
@@ -341,7 +351,7 @@ def campaign(seed: int, count: int, workers: int = 2, budget: float = 5.0, log=s
                     pending.append((i, m))
                     continue
                 try:
-                    _, outcome, detail = future.result(timeout=budget + 30)
+                    _, outcome, detail = future.result(timeout=3 * budget + 30)
                 except FutureTimeout:  # stuck in C code past the alarm: a hang
                     outcome, detail, broken = "hang", "the worker did not answer", True
                 except Exception as exc:  # noqa: BLE001 - the worker died (e.g. killed by the OS)
