@@ -37,7 +37,8 @@ MAX_SLOTS = 1_000_000  # workers (or connections) of one replica: counted in flo
 
 
 def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
-    """(workload index, requests it is expected to issue); ``inf`` when it cannot be bounded."""
+    """(workload index, requests it is expected to issue); 0 for a closed loop without think
+    time (its rate depends on the response time, not known before the run)."""
     out = []
     for i, w in enumerate(scenario.workload):
         if isinstance(w.arrivals, Closed):
