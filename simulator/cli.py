@@ -8,7 +8,6 @@ own), 3 invalid scenario.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ import typer
 from rich.console import Console
 
 from .errors import ScenarioError, SimulationStalled
+from .jsonsafe import json_safe
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_show_locals=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -112,16 +112,6 @@ def _fail_invalid(error: ScenarioError) -> None:
     raise typer.Exit(Exit.INVALID)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.", exists=True, dir_okay=False)],
@@ -143,7 +133,7 @@ def run(
     with _sim_progress(spec.name) as progress:
         result = simulate(spec, seed, progress=progress, records=records)
     err.print(f"records: {result.records.reason}", style="dim", highlight=False)
-    summary = _json_safe(result.summary())
+    summary = json_safe(result.summary())
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
@@ -189,7 +179,7 @@ def compare(
         comparison = run_compare(a, b, replications=replications, seed=seed, names=names, progress=advance)
     rows = comparison.rows()
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(comparison.to_dict()), indent=2) + "\n")
+        sys.stdout.write(json.dumps(json_safe(comparison.to_dict()), indent=2) + "\n")
     else:
         from .report import comparison_renderable
 
@@ -197,7 +187,7 @@ def compare(
     if out_dir is not None:
         from .artifacts import write_comparison
 
-        written = write_comparison(comparison.first, _json_safe(rows), out_dir)
+        written = write_comparison(comparison.first, json_safe(rows), out_dir)
         err.print(f"wrote {len(written)} files to {out_dir}", highlight=False)
 
 
@@ -259,7 +249,7 @@ def sweep(
             err.print(f"finished runs are saved in {out_dir / 'runs.jsonl'}: rerun with --resume", highlight=False)
         raise typer.Exit(Exit.CHECK_FAILED)
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
         from .experiments.report import sweep_renderable
 
@@ -372,7 +362,7 @@ def knee(
                                                   tolerance=tolerance, params=fixed, sets=set_ or [],
                                                   workers=workers, seed=seed, progress=advance))
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
         from rich.table import Table
 
@@ -447,7 +437,7 @@ def plan(
                                                   progress=advance, cost="dollars" if minimise == "dollars"
                                                   else None, prices=prices))
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
         from rich.table import Table
 
@@ -692,7 +682,7 @@ def grade(
     except ScenarioError as error:
         _fail_invalid(error)
     if as_json:
-        sys.stdout.write(json.dumps(_json_safe(report.to_dict()), indent=2) + "\n")
+        sys.stdout.write(json.dumps(json_safe(report.to_dict()), indent=2) + "\n")
     else:
         from .report import grade_renderable
 
