@@ -228,3 +228,74 @@ def test_workers_beyond_any_machine_are_refused_not_an_overflow():
     """Found by the fuzzer (seed 11): 10^48 workers overflowed a float in the recorder."""
     text = VALID.replace("    workers: 1\n", "    workers: " + "1" + "0" * 48 + "\n")
     assert any("components.server.workers" in m and "1,000,000" in m for m in problems(text))
+
+
+# ----------------------------------------------------------------------------- one per class, the rest of the issue
+# The classes the mutation run found that the sections above do not already cover.
+
+HOT_SHARD = ROOT / "scenarios" / "sharding" / "hot-shard.yaml"
+READ_REPLICAS = ROOT / "scenarios" / "sharding" / "read-replicas.yaml"
+LB_POLICIES = ROOT / "scenarios" / "lb" / "policies.yaml"
+
+
+def refused(*args: str, says: str, within: float = 30) -> str:
+    """``sdsim ARGS`` exits 3 within *within* seconds, without a traceback, saying *says*."""
+    started = time.perf_counter()
+    done = cli(*args)
+    out = done.stdout + done.stderr
+    assert done.returncode == 3 and "Traceback" not in out and says in out, out
+    assert time.perf_counter() - started < within
+    return out
+
+
+@pytest.mark.parametrize("base, says", [('"\\0"', "embedded null byte"), ('"/dev/zero"', "not a regular file"),
+                                        ('"/dev/urandom"', "not a regular file"),
+                                        (f'"{sys.executable}"', "not UTF-8 text")])
+def test_extends_to_what_is_no_scenario_file_is_one_located_line(tmp_path, base, says):
+    file = tmp_path / "child.yaml"
+    file.write_text(f"extends: {base}\nname: child\n", encoding="utf-8")
+    out = refused("validate", str(file), says=says)
+    assert out.startswith(f"{file}:1:10: extends: cannot use")
+    assert "required field" not in out  # what the base would give is unknown: no "missing" noise
+
+
+def test_a_default_outside_its_own_declared_range_is_refused():
+    text = VALID.replace("arrival_rate: {default: 0.9,", "arrival_rate: {default: 1.5,")
+    assert any("params.arrival_rate" in m and "default 1.5 is outside the declared range [0.05, 0.99]" in m
+               for m in problems(text))
+    text = VALID.replace("min: 0.05, max: 0.99", "min: 0.99, max: 0.05")
+    assert any("min 0.99 is greater than max 0.05" in m for m in problems(text))
+
+
+def test_a_femtosecond_sample_interval_with_summary_records_is_refused():
+    refused("run", str(MM1), "--set", "sample_interval=1e-300s", "--set", "records=summary",
+            says="use at least 0.02s")
+
+
+def test_a_service_publishing_to_itself_twice_is_refused_with_the_loop_named():
+    text = """
+name: self-publish
+duration: 10s
+workload: [{name: w, entry: a, operation: o, arrivals: {kind: poisson, rate: 1/s}}]
+components:
+  a: {kind: service, operations: {o: {work: 1ms, steps: [{publish: a.o}, {publish: a.o}]}}}
+"""
+    assert any("a.o → a.o makes 2 calls round the loop" in m for m in problems(text))
+
+
+@pytest.mark.parametrize("scenario, field", [(HOT_SHARD, "components.trading-db.sharding.shards"),
+                                             (READ_REPLICAS, "components.db.read_replicas")])
+def test_ten_million_shards_or_read_replicas_are_refused_before_any_is_built(scenario, field):
+    refused("validate", str(scenario), "--set", f"{field}=10000000", says="more than the 10,000 a component may have")
+
+
+def test_a_huge_prime_maglev_table_is_refused_quickly():
+    refused("validate", str(LB_POLICIES), "--set", "components.lb.policy=maglev",
+            "--set", "components.lb.table_size=1000000000039", says="table_size", within=10)
+
+
+def test_reshard_over_a_hundred_billion_keys_is_a_usage_error_not_a_hang():
+    started = time.perf_counter()
+    done = cli("reshard", str(HOT_SHARD), "--keys", "100000000000")
+    assert done.returncode == 2 and "less than or equal to 10000000" in done.stdout + done.stderr
+    assert time.perf_counter() - started < 30

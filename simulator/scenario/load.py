@@ -57,7 +57,9 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
         problems.append(Problem(file, 1, 1, "", "expected a mapping of scenario fields at the top level"))
     if not isinstance(source.data, dict):
         raise ScenarioError(problems)
-    problems += _extend(source, FsPath(path), chain=(FsPath(path).resolve(),), root=root)
+    base_problems = _extend(source, FsPath(path), chain=(FsPath(path).resolve(),), root=root)
+    if base_problems:  # what the base would have given is unknown: "field missing" would mislead
+        raise ScenarioError(_sorted(problems + base_problems))
 
     set_list, param_list = list(sets), list(params)
     problems += apply_sets(source, set_list)

@@ -44,9 +44,17 @@ class Param(Strict):
     choices: Annotated[list[float | int | str | bool], Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
-    def _default_is_a_choice(self):
+    def _default_within_limits(self):
         if self.choices is not None and self.default not in self.choices:
             raise ValueError(f"default {self.default!r} is not one of the choices")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
+        number = not isinstance(self.default, bool) and isinstance(self.default, (int, float))
+        if number and (self.min is not None and self.default < self.min
+                       or self.max is not None and self.default > self.max):
+            low = "-inf" if self.min is None else f"{self.min:g}"
+            high = "inf" if self.max is None else f"{self.max:g}"
+            raise ValueError(f"default {self.default!r} is outside the declared range [{low}, {high}]")
         return self
 
 
