@@ -42,7 +42,6 @@ end ``runs.csv`` (one row per run), ``aggregate.csv`` (one row per point) and
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import os
 import sys
@@ -56,7 +55,7 @@ from ..errors import Problem, ScenarioError
 from ..stats import mean_interval
 from .executors import RunsFailed, make_executor, run_all
 from .grid import normalize_grid, param_arguments, points
-from .runs import NON_METRICS, RESERVED, RunSpec, design_digest, run_one
+from .runs import NON_METRICS, RESERVED, RunSpec, design_digest, numeric, run_one
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +161,7 @@ class SweepResult:
             recs = by_point.get(index, [])
             row: dict[str, Any] = {"point": index, **point, "n": len(recs)}
             for metric in metrics:
-                values = [_number(r.get(metric)) for r in recs]
+                values = [numeric(r.get(metric)) for r in recs]
                 ci = mean_interval([v for v in values if v is not None])
                 row[f"{metric}.mean"] = ci.mean
                 row[f"{metric}.ci_low"] = ci.low
@@ -216,13 +215,6 @@ class SweepResult:
             if metric in self.metrics:
                 _save_chart(plot_sweep(self, metric), out, metric.replace("/", "_"), svg, written)
         return written
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 # ----------------------------------------------------------------------------- runs.jsonl
