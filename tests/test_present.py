@@ -78,3 +78,14 @@ def test_money_takes_its_decimals():
 def test_a_mean_and_its_half_width(mean, half, decimals, text):
     assert present.plus_minus(mean, half, decimals) == text
 
+
+@pytest.mark.parametrize("rate, label", [("2000/s", "poisson · 2,000 req/s"), ("33.3333/s", "poisson · 33.3 req/s"),
+                                         ("0.5/s", "poisson · 0.5 req/s")])
+def test_the_architecture_diagram_writes_a_rate_in_plain_digits(rate, label):
+    """Three significant digits, thousands separated, never scientific notation (it once read 2e+03 req/s)."""
+    from helpers import scenario, service
+
+    from simulator.viz import plot_topology
+
+    fig = plot_topology(scenario({"svc": service()}, rate=rate))
+    assert label in [t.get_text() for ax in fig.axes for t in ax.texts]
