@@ -257,3 +257,5 @@ def test_replicate_returns_seed_order_and_raises_the_runs_own_exception():
     with pytest.raises(Stalled):
         replicate("s", [2], pool, run=stall_on_seed_two, retries=2)
     assert pool.submitted == [2, 2, 2]
+    pool = Recording()  # a given executor comes first: the scheduler is not even contacted
+    assert replicate("s", [4], pool, scheduler="tcp://nowhere.invalid:1", run=stall_on_seed_two) == ["s@4"]

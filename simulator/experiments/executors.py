@@ -337,9 +337,9 @@ def replicate(scenario: Any, seeds: Sequence[int], executor: Executor | None = N
         workers = min(default_workers(len(seeds)) if workers is None else workers, len(seeds))
         workers = max(workers, 1)
     try:
-        return run_all(functools.partial(_simulate if run is None else run, scenario), seeds, executor=executor,
-                       workers=workers if executor is None else None, scheduler=scheduler, retries=retries,
-                       keep_going=False)
+        where = {"executor": executor} if executor is not None else {"workers": workers, "scheduler": scheduler}
+        return run_all(functools.partial(_simulate if run is None else run, scenario), seeds, retries=retries,
+                       keep_going=False, **where)
     except RunsFailed as failed:
         error = failed.failures[0][1]
     raise error  # outside the handler: the run's own exception, not chained to RunsFailed
