@@ -21,7 +21,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import present
 from .errors import ScenarioError
+from .present import NOTEBOOK
 from .scenario import load_scenario
 from .scenario.model import Param, Scenario
 from .units import parse_duration
@@ -63,20 +65,14 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def _ms(seconds: float | None) -> str:
-    """Milliseconds, or seconds from 10 s up (an overloaded queue's p99 in ms is unreadable)."""
-    if seconds is None:
-        return "n/a"
-    return f"{seconds:,.1f} s" if seconds >= 10 else f"{seconds * 1e3:,.1f} ms"
-
-
 def summary_line(summary: Mapping[str, Any]) -> str:
-    """One line for a :meth:`Result.summary` dict: p50/p99 latency (ms; s from 10 s), availability, throughput."""
+    """One line for a :meth:`Result.summary` dict: p50/p99 latency (ms; s from 10 s), availability,
+    throughput, in the notebook's typography (:data:`simulator.present.NOTEBOOK`)."""
     latency = summary["latency_s"]
-    availability = summary["availability"]
-    shown = "n/a" if availability is None else f"{availability:.2%}"
-    return (f"p50 {_ms(latency['p50'])} · p99 {_ms(latency['p99'])} · availability {shown}"
-            f" · throughput {summary['throughput_rps']:,.2f} req/s")
+    return (f"p50 {present.fixed_latency(latency['p50'], NOTEBOOK)}"
+            f" · p99 {present.fixed_latency(latency['p99'], NOTEBOOK)}"
+            f" · availability {present.percent(summary['availability'], 2, NOTEBOOK)}"
+            f" · throughput {present.rate(summary['throughput_rps'], 2, NOTEBOOK)}")
 
 
 def run_and_summarise(path: str | Path, values: Mapping[str, Any] | None = None, *, seed: int | None = None,

@@ -1,13 +1,18 @@
 """How numbers look to people: one vocabulary for latency, ratios, rates, money and counts.
 
 Every place that shows a number to a person (the terminal report, the HTML report,
-comparisons, sweep tables, lab feedback) formats it here, so the same p99 reads the same
-everywhere. Missing values (``None`` or NaN) read ``–``; nothing is ever written in
-scientific notation.
+comparisons, sweep tables, chart labels, the notebook explorer, lab feedback) formats it
+here, so the same p99 reads the same everywhere. Missing values (``None`` or NaN) read
+``–``; nothing is ever written in scientific notation.
 
-Two media differ only in typography, not in digits (:class:`Medium`): the terminal
-writes ``99.870%`` and ``812.4/s``; HTML writes ``99.870 %`` and ``812.4 req/s``, with
-thousands separated.
+Media differ only in typography, not in digits (:class:`Medium`): the terminal writes
+``99.870%`` and ``812.4/s``; HTML and charts write ``99.870 %`` and ``812.4 req/s``, with
+thousands separated; the notebook explorer writes ``99.87%`` and ``812.40 req/s`` and
+``n/a`` for what was not measured.
+
+Latency has three forms: :func:`latency` (tables, labels: ``12.3 ms``), :func:`short_latency`
+(running text: ``12.3ms``) and :func:`fixed_latency` (a readout that changes as a slider
+moves: one decimal, ``12.3 ms`` up to ``9,999.9 ms``, then ``12.0 s``).
 """
 
 from __future__ import annotations
@@ -24,15 +29,20 @@ MISSING = "–"
 @dataclass(frozen=True)
 class Medium:
     """The typography of one output: what separates a percentage from ``%``, the unit of a rate,
-    and whether rates group thousands."""
+    whether rates group thousands, and what a number that was not measured reads."""
 
     percent_sep: str
     rate_unit: str
     grouping: bool
+    missing_text: str = MISSING
 
 
 TERMINAL = Medium(percent_sep="", rate_unit="/s", grouping=False)
 HTML = Medium(percent_sep=" ", rate_unit=" req/s", grouping=True)
+CHART = HTML
+"""Chart titles and labels share the HTML report's typography (the report embeds the charts)."""
+NOTEBOOK = Medium(percent_sep="", rate_unit=" req/s", grouping=True, missing_text="n/a")
+"""The notebook explorer's one-line summary (:func:`simulator.interactive.summary_line`)."""
 
 
 def missing(value: float | None) -> bool:
@@ -40,8 +50,16 @@ def missing(value: float | None) -> bool:
     return value is None or value != value
 
 
-def latency(seconds: float | None, digits: int = 3) -> str:
-    """A duration with its unit: ``39.4 µs``, ``12.3 ms``, ``4.2 s``, ``3.5 min``."""
+def latency(seconds: float | None, digits: int = 3, *, up_to: str = "h") -> str:
+    """A duration with its unit, to *digits* significant digits: ``39.4 µs``, ``12.3 ms``, ``4.2 s``,
+    ``3.5 min``, ``2 h``. ``up_to="s"`` keeps seconds however long (``243 s``, ``1,230 s``): a label
+    next to an axis in milliseconds and seconds."""
+    if up_to not in ("h", "s"):
+        raise ValueError(f"up_to is 'h' or 's', not {up_to!r}")
+    if up_to == "s" and not missing(seconds):
+        rounded = float(f"{seconds:.{digits}g}")  # as human_duration rounds: 0.9996 s is "1 s"
+        if abs(rounded) >= 1:
+            return f"{human_number(rounded, digits)} s"
     return human_duration(seconds, digits)
 
 
@@ -50,21 +68,31 @@ def short_latency(seconds: float | None) -> str:
     return MISSING if missing(seconds) else format_duration(seconds)
 
 
+def fixed_latency(seconds: float | None, medium: Medium = TERMINAL) -> str:
+    """Milliseconds with one decimal below 10 s, then seconds with one decimal: ``12.3 ms``,
+    ``8,204.4 ms``, ``42.0 s``. The unit and the number of decimals do not change with small
+    moves, so a readout that follows a slider stays steady (and an overloaded queue's p99 does
+    not read ``42,000.0 ms``)."""
+    if missing(seconds):
+        return medium.missing_text
+    return f"{seconds:,.1f} s" if seconds >= 10 else f"{seconds * 1e3:,.1f} ms"
+
+
 def percent(ratio: float | None, digits: int = 2, medium: Medium = TERMINAL) -> str:
     """A ratio as a percentage with *digits* decimals: ``99.870%`` (``99.870 %`` in HTML)."""
-    return MISSING if missing(ratio) else f"{100 * ratio:.{digits}f}{medium.percent_sep}%"
+    return medium.missing_text if missing(ratio) else f"{100 * ratio:.{digits}f}{medium.percent_sep}%"
 
 
 def rate(per_second: float | None, digits: int = 1, medium: Medium = TERMINAL) -> str:
     """Events per second with *digits* decimals: ``812.4/s`` (``1,812.4 req/s`` in HTML)."""
     if missing(per_second):
-        return MISSING
+        return medium.missing_text
     return f"{per_second:{',' if medium.grouping else ''}.{digits}f}{medium.rate_unit}"
 
 
-def money(per_hour: float | None) -> str:
-    """Dollars per hour: ``$1.25/h``."""
-    return MISSING if missing(per_hour) else f"${per_hour:.2f}/h"
+def money(per_hour: float | None, digits: int = 2) -> str:
+    """Dollars per hour with *digits* decimals: ``$1.25/h`` (``$0.125/h`` with 3: a lab's small budgets)."""
+    return MISSING if missing(per_hour) else f"${per_hour:.{digits}f}/h"
 
 
 def count(n: int | None) -> str:
@@ -86,12 +114,30 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{value:,.{min(decimals, 6)}f}"
 
 
+def plus_minus(mean: float | None, half_width: float | None, decimals: int | None = None) -> str:
+    """A mean and the half-width of its interval: ``1,261 ± 219``, ``8.16 ± 0.11``, ``100.000 ± 0.000``.
+
+    The mean has *decimals* decimals, or :func:`significant` digits; the half-width is shown to
+    the mean's precision, or with its own significant digits when it is finer than the mean's
+    last digit (``12.0 ± 0.0450``). No half-width (one replication): the mean alone.
+    """
+    if missing(mean):
+        return MISSING
+    text = significant(mean) if decimals is None else f"{mean:,.{decimals}f}"
+    if missing(half_width):
+        return text
+    shown = len(text.split(".")[1]) if "." in text else 0
+    if half_width == 0 or half_width >= 10 ** -shown:
+        return f"{text} ± {half_width:,.{shown}f}"
+    return f"{text} ± {significant(half_width)}"
+
+
 def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
     """*value* of the metric named *metric*, read by its name: ``latency*`` a duration, ``availability``
     and ``error_rate`` a percentage with 3 decimals, ``*ratio`` / ``*utilization`` a percentage with 2,
     anything else a rate."""
     if missing(value):
-        return MISSING
+        return medium.missing_text
     name = metric.rsplit(".", 1)[-1]
     if name.startswith("latency"):
         return latency(value)

@@ -26,6 +26,11 @@ respect. The rules:
 * a spec may read one module of ``metrics``: ``metrics.descriptors`` (``Ratio``, ``Share``,
   ``Counter``, ``Fact``), which imports nothing but the standard library's ``dataclasses``
   and ``typing``, and ``metrics/__init__.py`` imports nothing.
+* the formatting vocabulary (``present.py``, on ``units.py``) is read by fault kinds, labs,
+  viz, the experiments and the notebook explorer, so it imports nothing of sdsim but
+  ``units`` and nothing outside the standard library.
+* the one replication loop (``experiments/executors.py``: ``run_all``, ``replicate``) serves
+  sweeps, knee/plan, compare and the grader, so it imports none of them.
 """
 
 from __future__ import annotations
@@ -59,6 +64,11 @@ IMPURE = {"simpy", "matplotlib", "pandas"}
 RUNTIME_PACKAGES = {"core", "engine", "metrics", "viz", "experiments", "labs"}
 SPEC_MAY_READ = {"simulator.metrics", "simulator.metrics.descriptors"}  # the vocabulary of declared metrics
 PURE_VOCABULARY = {"simulator.metrics.descriptors"}  # imported by specs: no third-party, nothing of simulator
+FORMATTING = {"simulator.present": {"simulator.units"}, "simulator.units": set()}  # module -> what it may read
+FORMATTING_STDLIB = {"__future__", "dataclasses", "math", "re", "typing"}
+REPLICATION_LOOP = "simulator.experiments.executors"
+LOOP_USERS = ("simulator.experiments.sweep", "simulator.experiments.planning", "simulator.experiments.evaluation",
+              "simulator.compare", "simulator.labs", "simulator.cli")
 
 
 def is_spec(module: str) -> bool:
@@ -146,6 +156,14 @@ def layering_problems(graph: nx.DiGraph) -> list[str]:
         if inside or graph.nodes[node].get("third_party", set()) - {"__future__", "dataclasses", "typing"}:
             problems.append(f"{node} imports {', '.join(sorted(inside) + sorted(graph.nodes[node]['third_party']))}: "
                             "the metric vocabulary specs import is pure")
+    for node, may_read in FORMATTING.items():
+        inside = set(graph.successors(node)) - may_read if node in graph else set()
+        outside = graph.nodes[node].get("third_party", set()) - FORMATTING_STDLIB if node in graph else set()
+        if inside or outside:
+            problems.append(f"{node} imports {', '.join(sorted(inside | outside))}: the formatting vocabulary is pure")
+    for b in graph.successors(REPLICATION_LOOP) if REPLICATION_LOOP in graph else ():
+        if b.startswith(LOOP_USERS):
+            problems.append(f"{REPLICATION_LOOP} imports {b}: the replication loop serves its users, never reads them")
     layered = graph.subgraph(n for n in graph if top_package(n) in LAYERED)
     for cycle in nx.simple_cycles(layered):
         problems.append("import loop: " + " -> ".join(cycle + cycle[:1]))
@@ -178,6 +196,10 @@ def test_simulate_sits_on_top():
     (("simulator.steps.policies", "simulator.engine.network"), "steps never imports engine"),
     (("simulator.components.cache.spec", "simulator.metrics.result"), "a kind's spec is pure data"),
     (("simulator.metrics.descriptors", "simulator.core.request"), "the metric vocabulary specs import is pure"),
+    (("simulator.present", "simulator.metrics.result"), "the formatting vocabulary is pure"),
+    (("simulator.units", "simulator.present"), "the formatting vocabulary is pure"),
+    (("simulator.experiments.executors", "simulator.experiments.sweep"), "the replication loop serves its users"),
+    (("simulator.experiments.executors", "simulator.labs.grader"), "the replication loop serves its users"),
 ])
 def test_the_checker_catches_a_planted_violation(edge, words):
     graph = import_graph()

@@ -330,6 +330,21 @@ def test_a_run_failing_every_retry_raises_after_the_others_finished(baseline, tm
     assert len(read_records(tmp_path / "runs.jsonl")[0]) == 11
 
 
+def test_a_sweeps_failures_come_from_the_shared_replication_loop(baseline, tmp_path):
+    """A sweep runs through run_all: its SweepError is a RunsFailed whose failures are the RunSpecs that
+    never succeeded (retries=0: one attempt) and whose results are the records that did finish."""
+    from simulator.experiments.executors import RunsFailed
+
+    target = baseline.records[7]["key"]
+    flaky = FlakyExecutor(target, always=True)
+    with pytest.raises(RunsFailed) as caught:
+        sweep(MMC, GRID, 3, executor=flaky, sets=SHORT, retries=0)
+    assert isinstance(caught.value, SweepError) and flaky.failed == 1
+    assert [spec.key for spec, _ in caught.value.failures] == [target]
+    assert caught.value.results == caught.value.records and len(caught.value.records) == 11
+    assert deterministic(caught.value.records) == deterministic(r for r in baseline.records if r["key"] != target)
+
+
 def test_a_broken_pool_of_its_own_is_replaced(baseline, monkeypatch):
     """When the sweep's own pool breaks, every run in flight fails with BrokenProcessPool; the sweep
     makes one new executor (not one per failed run), resubmits those runs and finishes."""

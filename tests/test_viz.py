@@ -23,7 +23,7 @@ import pytest
 from helpers import scenario, service
 from matplotlib.figure import Figure
 
-from simulator import load_scenario, simulate
+from simulator import load_scenario, present, simulate
 from simulator.viz import (plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput,
                            plot_topology)
 from simulator.viz import style
@@ -118,7 +118,7 @@ def test_style_palette_titles_and_scales():
     assert style.chart_title("mmc", 7, "latency percentiles") == "mmc · seed 7 — latency percentiles"
     assert style.time_scale(300) == (1.0, "s") and style.time_scale(5000) == (60.0, "min")
     assert style.latency_scale(0.2) == (1e3, "ms") and style.latency_scale(5.0) == (1.0, "s")
-    assert style.format_latency(0.0123) == "12.3 ms"
+    assert present.latency(0.0123, up_to="s") == "12.3 ms"  # chart labels: simulator.present
 
 
 # ----------------------------------------------------------------------------- charts

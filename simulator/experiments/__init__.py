@@ -5,12 +5,15 @@
 * :mod:`~simulator.experiments.runs` — :class:`RunSpec` and :func:`run_one`, the picklable
   unit of work and its flat record;
 * :mod:`~simulator.experiments.executors` — :func:`make_executor`: serial, process pool or
-  a ``distributed`` cluster (any ``concurrent.futures.Executor`` works);
+  a ``distributed`` cluster (any ``concurrent.futures.Executor`` works), and ``run_all``,
+  the one replication loop (retries, a broken pool replaced) of sweeps, compare and the grader;
 * :mod:`~simulator.experiments.sweep` — :func:`sweep` → :class:`SweepResult` (tidy runs,
   per-point means and 95 % intervals, resumable ``runs.jsonl``);
 * :mod:`~simulator.experiments.planning` — :func:`knee` (the load at which an SLO breaks)
   and :func:`plan` (the cheapest configuration of monotone knobs that meets the SLOs),
   verdicts on confidence bounds;
+* :mod:`~simulator.experiments.evaluation` — one configuration run R times and judged
+  against the objectives, and what it costs (what knee and plan search over);
 * :mod:`~simulator.experiments.charts` — :func:`plot_sweep`; :mod:`~simulator.experiments.report`
   — the terminal table of ``sdsim sweep``.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..present import significant
+from ..present import MISSING, missing, plus_minus
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -21,16 +21,12 @@ TABLE_METRICS = (("throughput_rps", "throughput (req/s)", 1.0, ""),
 
 
 def _pm(row: dict[str, Any], metric: str, scale: float, suffix: str) -> str:
+    """The cell of *metric*: its mean over the replications ± the half-width of the 95 % interval."""
     mean, low, high = (row.get(f"{metric}.{k}") for k in ("mean", "ci_low", "ci_high"))
-    if mean is None or mean != mean:
-        return "–"
-    text = f"{mean * scale:.3f}" if metric == "availability" else significant(mean * scale)
-    if low is not None and low == low:
-        half = (high - low) / 2 * scale
-        # show the half-width to the precision of the mean
-        decimals = len(text.split(".")[1]) if "." in text else 0
-        text += f" ± {half:,.{decimals}f}" if half == 0 or half >= 10 ** -decimals else f" ± {significant(half)}"
-    return text + suffix
+    if missing(mean):
+        return MISSING
+    half = None if missing(low) else (high - low) / 2 * scale
+    return plus_minus(mean * scale, half, 3 if metric == "availability" else None) + suffix
 
 
 def sweep_renderable(result: "SweepResult") -> "Table":
@@ -63,7 +59,6 @@ def sweep_renderable(result: "SweepResult") -> "Table":
         cells += [_pm(row, metric, scale, suffix) for metric, _, scale, suffix in metrics]
         for slo in result.slos:
             share = row.get(f"slo.{slo['name']}.passed.mean")
-            cells.append("–" if share is None or share != share
-                         else f"{round(share * row['n'])}/{row['n']} pass")
+            cells.append(MISSING if missing(share) else f"{round(share * row['n'])}/{row['n']} pass")
         table.add_row(*cells)
     return table

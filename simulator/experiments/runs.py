@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from ..scenario.model import Scenario
 
 __all__ = ["ID_COLUMNS", "LATENCY_KEYS", "NON_METRICS", "RESERVED", "RunSpec", "TIMING_COLUMNS", "design_digest",
-           "record", "run_one"]
+           "numeric", "record", "run_one"]
 
 ID_COLUMNS = ("key", "point", "replication", "seed")
 """Columns that say which run a record is (not metrics)."""
@@ -139,6 +140,16 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
                            "was started with (was the file, or a file it extends, edited during the sweep?)")
     result = simulate(scenario, spec.seed)
     return record(spec, result, wall_time_s=time.perf_counter() - started)
+
+
+def numeric(value: Any) -> float | None:
+    """A record's *value* as a number to average over replications: a float (a verdict's ``True`` /
+    ``False`` as 1 / 0, so the mean is the share that passed), or None for what is not a
+    measurement (``None``: nothing measured; text: a parameter's value; NaN or ±inf)."""
+    if value is None or isinstance(value, str):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def component_extras(kind: str) -> list[str]:

@@ -13,11 +13,12 @@ How it works:
 * **Validation first.** Every point is loaded (and its resolved design hashed) before any
   run starts, so a bad value fails at once with the scenario's located problems
   (:class:`~simulator.ScenarioError`).
-* **Execution.** All runs are submitted to a :class:`concurrent.futures.Executor`
-  (:func:`~simulator.experiments.executors.make_executor`: a process pool by default) and
-  collected as they complete. Each finished record is appended at once to
-  ``out_dir/runs.jsonl`` as one whole JSON line (then flushed and fsynced), so a crash or
-  Ctrl-C loses only the runs in flight.
+* **Execution.** All runs go through :func:`~simulator.experiments.executors.run_all`, the
+  replication loop compare and the grader use too: submitted to a
+  :class:`concurrent.futures.Executor` (:func:`~simulator.experiments.executors.make_executor`:
+  a process pool by default) and collected as they complete. Each finished record is
+  appended at once to ``out_dir/runs.jsonl`` as one whole JSON line (then flushed and
+  fsynced), so a crash or Ctrl-C loses only the runs in flight.
 * **Resume.** With ``resume=True`` the records already in ``runs.jsonl`` are reused by
   :attr:`~simulator.experiments.runs.RunSpec.key` and only the missing runs execute; a
   truncated last line (the process died mid-write) and unreadable lines are ignored and
@@ -41,12 +42,10 @@ end ``runs.csv`` (one row per run), ``aggregate.csv`` (one row per point) and
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import os
 import sys
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future, wait
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -54,9 +53,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from ..core.rng import replication_seeds
 from ..errors import Problem, ScenarioError
 from ..stats import mean_interval
-from .executors import make_executor
+from .executors import RunsFailed, make_executor, run_all
 from .grid import normalize_grid, param_arguments, points
-from .runs import NON_METRICS, RESERVED, RunSpec, design_digest, run_one
+from .runs import NON_METRICS, RESERVED, RunSpec, design_digest, numeric, run_one
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,26 +70,25 @@ HEADLINE_METRICS = ("latency_p99", "availability", "throughput_rps")
 _MAX_INVALID_POINTS = 10
 
 
-class SweepError(RuntimeError):
+class SweepError(RunsFailed):
     """Some runs still failed after their retries. ``failures``: ``[(RunSpec, exception)]``;
     ``records``: the runs that did finish (also saved in ``runs.jsonl`` for a resume)."""
 
     def __init__(self, failures: list[tuple[RunSpec, BaseException]], records: list[dict[str, Any]], retries: int):
-        self.failures = failures
         self.records = records
-        total = len(failures) + len(records)
-        lines = [f"{len(failures)} of {total} runs failed after {retries} retr{'y' if retries == 1 else 'ies'}:"]
-        for spec, exc in failures[:5]:
-            where = ", ".join(f"{n}={v!r}" for n, v in spec.params) or "no parameters"
-            lines.append(f"  point {spec.point} ({where}), replication {spec.replication} (seed {spec.seed}): "
-                         f"{type(exc).__name__}: {exc}")
-        if len(failures) > 5:
-            lines.append(f"  … and {len(failures) - 5} more")
-        if all(isinstance(exc, BrokenExecutor) for _, exc in failures) and getattr(sys.modules.get("__main__"),
-                                                                                    "__file__", None):
+        super().__init__(failures, records, retries)
+
+    def describe(self, spec: RunSpec) -> str:
+        where = ", ".join(f"{n}={v!r}" for n, v in spec.params) or "no parameters"
+        return f"point {spec.point} ({where}), replication {spec.replication} (seed {spec.seed})"
+
+    def lines(self) -> list[str]:
+        lines = super().lines()
+        if all(isinstance(exc, BrokenExecutor) for _, exc in self.failures) and getattr(sys.modules.get("__main__"),
+                                                                                         "__file__", None):
             lines.append("worker processes kept dying; if they could not even start, check that the script guards "
                          "its sweep with `if __name__ == \"__main__\":` (spawned workers import the main module)")
-        super().__init__("\n".join(lines))
+        return lines
 
 
 def slo_column(slo: Mapping[str, Any]) -> str:
@@ -163,7 +161,7 @@ class SweepResult:
             recs = by_point.get(index, [])
             row: dict[str, Any] = {"point": index, **point, "n": len(recs)}
             for metric in metrics:
-                values = [_number(r.get(metric)) for r in recs]
+                values = [numeric(r.get(metric)) for r in recs]
                 ci = mean_interval([v for v in values if v is not None])
                 row[f"{metric}.mean"] = ci.mean
                 row[f"{metric}.ci_low"] = ci.low
@@ -217,13 +215,6 @@ class SweepResult:
             if metric in self.metrics:
                 _save_chart(plot_sweep(self, metric), out, metric.replace("/", "_"), svg, written)
         return written
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 # ----------------------------------------------------------------------------- runs.jsonl
@@ -400,8 +391,12 @@ def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = Non
             progress(len(done), total)
 
     pending = [s for s in specs if s.key not in done]
+    failures: list[tuple[RunSpec, BaseException]] = []
     try:
-        failures = _execute(pending, executor, lambda: make_executor(workers, scheduler), retries, finished)
+        run_all(run_one, pending, executor=(lambda: make_executor(workers, scheduler)) if executor is None else executor,
+                retries=retries, on_done=finished)
+    except RunsFailed as failed:
+        failures = failed.failures
     finally:
         if log is not None:
             log.close()
@@ -424,62 +419,3 @@ def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = Non
         result.write(out_dir)
     return result
 
-
-def _execute(pending: list[RunSpec], executor: Executor | None, factory: Callable[[], Executor], retries: int,
-             finished: Callable[[RunSpec, dict[str, Any]], None]) -> list[tuple[RunSpec, BaseException]]:
-    """Submit *pending*, collect as they complete, retry failures; return the runs that never succeeded."""
-    if not pending:
-        return []
-    owned = executor is None
-    current = factory() if owned else executor
-    generation = 0
-    attempts: Counter[str] = Counter()
-    futures: dict[Future, tuple[RunSpec, int]] = {}
-    failures: list[tuple[RunSpec, BaseException]] = []
-
-    def submit(spec: RunSpec) -> None:
-        try:
-            future = current.submit(run_one, spec)
-        except Exception as exc:  # e.g. a pool that someone else's executor broke
-            failures.append((spec, exc))
-            return
-        futures[future] = (spec, generation)
-        if future.done():  # a serial executor ran it already: record it now, not after the whole sweep
-            collect(future)
-
-    def collect(future: Future) -> None:
-        nonlocal current, generation
-        spec, gen = futures.pop(future)
-        error = CancelledError("the run was cancelled") if future.cancelled() else future.exception()
-        if error is None:
-            finished(spec, future.result())
-            return
-        attempts[spec.key] += 1
-        if attempts[spec.key] > retries:
-            failures.append((spec, error))
-            return
-        if owned and isinstance(error, BrokenExecutor) and gen == generation:
-            current.shutdown(wait=False, cancel_futures=True)
-            current = factory()
-            generation += 1
-        submit(spec)
-
-    def order(future: Future) -> tuple[int, int]:
-        spec = futures[future][0]
-        return spec.point, spec.replication
-
-    try:
-        for spec in pending:
-            submit(spec)
-        while futures:
-            complete, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-            for future in sorted(complete, key=order):
-                if future in futures:
-                    collect(future)
-    finally:
-        for future in futures:
-            future.cancel()
-        if owned:
-            current.shutdown(wait=True, cancel_futures=True)
-    failures.sort(key=lambda f: (f[0].point, f[0].replication))
-    return failures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..present import percent
 from ..scenario.kinds import TargetFault
 from ..scenario.types import Probability
 from .base import Fault
@@ -33,7 +34,7 @@ class Errors(Fault):
             replica.error_probability = 0.0
 
     def describe(self) -> tuple[str, str]:
-        return self.spec.target, f"{self.spec.probability:.0%} errors"
+        return self.spec.target, f"{percent(self.spec.probability, 0)} errors"
 
 
 SPEC, RUNTIME = ErrorsFault, Errors

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .. import present
 from ..core.rng import replication_seeds
 from ..simulation import simulate
 from ..errors import Problem, ScenarioError
@@ -79,13 +80,14 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None,
             cost, unpriced = hourly_cost(graded or design, lab.prices, runs)
             ok = cost <= check.budget.max_per_hour
             counts = instances(graded or design, runs)
-            notes = [f"costs ${cost:.3f}/h ({', '.join(f'{n:g}×{name}' for name, n in counts.items())})"]
+            notes = [f"costs {present.money(cost, 3)} ({', '.join(f'{n:g}×{name}' for name, n in counts.items())})"]
             if any(getattr(spec, "autoscaling", None) for spec in design.components.values()):
                 notes.append("autoscaled services count their mean ready replicas under the lab's run")
             if unpriced:
                 notes.append(f"no price for kind(s) {', '.join(unpriced)}: counted as free")
             if not ok:
-                notes.append(f"over budget by ${cost - check.budget.max_per_hour:.3f}/h: fewer or smaller instances")
+                notes.append(f"over budget by {present.money(cost - check.budget.max_per_hour, 3)}: fewer or smaller "
+                             "instances")
             report.checks.append(_result(check, ok, notes, value=cost, bound=cost, target=check.budget.max_per_hour,
                                          margin=check.budget.max_per_hour - cost, unit="USD/h"))
         elif check.structure is not None:
@@ -197,7 +199,7 @@ def answer_feedback(value: float, expected: float, tolerance: float) -> str:
     band; outside it; more than twice or four times the band away), not the number itself.
     """
     error = relative_error(value, expected)
-    band = f"{tolerance:.0%}"
+    band = present.percent(tolerance, 0)
     if error <= tolerance:
         return f"within the accepted band (±{band})"
     direction = "too high" if value > expected else "too low"

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from .style import (CYCLE, new_figure, FAULT_ALPHA, ROLES, WARMUP_ALPHA, chart_title, fault_color, format_latency,
-                    latency_scale, no_data, style_axes, time_scale, title_for)
+from .. import present
+from .style import (CYCLE, new_figure, FAULT_ALPHA, ROLES, WARMUP_ALPHA, chart_title, fault_color, latency_scale,
+                    no_data, style_axes, time_scale, title_for)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +93,7 @@ def _bucket_text(bucket: float) -> str:
         return f"{bucket / 3600:g} h"
     if bucket >= 60 and bucket % 60 == 0:
         return f"{bucket / 60:g} min"
-    return f"{bucket:g} s" if bucket >= 1 else format_latency(bucket)
+    return f"{bucket:g} s" if bucket >= 1 else present.latency(bucket, up_to="s")
 
 
 def _fault_label(kind: str, target: str, detail: Any) -> str:
@@ -323,8 +324,8 @@ def plot_components(result: "Result", *, max_components: int = 12, figsize: tupl
                                          * 1.08))
         right.set_ylabel("queue (requests)", fontsize=8.5)
         kind = f" ({kinds[name]})" if name in kinds else ""
-        left.set_title(f"{name}{kind} — mean utilization {100 * stats.loc[name, 'utilization']:.1f} %",
-                       loc="left", fontsize=9)
+        utilization = present.percent(stats.loc[name, "utilization"], 1, present.CHART)
+        left.set_title(f"{name}{kind} — mean utilization {utilization}", loc="left", fontsize=9)
         right.set_title(f"{name} — mean queue {stats.loc[name, 'queue_len']:.3g}", loc="left", fontsize=9)
     handles, labels = axes[0][0].get_legend_handles_labels()
     extra_h, extra_l = axes[0][1].get_legend_handles_labels()
@@ -353,7 +354,8 @@ def plot_distribution(result: "Result", *, figsize: tuple[float, float] = (10, 4
     counts = np.ones(latency.size) if weights is None else np.asarray(weights, dtype=float)
     total = int(counts.sum())
     positive, positive_counts = latency[latency > 0], counts[latency > 0]
-    sketched = "" if weights is None else f"; drawn from a {result.latency_accuracy:.0%} sketch, records: summary"
+    sketched = ("" if weights is None
+                else f"; drawn from a {present.percent(result.latency_accuracy, 0)} sketch, records: summary")
     what = title or f"latency distribution ({total:,} successful requests in the window{sketched})"
     if positive.size:
         ms = positive * 1e3
@@ -365,7 +367,7 @@ def plot_distribution(result: "Result", *, figsize: tuple[float, float] = (10, 4
         for (name, _), value in zip(PERCENTILES, qs):
             for ax in (hist_ax, cdf_ax):
                 ax.axvline(max(value * 1e3, ms.min()), color=ROLES[name], ls="--", lw=1.1, zorder=4,
-                           label=f"{name} = {format_latency(value)}")
+                           label=f"{name} = {present.latency(value, up_to='s')}")
         for ax in (hist_ax, cdf_ax):
             _log_ms_axis(ax)
         cdf_ax.set_ylim(0, 102)
@@ -428,7 +430,8 @@ def plot_comparison(results: Mapping[str, "Result"], *, title: str | None = None
     for i, ((name, ts, bucket), (_, result)) in enumerate(zip(series, items)):
         color = CYCLE[i % len(CYCLE)]
         latency, weights = result.latency_distribution()
-        p99 = format_latency(float(result.latency_quantiles([0.99])[0])) if latency.size else "–"
+        p99 = (present.latency(float(result.latency_quantiles([0.99])[0]), up_to="s") if latency.size
+               else present.MISSING)
         label = f"{name} (p99 {p99})"
         handles.append(Line2D([], [], color=color, lw=1.6, label=label))
         if np.isfinite(ts["latency_p99"].to_numpy(dtype=float)).any():

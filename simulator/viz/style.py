@@ -130,18 +130,6 @@ def latency_scale(max_s: float) -> tuple[float, str]:
     return 1e3, "ms"
 
 
-def format_latency(seconds: float) -> str:
-    """A short latency for labels: ``850 µs``, ``12.3 ms``, ``4.2 s``."""
-    if seconds != seconds:
-        return "–"
-    a = abs(seconds)
-    if a < 1e-3:
-        return f"{seconds * 1e6:.3g} µs"
-    if a < 1:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds:.3g} s"
-
-
 @functools.lru_cache(maxsize=None)
 def _figure_class() -> type:
     from matplotlib.figure import Figure

@@ -223,5 +223,5 @@ def _moment(broken: Broken | None, slo: Slo) -> str | None:
         return f"it broke during {broken.fault}, first {at}" + (f" ({note})" if note else "")
     if broken.share > 0.8:
         return (f"{first} {at}" + (f" ({note})" if note else "") + " and stayed broken for most of the run "
-                f"({broken.share:.0%} of it): the design lacks capacity for the load, not only during faults")
-    return f"{first} {at} ({note + '; ' if note else ''}broken in {broken.share:.0%} of the run)"
+                f"({present.percent(broken.share, 0)} of it): the design lacks capacity for the load, not only during faults")
+    return f"{first} {at} ({note + '; ' if note else ''}broken in {present.percent(broken.share, 0)} of the run)"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import networkx as nx
 
+from ... import present
 from ...scenario.topology import call_graph
 from .look import (
     DETAIL_SIZE, DUMMY_W, LINE_GAP, MIN_BOX_W, NAME_SIZE, PAD_X, PAD_Y, SELF_LOOP_W, V_GAP,
@@ -32,10 +33,6 @@ def _text_width(text: str, size: float, weight: str = "normal") -> float:
     return width / 72.0
 
 
-def _fmt_rate(rate: float) -> str:
-    return f"{rate:.3g} req/s"
-
-
 def _has_value(utilization: Mapping[str, float], name: str) -> bool:
     value = utilization.get(name)
     return value is not None and value == value  # NaN: not measured
@@ -52,7 +49,7 @@ def _labels(scenario: "Scenario", graph: nx.DiGraph, node: str,
         if w is not None:
             a = w.arrivals
             if a.kind == "poisson":
-                detail = f"poisson · {_fmt_rate(a.rate)}"
+                detail = f"poisson · {present.number(a.rate, 3)} req/s"
             elif a.kind == "closed":
                 detail = f"closed · {a.users} users"
         return [(name, NAME_SIZE, "bold"), (detail, DETAIL_SIZE, "normal")]
@@ -76,7 +73,7 @@ def _labels(scenario: "Scenario", graph: nx.DiGraph, node: str,
     if role:
         lines.append((role, DETAIL_SIZE, "normal"))
     if utilization is not None and _has_value(utilization, node):
-        lines.append((f"utilization {100 * utilization[node]:.0f}%", DETAIL_SIZE, "bold"))
+        lines.append((f"utilization {present.percent(utilization[node], 0)}", DETAIL_SIZE, "bold"))
     return lines
 
 
