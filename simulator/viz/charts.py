@@ -367,7 +367,7 @@ def plot_distribution(result: "Result", *, figsize: tuple[float, float] = (10, 4
         for (name, _), value in zip(PERCENTILES, qs):
             for ax in (hist_ax, cdf_ax):
                 ax.axvline(max(value * 1e3, ms.min()), color=ROLES[name], ls="--", lw=1.1, zorder=4,
-                           label=f"{name} = {present.latency(value, up_to='s')}")
+                           label=f"{name} = {present.latency(value)}")
         for ax in (hist_ax, cdf_ax):
             _log_ms_axis(ax)
         cdf_ax.set_ylim(0, 102)
@@ -430,7 +430,7 @@ def plot_comparison(results: Mapping[str, "Result"], *, title: str | None = None
     for i, ((name, ts, bucket), (_, result)) in enumerate(zip(series, items)):
         color = CYCLE[i % len(CYCLE)]
         latency, weights = result.latency_distribution()
-        p99 = (present.latency(float(result.latency_quantiles([0.99])[0]), up_to="s") if latency.size
+        p99 = (present.latency(float(result.latency_quantiles([0.99])[0])) if latency.size
                else present.MISSING)
         label = f"{name} (p99 {p99})"
         handles.append(Line2D([], [], color=color, lw=1.6, label=label))
