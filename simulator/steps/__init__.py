@@ -52,10 +52,11 @@ class ModuleRegistry(Registry):
     """A registry whose built-in entries are read from modules on first use, then its entry points'.
 
     *modules* maps a name to a module path; the entry is the module's first attribute of
-    *attributes* it defines (indexed by the name when it is a mapping). Loading late keeps the step modules, which build on
-    the scenario's types, out of the scenario's own import. The first read also loads the
-    entry points of *group* (``[project.entry-points."sdsim.steps"]  repeat = "my_plugin.repeat"``:
-    a module defining one of *attributes*). *check* vets every entry added from outside.
+    *attributes* it defines (indexed by the name when it is a mapping). Loading late keeps
+    the step modules, which build on the scenario's types, out of the scenario's own import.
+    The first read also loads the entry points of *group*
+    (``[project.entry-points."sdsim.steps"]  repeat = "my_plugin.repeat"``: a module defining
+    one of *attributes*). *check* vets every entry added from outside.
     """
 
     def __init__(self, what: str, modules: Mapping[str, str], attributes: tuple[str, ...], *, group: str,
@@ -147,7 +148,8 @@ def _check_policy(registry: ModuleRegistry, name: str, policy: Any) -> None:
 STEPS = ModuleRegistry("step kind", BUILTIN, ("KIND",), group="sdsim.steps", check=_check_step)
 """Every step kind, by the YAML key that names it: the built-in ones, then the entry points' and those registered."""
 
-POLICIES = ModuleRegistry("call policy", BUILTIN_POLICIES, ("POLICY", "BUILT_IN"), group="sdsim.policies", check=_check_policy)
+POLICIES = ModuleRegistry("call policy", BUILTIN_POLICIES, ("POLICY", "BUILT_IN"), group="sdsim.policies",
+                          check=_check_policy)
 """Every call policy, by name; :func:`simulator.steps.policies.in_order` gives the order they wrap a call in."""
 
 
@@ -192,7 +194,8 @@ Step = Annotated[Any, StepUnion()]
 """Any registered step kind's spec, told apart by its key (``call:``, ``publish:``…)."""
 
 register_step = STEPS.register
-"""``register_step("repeat", "my_plugin.repeat")`` (a module defining ``KIND``) or ``register_step("repeat", Repeat())``."""
+"""``register_step("repeat", "my_plugin.repeat")`` (a module defining ``KIND``), or ``register_step("repeat",
+Repeat())``."""
 register_policy = POLICIES.register
 """``register_policy("name", policy)``, or the path of a module defining it as ``POLICY``."""
 

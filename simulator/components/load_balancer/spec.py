@@ -74,7 +74,8 @@ class LoadBalancerSpec(ComponentBase):
         Counter("over_max_connections", when=lambda spec, _: spec.max_connections),
         Counter("retries", when=lambda spec, _: spec.retries),
         Counter("ejections", when=lambda spec, _: spec.outlier_detection is not None),
-        *(Counter(n, when=lambda spec, _: spec.health_check is not None) for n in ("marked_unhealthy", "marked_healthy")),
+        *(Counter(n, when=lambda spec, _: spec.health_check is not None)
+          for n in ("marked_unhealthy", "marked_healthy")),
         Share("sent", over="replica"),
     )
     """Routing events (panic mode, refusals, retries, ejections, health flips: each with the setting that
