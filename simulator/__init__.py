@@ -5,7 +5,9 @@ The flow runs one way: a scenario file is loaded into pure data
 :class:`Result` (records, summary, DataFrames); reports, charts, grading and sweeps read
 results. :mod:`simulator.theory` holds the closed forms to compare against. A component
 kind from outside the package joins with :func:`register_kind` (a fault kind with
-:func:`register_fault`), or through the ``sdsim.kinds`` entry-point group.
+:func:`register_fault`, a step kind with :func:`register_step`, a call policy with
+:func:`register_policy`), or through the ``sdsim.kinds`` entry-point group (``sdsim.faults``,
+``sdsim.steps``, ``sdsim.policies``).
 
 >>> from simulator import load_scenario, simulate
 >>> result = simulate(load_scenario("scenarios/theory/mm1.yaml"))   # doctest: +SKIP
@@ -28,18 +30,22 @@ _LAZY = {
     "load_scenario": ".scenario",
     "register_fault": ".faults",
     "register_kind": ".components",
+    "register_policy": ".steps",
+    "register_step": ".steps",
     "simulate": ".simulation",
     "sweep": ".experiments",
     "theory": ".theory",
 }
 
 __all__ = ["Problem", "Result", "Scenario", "ScenarioError", "call_graph", "check_scenario", "load_scenario",
-           "register_fault", "register_kind", "simulate", "sweep", "theory", "__version__"]
+           "register_fault", "register_kind", "register_policy", "register_step", "simulate", "sweep", "theory",
+           "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import theory
     from .components import register_kind
     from .faults import register_fault
+    from .steps import register_policy, register_step
     from .simulation import simulate
     from .experiments import sweep
     from .metrics.result import Result

@@ -1,5 +1,9 @@
 """Kinds declare their metrics; every consumer reads the declarations (none names a kind).
 
+The declarations decide what a component's summary entry reports: every declared metric that
+applies to its settings (``when``), 0 or ``None`` when nothing was emitted; a runtime that
+emits a name its spec does not report is an error.
+
 The plug-in kind ``echo`` (``tests/plugins/echo/``) declares two counters, a ratio and a
 fact, and fills a record table: they show up in the summary, the terminal report,
 ``compare``, sweep records and the record-table API, with no edit outside its folder.
@@ -26,6 +30,7 @@ from simulator.metrics.recorder import Recorder
 from simulator.metrics.streaming import StreamingRecorder
 from simulator.report import component_details
 
+from helpers import scenario, service
 from test_kinds import ECHO_YAML
 
 
@@ -47,7 +52,7 @@ def test_built_in_kinds_declare_what_they_emit():
     assert [s.over for s in declared("load_balancer", Share)] == ["replica"]
     assert [s.over for s in declared("database", Share)] == ["shard"]
     assert [f.name for f in declared("database", Fact) if f.record] == ["keys_moved_adding_a_shard"]
-    assert declared("service", Counter) == [Counter("pool_timeouts")]
+    assert declared("service", Counter) == [] and declared("database", Counter)[0] == Counter("pool_timeouts")
     assert headline_ratios() == {"hit_ratio": "hit ratio"}
     assert metrics_of("no such kind") == ()
 
@@ -80,6 +85,77 @@ def test_a_plug_in_kinds_metrics_reach_every_consumer(echo):
     assert flat["component.e.first_share"] == 1.0
     assert flat["component.e.delay_ms"] == pytest.approx(2.0)
     assert flat["component.e.count.first_operation"] == visits
+
+
+# ----------------------------------------------------------------------------- the declarations decide
+
+
+def _counts(summary, name):
+    entry = summary["components"][name]
+    return list(entry.get("counts", {})), entry
+
+
+def test_the_declarations_decide_what_a_component_reports():
+    """What applies to a component's settings is reported, 0 or None when nothing happened; what does
+    not apply (a balancer's retries without ``retries``) is not there at all."""
+    lb = {"kind": "load_balancer", "backend": "app"}
+    app = service(replicas=2)
+    plain = simulate(scenario({"lb": lb, "app": app}, entry="lb", duration="5s"), 1).summary()
+    assert _counts(plain, "lb")[0] == ["panic", "no_healthy_upstream", "sent:0", "sent:1"]
+    assert "counts" not in plain["components"]["app"]  # a service declares nothing of its own
+    busy = simulate(scenario({"lb": {**lb, "retries": 2, "max_connections": 50}, "app": app}, entry="lb",
+                             duration="5s"), 1).summary()
+    names, entry = _counts(busy, "lb")
+    assert names == ["panic", "no_healthy_upstream", "over_max_connections", "retries", "sent:0", "sent:1"]
+    assert entry["counts"]["retries"] == entry["counts"]["over_max_connections"] == 0
+
+    db = {"kind": "database", "read_replicas": 1, "pool_timeout": "1s", "operations": {"get": {"work": "1ms"}}}
+    unkeyed = simulate(scenario({"db": db}, entry="db", operation="get", duration="5s"), 1).summary()
+    names, entry = _counts(unkeyed, "db")
+    assert names[0] == "pool_timeouts" and entry["counts"]["pool_timeouts"] == 0
+    assert "stale_ratio" not in entry and entry["staleness"] == "not tracked: no workload has keys"
+    assert "strategy" not in entry and entry["shards"] == 1
+    keyed = simulate(scenario({"db": {**db, "read_from": "primary"}}, entry="db", operation="get", duration="5s",
+                              workload={"keys": "uniform(n=10)"}), 1).summary()["components"]["db"]
+    assert keyed["stale_ratio"] is None and "staleness" not in keyed  # tracked, but no replica read to divide by
+
+
+def test_a_declared_metric_with_no_event_is_zero_or_none(echo, monkeypatch):
+    from plugins.echo.spec import EchoSpec
+
+    monkeypatch.setattr(EchoSpec, "metrics", EchoSpec.metrics + (
+        Counter("never"), Ratio("never_share", "never", ("never",)), Fact("colour")))
+    e = simulate(load_scenario(echo), 1).summary()["components"]["e"]
+    assert list(e["counts"]) == ["first_operation", "other_operations", "never"] and e["counts"]["never"] == 0
+    assert e["never_share"] is None and e["colour"] is None and e["first_share"] == 1.0
+
+
+@pytest.mark.parametrize("kept", ["tally", "fact"])
+def test_emitting_an_undeclared_metric_is_an_error(echo, monkeypatch, kept):
+    from plugins.echo.spec import EchoSpec
+    from simulator.metrics.result import UndeclaredMetric
+
+    dropped = "other_operations" if kept == "tally" else "delay_ms"
+    monkeypatch.setattr(EchoSpec, "metrics", tuple(m for m in EchoSpec.metrics if m.name != dropped))
+    with pytest.raises(UndeclaredMetric, match=f"component 'e' \\(kind echo\\) emitted '{dropped}', which its spec "
+                                               "does not report here"):
+        simulate(load_scenario(echo), 1)
+
+
+def test_a_metric_declared_for_another_setting_is_not_reported(echo, monkeypatch):
+    """``when`` says where a declaration applies; emitting it elsewhere is as wrong as not declaring it."""
+    from plugins.echo.spec import EchoSpec
+    from simulator.metrics.descriptors import reported
+    from simulator.metrics.result import UndeclaredMetric
+
+    scenario = load_scenario(echo)
+    only_slow = tuple(Fact(m.name, when=lambda spec, _: spec.delay > 1) if m.name == "delay_ms" else m
+                      for m in EchoSpec.metrics)
+    monkeypatch.setattr(EchoSpec, "metrics", only_slow)
+    assert [m.name for m in reported(scenario.components["e"], scenario)] == [
+        "first_operation", "other_operations", "first_share"]
+    with pytest.raises(UndeclaredMetric, match="emitted 'delay_ms'"):
+        simulate(scenario, 1)
 
 
 # ----------------------------------------------------------------------------- record tables

@@ -1,10 +1,16 @@
 """One objective everywhere: windows, fault-relative windows, component metrics, recovery time.
 
 Expectations are closed-form or hold by construction; verdicts are judged over
-replications on a 95 % confidence bound (:func:`simulator.objectives.judge`).
+replications on a 95 % confidence bound (:func:`simulator.objectives.judge`). A component
+metric is read over a window like a request metric: its ratios and counters from the
+timestamped tallies (or the summary records' buckets), its time averages over the window,
+its per-visit statistics from the visits arriving in it (full records); a recovery time is
+measured on its time averages, counters and ratios.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -78,7 +84,7 @@ def test_new_objective_fields_are_validated_with_located_errors(slo, where, mess
     with pytest.raises(ScenarioError) as error:
         load_text(ERRORS + f"  - {slo}\n", "s.yaml")
     text = str(error.value)
-    assert f"s.yaml:" in text and where in text and message in text, text
+    assert "s.yaml:" in text and where in text and message in text, text
 
 
 # M/D/1-like: one worker, 10 ms of work (capacity 100/s), 50/s Poisson arrivals. A slowdown
@@ -179,3 +185,171 @@ def test_plan_and_grade_options_reach_the_cli(tmp_path):
                               "--price", "load_balancer=0.05"])
     assert out.exit_code == 0 and "replicas=3 ($0.8/h" in out.output, out.output
     assert "--scheduler" in runner.invoke(app, ["grade", "--help"]).output
+
+
+# ----------------------------------------------------------------------------- component metrics over a window
+
+# One user reads the one key through a cache (no work of its own) whose entries expire 950 ms after
+# they are written; the origin answers in 13 ms; the user thinks 100 ms between requests and starts
+# with a think. Nothing is random, so the timeline is exact:
+#   a miss at m loads until m + 13 ms; hits follow at m + 13 ms + 100 ms·j for j = 1…9 (the 10th
+#   would come 1 s after the write, past the 950 ms expiry): one miss and 9 hits every 1.013 s,
+#   the misses at m_k = 0.1 + 1.013 k.
+#   The origin crashes over [20 s, 25 s). m_19 = 19.347 s: its hits fall at 19.46 … 20.26 s, so 3 of
+#   them (20.06, 20.16, 20.26) are in the window; the entry expires at 20.31 s, and from 20.36 s on
+#   every request misses at once (the origin refuses), every 100 ms up to 24.96 s: 47 misses.
+#   Hit ratio during the crash: 3 / (3 + 47) = 0.06.
+#   From 25.06 s the cycle restarts (misses at 25.06 + 1.013 k). In [30 s, 60 s): the misses k = 5 … 34
+#   (30 of them); the hits of k = 4 reach 30.025 s (1), k = 5 … 33 give 9 each (261), k = 34 (59.502 s)
+#   gives 4 before 60 s: 266 hits. Hit ratio after the crash plus a 5 s grace: 266 / 296.
+ORIGIN_CRASH = """
+name: origin-crash
+duration: 60s
+records: full
+workload:
+  - {name: users, entry: cache, operation: read, keys: "uniform(n=1)",
+     arrivals: {kind: closed, users: 1, think: "const(100ms)"}}
+components:
+  cache: {kind: cache, origin: db, capacity: 10, expire_after_write: 950ms}
+  db: {kind: service, operations: {read: {work: "const(13ms)"}}}
+faults:
+  - {kind: crash, target: db, at: 20s, for: 5s}
+slos:
+  - {name: during, component: cache, metric: hit_ratio, min: 0.5, during: crash}
+  - {name: misses, component: cache, metric: misses, max: 10, during: crash}
+  - {name: after, component: cache, metric: hit_ratio, min: 0.85, after: crash, grace: 5s}
+  - {name: whole, component: cache, metric: hit_ratio, min: 0.5}
+  - {name: waits, component: db, metric: p_wait, max: 0.5, window: {from: 20s, to: 25s}}
+"""
+
+
+@pytest.mark.parametrize("records", ["full", "summary"])
+def test_a_component_ratio_over_a_fault_window_is_counted_in_it(records):
+    """Σ numerator / Σ denominator over the window, from timestamped tallies (full records) or from the
+    sample_interval buckets (summary records): the same exact numbers either way."""
+    scenario = load_text(ORIGIN_CRASH)[0]
+    result = simulate(scenario, records=records)
+    summary = result.summary()
+    slos = {s["name"]: s for s in summary["slos"]}
+    assert slos["during"]["value"] == pytest.approx(3 / 50, abs=1e-15) and not slos["during"]["passed"]
+    assert slos["during"]["window"] == [20.0, 25.0] and slos["during"]["component"] == "cache"
+    assert slos["misses"]["value"] == 47  # a counter, read by name
+    assert slos["after"]["value"] == pytest.approx(266 / 296, abs=1e-15) and slos["after"]["window"] == [30.0, 60.0]
+    assert slos["whole"]["value"] == summary["components"]["cache"]["hit_ratio"]  # the whole window: the summary's
+    during = result.component_window("cache", 20.0, 25.0)
+    assert during["counts"]["hits"] == 3 and during["counts"]["misses"] == 47 and during["hit_ratio"] == 3 / 50
+    if records == "full":
+        assert slos["waits"]["value"] == 0.0 and "unavailable" not in slos["waits"]
+    else:
+        assert slos["waits"]["value"] is None and not slos["waits"]["passed"]
+        assert slos["waits"]["unavailable"].startswith("p_wait is counted per visit, and this run kept summary records")
+
+
+def test_a_component_window_is_the_summary_entry_over_that_interval():
+    result = simulate(load_text(ORIGIN_CRASH)[0])
+    summary = result.summary()["components"]
+    assert result.component_window("cache", *result.window) == summary["cache"]
+    assert result.component_window("db", *result.window) == summary["db"]
+    crashed = result.component_window("db", 20.0, 25.0)
+    assert crashed["visits"] == crashed["errors"] == 47 and crashed["served"] == 0  # refused at once
+    with pytest.raises(KeyError, match="unknown component 'dbb'"):
+        result.component_window("dbb", 0.0, 1.0)
+
+
+def test_summary_records_need_the_window_on_their_grid():
+    """Summary records count per sample_interval (1 s): a window edge at 20.5 s is not on that grid."""
+    text = ORIGIN_CRASH.replace("at: 20s, for: 5s", "at: 20.5s, for: 5s")
+    verdict = {s["name"]: s for s in simulate(load_text(text)[0], records="summary").summary()["slos"]}["during"]
+    assert verdict["value"] is None and "not on the recorded grid" in verdict["unavailable"]
+    exact = {s["name"]: s for s in simulate(load_text(text)[0], records="full").summary()["slos"]}["during"]
+    assert exact["value"] is not None and exact["window"] == [20.5, 25.5]
+
+
+# Ten workers of 10 ms at 200/s: utilization 0.2; a slowdown ×3 over [20 s, 40 s) makes it 0.6 there.
+# The busy time in the window is 30 ms per visit arriving in it (up to the few still running at 40 s),
+# N ~ Poisson(4000): the relative standard error is 1/√4000 ≈ 1.6 %.
+SLOWED = """
+name: slowed
+duration: 60s
+records: full
+workload:
+  - {name: users, entry: web, operation: get, arrivals: {kind: poisson, rate: 200}}
+components:
+  web: {kind: service, workers: 10, operations: {get: {work: "const(10ms)"}}}
+faults:
+  - {kind: slowdown, target: web, at: 20s, for: 20s, factor: 3}
+slos:
+  - {name: busy, component: web, metric: utilization, max: 0.7, during: slowdown}
+"""
+
+
+def test_a_component_time_average_over_a_window():
+    scenario = load_text(SLOWED)[0]
+    full, summary = simulate(scenario, 4, records="full"), simulate(scenario, 4, records="summary")
+    [verdict] = full.summary()["slos"]
+    busy = verdict["value"]
+    se = 0.6 / math.sqrt(200 * 20)
+    assert abs(busy - 0.6) < 3 * se, busy
+    window = full.component_window("web", 20.0, 40.0)
+    assert busy * 10 * 20 == pytest.approx(window["visits"] * 0.03, rel=0.005)  # 30 ms per visit in the window
+    assert summary.summary()["slos"][0]["value"] == pytest.approx(busy, rel=1e-9)  # the same integral, by bucket
+    outside = full.component_window("web", 0.0, 20.0)["utilization"]
+    assert abs(outside - 0.2) < 3 * 0.2 / math.sqrt(200 * 20)
+
+
+def test_recovery_time_of_a_component_metric_matches_the_fluid_drain_time():
+    """The RECOVERY scenario's backlog (250 requests after the slowdown, draining at 50/s) read on the
+    component: the mean queue length per 1 s bucket stays above 20 until the fluid backlog 250 − 50 t
+    averages under 20 over a bucket: the bucket [4 s, 5 s) after the end averages 25, the next one
+    nothing, so the recovery time is 5 s (a 4.6 … 5.6 s band, as the request-level test)."""
+    from simulator.stats import mean_interval
+
+    text = RECOVERY + ("  - {name: queue, component: web, metric: queue_len_mean, max: 20, "
+                       "recovery: {after: slowdown, within: 8s}}\n")
+    for records in ("full", "summary"):
+        scenario = load_text(text.replace("records: full", f"records: {records}"))[0]
+        runs = replicate(scenario, replication_seeds(7, 5), workers=1)
+        times = [{s["name"]: s for s in r.summary()["slos"]}["queue"]["value"] for r in runs]
+        ci = mean_interval(times)
+        assert ci.low <= 5.6 and ci.high >= 4.6 and ci.high - ci.low < 4, (records, times, ci)
+
+
+def test_recovery_of_a_counter_or_ratio_reads_it_bucket_by_bucket():
+    """After the origin is back (25 s) each 1 s bucket holds one or two misses among ten look-ups:
+    hit ratio 0.8 or more, under 5 misses; during the crash every bucket is all misses."""
+    text = ORIGIN_CRASH + ("  - {name: back, component: cache, metric: hit_ratio, min: 0.5, "
+                           "recovery: {after: crash, within: 2s}}\n"
+                           "  - {name: calm, component: cache, metric: misses, max: 5, "
+                           "recovery: {after: crash, within: 2s}}\n"
+                           "  - {name: never, component: cache, metric: hit_ratio, min: 0.95, "
+                           "recovery: {after: crash, within: 2s}}\n")
+    for records in ("full", "summary"):
+        slos = {s["name"]: s for s in simulate(load_text(text)[0], records=records).summary()["slos"]}
+        assert slos["back"]["value"] == 0.0 and slos["back"]["passed"]
+        assert slos["calm"]["value"] == 0.0
+        assert slos["never"]["value"] is None and not slos["never"]["passed"]  # ≤ 0.9 in every bucket
+
+
+@pytest.mark.parametrize("slo, where, message", [
+    ("{name: x, component: db, metric: p_wait, max: 0.5, recovery: {after: 0, within: 5s}}", "slos.5",
+     "(not p_wait, which is counted per visit)"),
+    ("{name: x, component: cache, metric: capacity, max: 5, recovery: {after: 0, within: 5s}}", "slos.5.metric",
+     "component 'cache' has utilization, queue_len_mean, in_system_mean, hits, misses"),
+    ("{name: x, component: db, metric: hit_ratio, max: 5, recovery: {after: 0, within: 5s}}", "slos.5.metric",
+     "component 'db' has utilization, queue_len_mean, in_system_mean\n"),
+])
+def test_a_component_recovery_needs_a_series(slo, where, message):
+    with pytest.raises(ScenarioError) as error:
+        load_text(ORIGIN_CRASH + f"  - {slo}\n", "s.yaml")
+    text = str(error.value) + "\n"
+    assert where in text and message in text, text
+
+
+def test_summary_records_refuse_a_window_on_visits_but_not_on_tallies():
+    text = ORIGIN_CRASH.replace("records: full", "records: summary")
+    with pytest.raises(ScenarioError, match=r"slos.4: a window reads the visits: it needs full records"):
+        load_text(text)
+    scenario = load_text(text.replace("metric: p_wait", "metric: utilization"))[0]
+    slos = simulate(scenario).summary()["slos"]
+    assert slos[0]["value"] == pytest.approx(3 / 50) and slos[4]["value"] == 0.0  # the db was down
+    assert not any("unavailable" in s for s in slos)

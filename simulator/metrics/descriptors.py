@@ -8,16 +8,23 @@ A kind's spec lists them (``components/<kind>/spec.py``)::
             Ratio("hit_ratio", "hits", ("hits", "misses"), headline=True),
         )
 
-The runtime emits the numbers (``log.counter(name)``, ``log.ratios``, ``log.facts``:
-:mod:`simulator.metrics.recorder`); the summary carries them under the declared names;
-the report, the HTML report, ``compare``, sweep records, sweep tables and charts read the
-declarations to know what a number is, how to label it and whether to compare it
+**The declarations decide what a component reports.** Its summary entry
+(``summary()["components"][name]``) holds every metric its spec declares that applies to it
+(:func:`reported`: a declaration with ``when`` applies only where ``when(spec, scenario)``
+is true, e.g. a balancer's ``retries`` counter only with ``retries`` set): a counter that
+never fired is 0, a ratio with nothing to divide is ``None``, a fact not given is ``None``.
+The runtime only emits values (``log.counter(name)``, ``log.facts[name]``:
+:mod:`simulator.metrics.recorder`); emitting a name the declarations do not report is an
+error (:func:`undeclared`), so what a kind says it measures and what it measures never drift
+apart. The report, the HTML report, ``compare``, sweep records, sweep tables and charts read
+the declarations to know what a number is, how to label it and whether to compare it
 (:mod:`simulator.declared` looks them up by kind). Nothing outside the kind's folder names
 its metrics.
 
 * :class:`Counter` — a tallied event (``summary()["components"][c]["counts"][name]``);
 * :class:`Ratio` — numerator / sum of denominators over the window (``summary()[..][name]``):
-  compared between designs and recorded in sweeps;
+  compared between designs and recorded in sweeps; an objective may read it over any
+  window, since its counters are timestamped (:mod:`simulator.objectives`);
 * :class:`Share` — tallies ``<name>:<i>`` split over replicas or shards (how evenly load spread);
 * :class:`Fact` — a static number or text about the component (``summary()[..][name]``).
 
@@ -27,26 +34,40 @@ This module is pure (no third-party import, nothing else of sdsim): specs import
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Mapping
 
-__all__ = ["Counter", "Fact", "Metric", "Ratio", "Share", "of_kind"]
+__all__ = ["Counter", "Fact", "Metric", "Ratio", "Share", "of_kind", "reported", "undeclared"]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A named number a component reports. *label* is how people read it (default: the name, spaced)."""
+    """A named number a component reports. *label* is how people read it (default: the name, spaced).
+
+    *when*: ``when(spec, scenario)`` says whether a component of this spec, in that
+    scenario, reports it (default: always), for a metric that exists only with some setting.
+    """
 
     name: str
     label: str = field(default="", kw_only=True)
+    when: Callable[[Any, Any], Any] | None = field(default=None, kw_only=True, compare=False, repr=False)
+    timed: ClassVar[bool] = False
+    """One number made of timestamped events: an objective can read it over any window and
+    measure a recovery time on it, bucket by bucket."""
 
     @property
     def text(self) -> str:
         return self.label or self.name.replace("_", " ")
 
+    def applies(self, spec: Any, scenario: Any) -> bool:
+        """Whether a component of *spec* in *scenario* reports this metric."""
+        return self.when is None or bool(self.when(spec, scenario))
+
 
 @dataclass(frozen=True)
 class Counter(Metric):
     """A tallied event (``log.counter(name)``): its count in the window is ``counts[name]``."""
+
+    timed = True
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class Ratio(Metric):
     numerator: str = ""
     denominator: tuple[str, ...] = ()
     headline: bool = field(default=False, kw_only=True)
+    timed = True
 
     def of(self, counts: Mapping[str, int]) -> float | None:
         total = sum(counts.get(n, 0) for n in self.denominator)
@@ -99,3 +121,19 @@ class Fact(Metric):
 def of_kind(spec: Any) -> tuple[Metric, ...]:
     """The metrics a spec class (or instance) declares: its ``metrics`` class attribute, else none."""
     return tuple(getattr(spec, "metrics", ()))
+
+
+def reported(spec: Any, scenario: Any) -> tuple[Metric, ...]:
+    """The declared metrics a component of *spec* reports in *scenario*, in declaration order."""
+    return tuple(m for m in of_kind(spec) if m.applies(spec, scenario))
+
+
+def undeclared(metrics: Iterable[Metric], tallies: Iterable[str], facts: Iterable[str]) -> list[str]:
+    """The emitted tally and fact names that *metrics* (what a component reports) do not declare:
+    a tally is a :class:`Counter`'s name or ``<share>:<i>``, a fact a :class:`Fact`'s name."""
+    metrics = tuple(metrics)
+    counters = {m.name for m in metrics if isinstance(m, Counter)}
+    shares = [m for m in metrics if isinstance(m, Share)]
+    known_facts = {m.name for m in metrics if isinstance(m, Fact)}
+    wrong = [t for t in tallies if t not in counters and not any(s.owns(t) for s in shares)]
+    return wrong + [f for f in facts if f not in known_facts]

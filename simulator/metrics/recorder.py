@@ -31,15 +31,19 @@ class SpanLog:
     Besides spans a component may emit:
 
     * **tallies** — timestamped counts of named events (cache hits, stale reads, ejections):
-      ``count = log.counter("hits")`` then ``count(now)``; ``ratios`` names derived shares
-      (``{"hit_ratio": ("hits", ("hits", "misses"))}`` = hits / (hits + misses));
+      ``count = log.counter("hits")`` then ``count(now)``; the timestamps let a ratio or a
+      count be read over any window (full records; summary records keep counts per
+      ``sample_interval`` bucket);
     * **capacity changes** — ``capacity_changed(now, workers)`` when replicas come and go, so
       utilization divides by the capacity actually provisioned at each moment;
     * **facts** — static numbers about the component (``facts["shards"] = 4``) for the summary;
     * **record tables** — ``add = log.table(name, fields, summary=...)``: rows of its own
       (:mod:`simulator.metrics.tables`).
 
-    The names a kind emits are the ones its spec declares (:mod:`simulator.metrics.descriptors`).
+    The runtime only emits values: what the summary reports — every counter, ratio, share and
+    fact that applies, 0 or ``None`` when nothing was emitted — is what the kind's spec declares
+    (:mod:`simulator.metrics.descriptors`), and emitting an undeclared name is an error.
+    ``ratios`` is not read (the declarations give the ratios); it stays for older plug-ins that set it.
     """
 
     __slots__ = ("name", "kind", "capacity", "operations", "labels", "rows", "add", "tallies", "tally_names",

@@ -16,7 +16,11 @@ counted by completion time inside the window (so an overloaded system shows what
 really serves); ``goodput`` = ok ones; ``availability`` = ok / issued. Per component:
 ``utilization`` = time-average busy workers / workers over the window; ``p_wait`` = share
 of visits (arriving in the window) that queued; ``wait_s`` = time queued before a worker
-took the visit; ``queue_len_mean`` = time-average number queued.
+took the visit; ``queue_len_mean`` = time-average number queued. Then what the kind declares
+and reports for this component (:meth:`Result.reported`, :mod:`~.descriptors`): ``counts``
+(each counter's events in the window, 0 when none; a share's ``<name>:<i>``), each ratio of
+those counts (``None`` with nothing to divide) and each fact (``None`` when not given).
+:meth:`Result.component_window` gives the same entry over any other interval.
 
 Records (``summary()["records"]``, chosen by :mod:`simulator.metrics.records`):
 
@@ -45,8 +49,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.request import ERROR, OK, REJECTED
+from ..errors import unknown_name
 from ..scenario.model import Scenario
 from .aggregates import ComponentAggregates, RequestAggregates
+from .descriptors import Counter, Fact, Metric, Ratio, Share, reported, undeclared
 from .exact import RequestColumns, SpanColumns, grouped_quantiles
 from .grid import FullRecordsRequired, is_multiple, snap
 from .frames import Frames
@@ -60,6 +66,10 @@ if TYPE_CHECKING:
 
 __all__ = ["QUANTILES", "STATUS_NAMES", "ComponentRecords", "FullRecordsRequired", "Result", "grouped_quantiles",
            "latency_stats", "slo_value"]
+
+
+class UndeclaredMetric(ValueError):
+    """A component's runtime emitted a tally or fact its kind's spec does not declare (or not for this setting)."""
 
 
 def _needs_full(what: str, choice: RecordsChoice | None) -> FullRecordsRequired:
@@ -190,6 +200,19 @@ class Result(Frames):
     workload = _request_column("workload")
     operation = _request_column("operation")
 
+    def __post_init__(self) -> None:
+        """Bind each component's records to what its kind declares: the ratios come from the
+        declarations, and a tally or fact the runtime emitted without a declaration is an error."""
+        for name, rec in self.components.items():
+            metrics = self.reported(name)
+            wrong = undeclared(metrics, rec.tally_names, rec.facts)
+            if wrong:
+                names = ", ".join(m.name for m in metrics) or "nothing"
+                raise UndeclaredMetric(f"component {name!r} (kind {rec.kind}) emitted {', '.join(map(repr, wrong))}, "
+                                       f"which its spec does not report here (it reports: {names}); declare it in "
+                                       "the kind's spec.py `metrics` (simulator.metrics.descriptors)")
+            rec.ratios = {r.name: (r.numerator, r.denominator) for r in metrics if isinstance(r, Ratio)}
+
     # -- records -----------------------------------------------------------------------------
     @property
     def records_mode(self) -> str:
@@ -275,8 +298,10 @@ class Result(Frames):
                          "latency_s": op.latency}
         return out
 
-    def _component(self, rec: ComponentRecords) -> dict[str, Any]:
-        lo, hi = self.window
+    def _component(self, rec: ComponentRecords, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+        """The summary entry of *rec* over ``[lo, hi)`` (default: the measurement window)."""
+        if lo is None or hi is None:
+            lo, hi = self.window
         stats = rec.window(lo, hi)
         visits = stats.visits
         out = {
@@ -298,14 +323,57 @@ class Result(Frames):
             for label in sorted(set(rec.labels.values())):
                 ids = [i for i, op in enumerate(rec.operations) if rec.labels.get(op) == label]
                 out[f"{label}s"] = int(visits[ids, OK].sum())
-        if rec.tally_names:
-            counts = stats.tallies
-            out["counts"] = counts
-            for ratio, (numerator, denominator) in rec.ratios.items():
-                total = sum(counts.get(n, 0) for n in denominator)
-                out[ratio] = counts.get(numerator, 0) / total if total else None
-        out.update(rec.facts)
+        out.update(self._declared(rec, stats.tallies))
         return out
+
+    def component_window(self, component: str, start: float, end: float) -> dict[str, Any]:
+        """The summary entry of *component* over ``[start, end)`` instead of the measurement window.
+
+        The same definitions: visits *arriving* in the interval (waits, ``p_wait``, counts by
+        status), tallied events that happened in it (``counts`` and the declared ratios of
+        those counts) and time averages over it (``utilization``, ``queue_len_mean``,
+        ``in_system_mean``). Summary records keep visits and waits for the measurement window
+        only: over another interval their entry has the time averages, counts, ratios and
+        facts, summed from the ``sample_interval`` buckets (an edge off that grid raises
+        :class:`~.grid.FullRecordsRequired`), and no visit statistics.
+        """
+        if component not in self.components:
+            raise KeyError(unknown_name("component", component, list(self.components)))
+        rec = self.components[component]
+        if rec.spans is not None or (start, end) == tuple(self.window):
+            return self._component(rec, start, end)
+        busy, queue, inside = (float(a[0]) for a in rec.bucket_averages(np.array([start, end]), self.end_time))
+        width, provisioned = end - start, rec.capacity_integral(start, end)
+        out = {"kind": rec.kind, "utilization": busy * width / provisioned, "queue_len_mean": queue,
+               "in_system_mean": inside, "capacity": rec.capacity}
+        if rec.capacity_steps.shape[0] > 1:
+            out["capacity_mean"] = provisioned / width
+        out.update(self._declared(rec, rec.tally_counts(start, end)))
+        return out
+
+    def _declared(self, rec: ComponentRecords, emitted: dict[str, int]) -> dict[str, Any]:
+        """The declared part of a component's entry, from the tallies *emitted* in its interval:
+        ``counts`` (every reported counter, 0 when it never fired, and each share's ``<name>:<i>``),
+        then each reported ratio of those counts, then each reported fact."""
+        metrics = self.reported(rec.name)
+        out: dict[str, Any] = {}
+        tallies = [m for m in metrics if isinstance(m, (Counter, Share))]
+        if tallies:
+            counts = out["counts"] = {}
+            for metric in tallies:
+                if isinstance(metric, Counter):
+                    counts[metric.name] = emitted.get(metric.name, 0)
+                else:
+                    counts.update((f"{metric.prefix}{i}", n) for i, n in metric.items(emitted))
+            out.update((r.name, r.of(counts)) for r in metrics if isinstance(r, Ratio))
+        out.update((fact.name, rec.facts.get(fact.name)) for fact in metrics if isinstance(fact, Fact))
+        return out
+
+    def reported(self, component: str) -> tuple[Metric, ...]:
+        """What *component* reports: the metrics its kind declares that apply to it
+        (:func:`~.descriptors.reported`), in declaration order."""
+        spec = self.scenario.components.get(component)
+        return reported(spec, self.scenario) if spec is not None else ()
 
     def _slos(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
         from ..objectives import objective_of, verdict  # the one reading of an objective

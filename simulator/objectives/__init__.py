@@ -13,16 +13,22 @@ sweep records (``slo.<name>.value``), :func:`~simulator.experiments.planning.kne
 * a component's metric, read by name from ``summary()["components"][component]``: whatever
   the kind reports there (``utilization``, ``p_wait``, ``queue_len_mean``, a cache's
   ``hit_ratio``, a database's ``stale_ratio``, …; ``wait_mean``/``wait_p99`` are
-  ``wait_s.mean``/``wait_s.p99``). A name the component does not have is an error that
-  lists the names it has;
+  ``wait_s.mean``/``wait_s.p99``; a counter by its name, ``lost_writes``: ``counts.<name>``).
+  A name the component does not have is an error that lists the names it has;
 * a scenario SLO's verdict column in a sweep record (``slo.<name>.value``).
 
 **Where it reads** (:class:`Window`, from a scenario ``Slo``): the measurement window
 (default), a fixed interval (``window: {from: 20s, to: 60s}``), a fault's active interval
 (``during: <fault>``) or from a fault's end plus a grace period to the end of the
-measurement window (``after: <fault>``, ``grace: 5s``). A window reads the requests
-*issued* in it, with the summary's definitions, and needs full records: with summary
-records (``records: summary``, or ``auto`` on a very large run) its value is ``None`` and
+measurement window (``after: <fault>``, ``grace: 5s``). A window reads, with the summary's
+definitions, the requests *issued* in it, or for a component
+(:meth:`~simulator.metrics.result.Result.component_window`) the visits *arriving* in it,
+the events its counters tallied in it (a ratio is Σ numerator / Σ denominator over the
+window) and its time averages over it. Request windows need full records. With summary
+records (``records: summary``, or ``auto`` on a very large run) a component's counters,
+ratios and time averages are summed from the ``sample_interval`` buckets, so a window whose
+edges lie on that grid still reads them; its per-visit metrics (``p_wait``, waits, visit
+counts) and any edge off the grid need full records. What cannot be read gives ``None``:
 the objective fails, with ``unavailable`` saying why.
 
 **Recovery time** (``recovery: {after: <fault>, within: 30s}``): the value becomes the time
@@ -32,7 +38,10 @@ measurement window, at bucket precision (the end of the last bucket that breaks 
 the fault's end; 0 when none breaks it after the end). It is judged at most ``within``.
 ``None`` (fails) when the series still breaks in the last bucket. It works with summary
 records too, for the series' metrics (``latency_p50``/``p95``/``p99``, ``availability``,
-``error_rate``, ``throughput``, ``goodput``; per operation needs full records).
+``error_rate``, ``throughput``, ``goodput``; per operation needs full records), and for a
+component's ``utilization``, ``queue_len_mean``, ``in_system_mean`` and the counters
+(events per bucket) and ratios its kind reports; a component's per-visit metrics have no
+series and are refused when the scenario is loaded.
 
 **Judging over replications** (:func:`judge`): the values of R runs give a 95 % Student t
 interval (:func:`simulator.stats.mean_interval`); the objective is met when the interval's
@@ -212,10 +221,11 @@ def request_value(summary: Mapping[str, Any], metric: str, operation: str | None
 
 
 def component_metrics(entry: Mapping[str, Any]) -> list[str]:
-    """The metric names a component's summary entry offers (numbers, and the nested waits)."""
+    """The metric names a component's summary entry offers (numbers, the nested waits, the counters)."""
     names = [k for k, v in entry.items() if isinstance(v, (int, float)) and not isinstance(v, bool) or
              (v is None and k != "kind")]
     names += [alias for alias, (outer, _) in COMPONENT_ALIASES.items() if outer in entry]
+    names += [k for k in entry.get("counts", {}) if k not in entry and re.fullmatch(r"[A-Za-z_]\w*", k)]
     return sorted(names)
 
 
@@ -231,10 +241,10 @@ def component_value(summary: Mapping[str, Any], component: str, metric: str) -> 
         outer, inner = COMPONENT_ALIASES[metric]
         if outer in entry:
             return entry[outer][inner]
-    if metric not in entry or metric not in component_metrics(entry):
+    if metric not in component_metrics(entry):
         raise ValueError(f"component {component!r}: "
                          + unknown_name("metric", metric, component_metrics(entry)))
-    value = entry[metric]
+    value = entry[metric] if metric in entry else entry["counts"][metric]
     return None if value is None else float(value)
 
 

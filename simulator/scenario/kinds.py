@@ -11,7 +11,8 @@ kind's spec subclasses :class:`FaultBase`, or :class:`TargetFault` when it hits 
 :data:`simulator.components.KINDS` and :data:`simulator.faults.FAULTS`. Pydantic asks for
 them when it builds :class:`~simulator.scenario.model.Scenario` (on first use) and again
 whenever a kind is registered, so a plug-in's YAML validates, with located errors, and the
-JSON Schema lists it, with no edit here.
+JSON Schema lists it, with no edit here. The same holds for the step union
+(:data:`simulator.steps.Step`), which models nest deeper (:func:`refresh_models`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, GetCoreSchemaHandler
 from ..components import KINDS
 from ..faults import FAULTS
 from ..registry import KindRegistry
+from ..steps import POLICIES, STEPS, UNION_ERROR as STEP_UNION_ERROR
 from .source import Path
 from .types import Duration, Name, PositiveDuration, Strict, tagged_union
 
@@ -125,16 +127,10 @@ class KindUnion:
     def __init__(self, registry: KindRegistry, what: str):
         self.registry = registry
         self.what = what
-        self.built: tuple | None = None  # the kinds the model was last built with
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        kinds = self.registry.items()
-        union = tagged_union({name: kind.spec for name, kind in kinds}, "kind", self.what)
-        self.built = tuple(kind for _, kind in kinds)
+        union = tagged_union({name: kind.spec for name, kind in self.registry.items()}, "kind", self.what)
         return handler.generate_schema(union)
-
-    def stale(self) -> bool:
-        return self.built is not None and self.built != tuple(kind for _, kind in self.registry.items())
 
 
 COMPONENTS = KindUnion(KINDS, "component")
@@ -145,12 +141,67 @@ FaultSpec = Annotated[FaultBase, FAULT_KINDS]
 """Any registered fault kind's spec, told apart by ``kind``."""
 
 
+_ROOTS: list[type[BaseModel]] = []
+
+
 def rebuild_on_registration(model: type[BaseModel]) -> None:
-    """Rebuild *model* (which holds the unions) whenever a kind is registered or removed after it was built."""
+    """Keep *model* (the scenario, which holds the unions) and every model built with a union current.
 
-    def rebuild() -> None:
-        if COMPONENTS.stale() or FAULT_KINDS.stale():
-            model.model_rebuild(force=True)
+    Whenever a component, fault or step kind, or a call policy, is registered or removed,
+    every pydantic model already built whose schema holds that registry's union is rebuilt
+    (:func:`refresh_models`), *model* among them. The step union sits deep: a service's
+    operations hold steps, and a ``parallel:`` or a ``call:``'s ``fallback`` nest them.
+    Models not built yet pick the current union up when they are.
+    """
+    if not _ROOTS:
+        for registry, marker in ((KINDS, "unknown_component"), (FAULTS, "unknown_fault"),
+                                 (STEPS, STEP_UNION_ERROR), (POLICIES, STEP_UNION_ERROR)):
+            registry.on_change(lambda marker=marker: refresh_models(marker))
+    _ROOTS.append(model)
 
-    KINDS.on_change(rebuild)
-    FAULTS.on_change(rebuild)
+
+def refresh_models(marker: str) -> list[type[BaseModel]]:
+    """Rebuild every built pydantic model whose schema holds the tagged union with error type *marker*
+    (``unknown_component``, ``unknown_fault``, ``bad_step``); return them.
+
+    A built model keeps its schema and pydantic reuses it inside every model built later, so
+    all of them are first marked unbuilt, then rebuilt: each one regenerates the others
+    inline, with the registry's current entries.
+    """
+    holders = [cls for cls in _subclasses(BaseModel) if cls.__pydantic_complete__
+               and (cls in _ROOTS or _holds(cls.__dict__.get("__pydantic_core_schema__"), marker))]
+    for cls in holders:
+        cls.__pydantic_complete__ = False
+        if "__pydantic_core_schema__" in cls.__dict__:
+            delattr(cls, "__pydantic_core_schema__")  # not reused while the others rebuild
+    for cls in holders:
+        cls.model_rebuild(force=True)
+    return holders
+
+
+def _subclasses(base: type) -> list[type]:
+    found: dict[type, None] = {}
+    stack = [base]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            if cls not in found:
+                found[cls] = None
+                stack.append(cls)
+    return list(found)
+
+
+def _holds(schema: Any, marker: str) -> bool:
+    """Whether a pydantic core schema holds a tagged union whose error type is *marker*."""
+    stack, seen = [schema], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if node.get("type") == "tagged-union" and node.get("custom_error_type") == marker:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False

@@ -1,9 +1,12 @@
 """``slos:`` — objectives checked after a run, as pure data (:mod:`simulator.objectives` judges them).
 
 An SLO reads a request-level metric (overall or of one ``operation``) or, with
-``component``, any metric that component reports in the summary; over the measurement
-window (default), a fixed ``window``, ``during`` a fault or ``after`` one (plus ``grace``);
-or, with ``recovery``, the time from a fault's end until the metric is back within target.
+``component``, any metric that component reports in the summary (a counter by its name);
+over the measurement window (default), a fixed ``window``, ``during`` a fault or ``after``
+one (plus ``grace``); or, with ``recovery``, the time from a fault's end until the metric is
+back within target. A component's recovery reads its time averages
+(:data:`COMPONENT_SERIES_METRICS`) or the counters and ratios its kind reports, not what is
+counted per visit (:data:`COMPONENT_VISIT_METRICS`, refused here).
 
 A fault is named by its index in ``faults:`` (``0``), its kind when only one fault has it
 (``crash``), or ``kind:target`` (``crash:db``).
@@ -30,6 +33,11 @@ SERIES_METRICS = ("latency_p50", "latency_p95", "latency_p99", *RATIO_METRICS, *
 """What the time series carries, so what a recovery time can be measured on."""
 DURATION_COMPONENT_METRICS = ("wait_mean", "wait_p99")
 """Component metrics written as durations (``max: 20ms``)."""
+COMPONENT_VISIT_METRICS = ("p_wait", "wait_mean", "wait_p99", "visits", "served", "errors", "rejected")
+"""Component metrics counted per visit: over a window other than the whole run they need full records."""
+COMPONENT_SERIES_METRICS = ("utilization", "queue_len_mean", "in_system_mean")
+"""Component time averages kept per ``sample_interval`` bucket in both record modes: a recovery time
+can be measured on them, as on any counter or ratio the component's kind reports."""
 
 SloBound = Annotated[float | None, WithJsonSchema(
     {"anyOf": [{"type": "number"}, {"type": "string", "description": "with units: 250ms, 0.999, 100/s"},
@@ -106,12 +114,12 @@ class Slo(Strict):
             raise ValueError("grace applies to `after: <fault>` only")
         if self.component is not None and self.operation is not None:
             raise ValueError("an SLO reads a component's metric or an operation's, not both")
-        if self.component is not None and (self.window or self.during is not None or self.after is not None
-                                           or self.recovery):
-            raise ValueError("a component metric is read over the whole measurement window (windows and "
-                             "recovery read the requests)")
-        if self.recovery is not None and self.metric not in SERIES_METRICS:
+        if self.recovery is not None and self.component is None and self.metric not in SERIES_METRICS:
             raise ValueError(f"a recovery time is measured on a time series: metric one of {', '.join(SERIES_METRICS)}")
+        if self.recovery is not None and self.metric in COMPONENT_VISIT_METRICS:
+            raise ValueError(f"a recovery time is measured on a time series: a component's "
+                             f"{', '.join(COMPONENT_SERIES_METRICS)} or a counter or ratio its kind reports "
+                             f"(not {self.metric}, which is counted per visit)")
         return self
 
     @property
@@ -152,8 +160,16 @@ class Slo(Strict):
             if self.window.from_ >= scenario.duration or end > scenario.duration:
                 problems.append(((*here, "window"), f"the window must lie inside the run (duration "
                                                     f"{scenario.duration:g}s)"))
-        if scenario.records == "summary" and (self.window or self.during is not None or self.after is not None):
-            problems.append(((*here,), "a window reads the requests: it needs full records (records: full or auto)"))
+        spec = scenario.components.get(self.component) if self.component is not None else None
+        windowed = self.window or self.during is not None or self.after is not None
+        if scenario.records == "summary" and windowed and (spec is None or self.metric in COMPONENT_VISIT_METRICS):
+            what = "the requests" if self.component is None else "the visits"
+            problems.append(((*here,), f"a window reads {what}: it needs full records (records: full or auto)"))
+        if spec is not None and self.recovery is not None and self.metric not in COMPONENT_VISIT_METRICS:
+            series = [*COMPONENT_SERIES_METRICS, *timed_metrics(spec, scenario)]
+            if self.metric not in series:
+                problems.append(((*here, "metric"), f"a recovery time is measured on a time series: component "
+                                                    f"{self.component!r} has {', '.join(series)}"))
         if scenario.records == "summary" and self.recovery is not None and self.operation is not None:
             problems.append(((*here, "operation"), "an operation's time series needs full records"))
         return problems
@@ -172,6 +188,12 @@ class Slo(Strict):
             out["recovery"] = {"after": self.recovery.after, "within": self.recovery.within,
                                "threshold": self.target, "threshold_bound": "max" if self.max is not None else "min"}
         return out
+
+
+def timed_metrics(spec: Any, scenario: Any) -> list[str]:
+    """The counters and ratios a component of *spec* reports in *scenario* (its kind's declarations,
+    :mod:`simulator.metrics.descriptors`): timestamped, so readable over any window and per bucket."""
+    return [m.name for m in getattr(spec, "metrics", ()) if getattr(m, "timed", False) and m.applies(spec, scenario)]
 
 
 def find_fault(ref: FaultRef, faults: list[Any]) -> tuple[int, Any]:

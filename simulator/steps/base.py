@@ -8,7 +8,7 @@ closures a kind returns are the whole per-request cost, so a kind does its look-
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, ClassVar, Generator, Iterable, Protocol
+from typing import Annotated, Any, Callable, ClassVar, Generator, Iterable, Mapping, Protocol
 
 from pydantic import ConfigDict, Field
 
@@ -86,6 +86,10 @@ class CallPolicy:
     name: ClassVar[str]
     rank: ClassVar[int]
     """Where it sits from the call outwards (:mod:`simulator.steps.policies` lists the ranks)."""
+    fields: ClassVar[Mapping[str, Any]] = {}
+    """The fields it adds to a ``call:`` step, as pydantic's ``create_model`` takes them
+    (``{"tries": (int, 1)}``): how a policy from outside the package is configured in YAML.
+    The built-in policies' fields are written on :class:`~simulator.steps.call.CallStep`."""
 
     def applies(self, spec: Any) -> bool:
         """Whether the call step *spec* asks for this policy."""

@@ -2,11 +2,18 @@
 
 Compiled: the network hop to ``component.operation`` (:meth:`StepBuilder.call`), wrapped
 by every call policy the spec asks for, in the order of :mod:`simulator.steps.policies`.
+
+The spec is :class:`CallStep`, plus the fields the registered policies declare
+(:attr:`~simulator.steps.base.CallPolicy.fields`; the built-in ones are on
+:class:`CallStep` itself): :attr:`Call.spec` is that model, made again when a policy is
+registered or removed.
 """
 
 from __future__ import annotations
 
-from . import Step
+from pydantic import create_model
+
+from . import POLICIES, Step
 from .base import StepKind, StepSpec, Target
 from .policies import in_order
 from ..scenario.types import PositiveDuration
@@ -28,7 +35,18 @@ class CallStep(StepSpec):
 
 class Call(StepKind):
     name = "call"
-    spec = CallStep
+    _made: tuple = ((), CallStep)  # (the policies it was made for, the model)
+
+    @property
+    def spec(self) -> type[CallStep]:
+        """:class:`CallStep`, extended with the fields of the registered policies that declare some."""
+        policies = tuple(policy for _, policy in POLICIES.items() if policy.fields)
+        if policies != self._made[0]:
+            fields = {name: field for policy in policies for name, field in policy.fields.items()}
+            model = CallStep if not fields else create_model(
+                "CallStep", __base__=CallStep, __module__=__name__, __doc__=CallStep.__doc__, **fields)
+            self._made = (policies, model)
+        return self._made[1]
 
     def children(self, spec: CallStep):
         for policy in in_order():

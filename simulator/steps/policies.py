@@ -23,7 +23,10 @@ rank   policy       why there
 This is Polly's recommended nesting (fallback ∘ retry ∘ breaker ∘ timeout ∘ bulkhead).
 A new policy is a class here (or in a module of its own listed in
 :data:`simulator.steps.BUILTIN_POLICIES`), a field on
-:class:`~simulator.steps.call.CallStep` and a rank in this table.
+:class:`~simulator.steps.call.CallStep` and a rank in this table. A policy from outside
+the package declares its fields instead (:attr:`~simulator.steps.base.CallPolicy.fields`)
+and is registered with :func:`simulator.steps.register_policy` or the ``sdsim.policies``
+entry-point group (``tests/plugins/tries.py`` is an example, at rank 40).
 """
 
 from __future__ import annotations

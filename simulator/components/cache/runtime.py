@@ -26,8 +26,8 @@ crashed cache comes back empty (a cold start).
 
 Tallies: ``hits``, ``misses``, ``stale_reads``, ``evictions``, ``expirations``,
 ``rejections`` (tinylfu refused the newcomer: also an eviction), ``origin_loads``, ``coalesced``, ``writes``,
-``origin_writes``, ``writes_merged``, ``lost_writes``; ratios ``hit_ratio`` =
-hits / (hits + misses) and ``stale_ratio`` = stale reads / hits.
+``origin_writes``, ``writes_merged``, ``lost_writes``; its spec declares them and the ratios
+``hit_ratio`` = hits / (hits + misses) and ``stale_ratio`` = stale reads / hits.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ class Cache(Component):
         self.count = {n: log.counter(n) for n in (
             "hits", "misses", "stale_reads", "evictions", "expirations", "rejections", "origin_loads", "coalesced",
             "writes", "origin_writes", "writes_merged", "lost_writes")}
-        log.ratios = {"hit_ratio": ("hits", ("hits", "misses")), "stale_ratio": ("stale_reads", ("hits",))}
         log.facts.update({"policy": spec.policy, "pattern": spec.pattern, "capacity_entries": spec.capacity})
         self.loading: dict[int, Any] = {}
         self.pending: dict[int, int] = {}

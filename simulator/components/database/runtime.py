@@ -73,9 +73,7 @@ class Database(Component):
         self.key_space = spec.sharding.key_space if spec.sharding and spec.sharding.key_space else self._key_space()
         # without keys every request carries key 0: "stale" would only mean "some write happened"
         self.keyed = any(w.keys is not None for w in world.scenario.workload)
-        if self.keyed:
-            log.ratios = {"stale_ratio": ("stale_reads", ("replica_reads",))}
-        elif spec.read_replicas:
+        if not self.keyed and spec.read_replicas:
             log.facts["staleness"] = "not tracked: no workload has keys"
         self.shard_of = self._router()
         self.to_shard = [log.counter(f"shard:{s}") for s in range(shards)] if shards > 1 else None

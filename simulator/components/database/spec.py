@@ -19,6 +19,11 @@ Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]
 WRITE_PREFIXES = ("write", "insert", "update", "delete", "upsert")
 
 
+def keyed(scenario: Any) -> bool:
+    """Whether a workload of *scenario* sends keys (what staleness is tracked by)."""
+    return any(w.keys is not None for w in scenario.workload)
+
+
 class DatabaseOperation(Strict):
     """A database operation: a read or a write holding one pooled connection for ``work``.
 
@@ -75,13 +80,18 @@ class DatabaseSpec(ComponentBase):
 
     kind: Literal["database"] = "database"
     metrics: ClassVar[tuple[Metric, ...]] = (
+        Counter("pool_timeouts", when=lambda spec, _: spec.pool_timeout is not None),
         *(Counter(n) for n in ("stale_reads", "ryw_violations", "replica_reads", "failovers", "scatter_queries")),
-        Ratio("stale_ratio", "stale_reads", ("replica_reads",)),  # only when a workload has keys
-        Share("shard", over="shard"),
-        Fact("shards"), Fact("read_replicas"), Fact("staleness"), Fact("strategy"),
-        Fact("keys_moved_adding_a_shard", record=True),
+        Ratio("stale_ratio", "stale_reads", ("replica_reads",), when=lambda _, scenario: keyed(scenario)),
+        Share("shard", over="shard", when=lambda spec, _: spec.shard_count > 1),
+        Fact("staleness", when=lambda spec, scenario: spec.read_replicas and not keyed(scenario)),
+        Fact("shards"), Fact("read_replicas"),
+        Fact("strategy", when=lambda spec, _: spec.sharding is not None),
+        Fact("keys_moved_adding_a_shard", record=True, when=lambda spec, _: spec.sharding is not None),
     )
-    """Replica reads and how many were stale; per-shard load; the placement's facts."""
+    """Requests that waited longer than ``pool_timeout``; replica reads and how many were stale (tracked
+    only when a workload has keys: without keys "stale" would only mean "some write happened"; the
+    ``staleness`` fact says so); per-shard load; the placement's facts."""
     store = True  # drawn at the bottom of its tier
     connections: Annotated[int, Field(ge=1)] = 10
     queue: Annotated[int, Field(ge=0)] | None = None

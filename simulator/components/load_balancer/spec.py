@@ -70,11 +70,16 @@ class LoadBalancerSpec(ComponentBase):
 
     kind: Literal["load_balancer"] = "load_balancer"
     metrics: ClassVar[tuple[Metric, ...]] = (
-        *(Counter(n) for n in ("panic", "no_healthy_upstream", "over_max_connections", "retries", "ejections",
-                               "marked_unhealthy", "marked_healthy")),
+        Counter("panic"), Counter("no_healthy_upstream"),
+        Counter("over_max_connections", when=lambda spec, _: spec.max_connections),
+        Counter("retries", when=lambda spec, _: spec.retries),
+        Counter("ejections", when=lambda spec, _: spec.outlier_detection is not None),
+        *(Counter(n, when=lambda spec, _: spec.health_check is not None)
+          for n in ("marked_unhealthy", "marked_healthy")),
         Share("sent", over="replica"),
     )
-    """Routing events (panic mode, refusals, retries, ejections, health flips) and the per-replica split."""
+    """Routing events (panic mode, refusals, retries, ejections, health flips: each with the setting that
+    makes it happen) and the per-replica split."""
     backend: Name
     policy: Policy = "round_robin"
     weights: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
 from pydantic import Field, model_validator
 
-from ...metrics.descriptors import Counter, Metric
+from ...metrics.descriptors import Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase
 from ...scenario.model import Operation
@@ -70,8 +70,8 @@ class ServiceSpec(ComponentBase):
     """
 
     kind: Literal["service"] = "service"
-    metrics: ClassVar[tuple[Metric, ...]] = (Counter("pool_timeouts"),)
-    """Requests that gave up waiting for a worker (``wait_limit``)."""
+    metrics: ClassVar[tuple[Metric, ...]] = ()
+    """None beyond every component's visits, waits and utilization."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None

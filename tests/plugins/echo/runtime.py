@@ -1,15 +1,15 @@
 """The runtime of ``kind: echo``: one timeout per request, one span per visit.
 
-It emits what its spec declares (``EchoSpec.metrics``): a tally per visit, the ratio, the
-delay as a fact, and one row per visit in its record table ``echoes`` (time, operation),
-of which summary records keep only the count.
+It emits the values its spec declares (``EchoSpec.metrics``): a tally per visit and the
+delay as a fact (the summary derives the declared ratio from the tallies), and one row per
+visit in its record table ``echoes`` (time, operation), of which summary records keep only
+the count.
 """
 
 from __future__ import annotations
 
 from simulator.components.base import Component
 from simulator.core.request import OK
-from simulator.metrics.descriptors import Ratio, of_kind
 
 
 class Echo(Component):
@@ -20,7 +20,6 @@ class Echo(Component):
         self.env = world.env
         self.log = log = world.recorder.span_log(name, spec.kind, spec.replicas, list(spec.operations))
         self.first, self.other = log.counter("first_operation"), log.counter("other_operations")
-        log.ratios = {r.name: (r.numerator, r.denominator) for r in of_kind(spec) if isinstance(r, Ratio)}
         log.facts["delay_ms"] = spec.delay * 1000
         self.echoed = log.table("echoes", ("time", "operation"), summary="count")
 
