@@ -299,3 +299,17 @@ def test_reshard_over_a_hundred_billion_keys_is_a_usage_error_not_a_hang():
     done = cli("reshard", str(HOT_SHARD), "--keys", "100000000000")
     assert done.returncode == 2 and "less than or equal to 10000000" in done.stdout + done.stderr
     assert time.perf_counter() - started < 30
+
+
+@pytest.mark.parametrize("field, value", [("health_check.interval", "1e-300s"), ("health_check.interval", "1us")])
+def test_a_health_check_every_femtosecond_is_refused_not_a_hang(field, value):
+    """Found by the fuzzer (seed 20261206, mutant 1899 once scenarios/events/ existed): it hung."""
+    file = ROOT / "scenarios" / "lb" / "replica-crash-health.yaml"
+    out = refused("validate", str(file), "--set", f"components.lb.{field}={value}", says="timer events", within=30)
+    assert "components.lb.health_check.interval" in out and "use at least" in out
+
+
+def test_an_autoscaler_evaluating_every_nanosecond_is_refused():
+    file = ROOT / "scenarios" / "lb" / "autoscaling.yaml"
+    messages = problems(file.read_text(encoding="utf-8"), sets=["components.api.autoscaling.interval=1us"])
+    assert any("autoscaling.interval" in m and "timer events" in m for m in messages), messages

@@ -83,10 +83,15 @@ def test_summary_line_handles_no_successful_requests_and_long_latencies():
     (Param(default=10, min=1, max=40), (1, 40, 1)),
     (Param(default=10), (2, 30, 1)),
     (Param(default=0), (-10, 10, 1)),
-    (Param(default=50, min=1, max=40), (1, 50, 1)),  # a default outside its bounds stays reachable
 ])
 def test_slider_bounds(param, expected):
     assert slider_bounds(param) == pytest.approx(expected)
+
+
+def test_a_default_outside_its_bounds_never_reaches_a_slider():
+    """Once the slider widened itself to reach such a default; the scenario now refuses it."""
+    with pytest.raises(ValueError, match="outside the declared range"):
+        Param(default=50, min=1, max=40)
 
 
 def test_slider_bounds_refuses_non_numbers():

@@ -11,11 +11,15 @@ estimates, from the scenario alone:
 * **samples**: the time series has ``duration / sample_interval`` points per series;
 * **users**: a closed loop's users, each a process for the whole run;
 * **slots**: a replica's ``workers`` or ``connections``;
+* **timer events**: what a component does every ``interval`` by itself (its kind's
+  ``timers()``: health probes × backend hosts, autoscaler evaluations), over the run;
 * **instances**: what each component runs at most (its kind's ``instances()`` and
   ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
 
 It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_SAMPLES`
-samples, :data:`MAX_USERS` users, :data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances of a component (the message names the workload or field, what it asks for and the limit), and
+samples, :data:`MAX_TIMER_TICKS` timer events of a component, :data:`MAX_USERS` users,
+:data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances
+of a component (the message names the workload or field, what it asks for and the limit), and
 warns above :data:`WARN_REQUESTS` (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
 """
@@ -31,6 +35,7 @@ from .source import Path
 MAX_REQUESTS = 50_000_000  # ~ an hour of simulation and GBs of records: refused
 WARN_REQUESTS = 5_000_000  # ~ minutes: said, not refused
 MAX_SAMPLES = 1_000_000  # points per time series
+MAX_TIMER_TICKS = 10_000_000  # a component's periodic events (health probes, autoscaler evaluations) per run
 MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
 MAX_USERS = 100_000  # closed-loop users of one workload (each is a process for the whole run)
 MAX_SLOTS = 1_000_000  # workers (or connections) of one replica: counted in floats, drawn as time series
@@ -74,6 +79,13 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
             if isinstance(slots, int) and slots > MAX_SLOTS:
                 errors.append((("components", name, field), f"{_count(slots)} {field} per replica, more than the "
                                                             f"{MAX_SLOTS:,} a replica may have"))
+        for path, interval, units in spec.timers(scenario.components):
+            ticks = scenario.duration / interval * units
+            if ticks > MAX_TIMER_TICKS:
+                errors.append((("components", name, *path),
+                               f"{interval:g}s over a {scenario.duration:g}s run is {_count(ticks)} timer events, "
+                               f"more than the {MAX_TIMER_TICKS:,} allowed: use at least "
+                               f"{scenario.duration * units / MAX_TIMER_TICKS:.3g}s"))
         count, what = max((spec.instances(), "instances"), spec.fault_units())
         if not count <= MAX_INSTANCES:
             errors.append((("components", name), f"{name!r} runs {_count(count)} {what}, more than the "

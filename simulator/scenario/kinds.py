@@ -79,6 +79,12 @@ class ComponentBase(Strict):
         """What it does, in a few words for diagrams (its policy, its shards); empty when plain."""
         return ""
 
+    def timers(self, components: Mapping[str, "ComponentBase"]) -> list[tuple[Path, float, float]]:
+        """Periodic work this kind does by itself: ``(field path, interval in s, units ticked each
+        interval)`` (a health check probes every backend host each ``interval``). The run
+        budget multiplies them out, so a ``1e-300s`` interval is refused before the run."""
+        return []
+
     def instances(self, measured: Iterable[Mapping[str, Any]] = ()) -> float:
         """How many instances it runs, for the cost model.
 

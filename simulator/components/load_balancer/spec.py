@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Mapping
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from ...balancing.policies import POLICIES
 from ...metrics.descriptors import Counter, Metric, Share
 from ...scenario.distributions import Distribution
 from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
+from ...scenario.source import Path
 from ...scenario.model import ZERO
 from ...scenario.types import Name, PositiveDuration, Probability, Strict
 from ..service.spec import ServiceSpec
@@ -104,6 +105,13 @@ class LoadBalancerSpec(ComponentBase):
     def operation_names(self, components):
         backend = components.get(self.backend)
         return [] if backend is None or backend is self else backend.operation_names(components)
+
+    def timers(self, components: Mapping[str, ComponentBase]) -> list[tuple[Path, float, float]]:
+        if self.health_check is None:
+            return []
+        backend = components.get(self.backend)
+        hosts = backend.fault_units()[0] if backend is not None and backend is not self else 1
+        return [(("health_check", "interval"), self.health_check.interval, hosts)]
 
     def implicit_calls(self, components):
         return [ImplicitCall(operation=op, target=self.backend, target_operation=op, field="backend")

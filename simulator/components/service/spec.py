@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from ...metrics.descriptors import Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase
+from ...scenario.source import Path
 from ...scenario.model import Operation
 from ...scenario.types import Duration, Name, PositiveDuration, Strict
 
@@ -111,6 +112,11 @@ class ServiceSpec(ComponentBase):
     def describe(self) -> str:
         scaling = self.autoscaling
         return f"autoscaled {scaling.min_replicas}–{scaling.max_replicas}" if scaling is not None else ""
+
+    def timers(self, components: Mapping[str, ComponentBase]) -> list[tuple[Path, float, float]]:
+        if self.autoscaling is None:
+            return []
+        return [(("autoscaling", "interval"), self.autoscaling.interval, 1)]
 
     def instances(self, measured: Iterable[Mapping[str, Any]] = ()) -> float:
         """Its replicas; autoscaled, the time-average ready replicas over the runs (none: ``max_replicas``)."""
