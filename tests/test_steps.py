@@ -24,7 +24,7 @@ from simulator.steps.policies import in_order
 
 
 def test_the_built_in_step_kinds_and_policies_are_registered():
-    assert list(STEPS) == ["call", "publish", "parallel", "branch"]
+    assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga"]
     assert [policy.name for policy in in_order()] == ["timeout", "fallback"]  # the call outwards
     for name, kind in STEPS.items():
         assert kind.name == name and name in kind.spec.model_fields
@@ -33,14 +33,14 @@ def test_the_built_in_step_kinds_and_policies_are_registered():
 def test_a_duplicate_step_kind_is_an_error_and_an_unknown_one_lists_the_valid_ones():
     with pytest.raises(ValueError, match="step kind 'call' is already registered"):
         STEPS.add("call", STEPS["call"])
-    with pytest.raises(UnknownName, match="call, publish, parallel, branch"):
+    with pytest.raises(UnknownName, match="call, publish, parallel, branch, saga"):
         STEPS["retry"]
     with pytest.raises(ValueError, match="call policy 'timeout' is already registered"):
         POLICIES.add("timeout", POLICIES["timeout"])
 
 
 def test_a_step_with_no_known_key_names_every_kind():
-    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel or branch"):
+    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel, branch or saga"):
         scenario({"svc": service(steps=[{"cal": "db.op"}]), "db": service()})
 
 

@@ -305,6 +305,8 @@ class Result(Frames):
                 total = sum(counts.get(n, 0) for n in denominator)
                 out[ratio] = counts.get(numerator, 0) / total if total else None
         out.update(rec.facts)
+        for table in rec.tables.values():  # what a digested table adds (a saga's outcomes)
+            out.update(table.entries)
         return out
 
     def _slos(self, summary: dict[str, Any]) -> list[dict[str, Any]]:
