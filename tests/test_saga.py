@@ -197,6 +197,46 @@ def test_a_crash_of_the_coordinator_ends_the_sagas_in_flight_failed():
     assert saga["failed"] == len(failed) and saga["partial_effects"] == {"p2.do": len(failed)}
 
 
+def test_a_crash_during_the_compensations_leaves_the_step_being_undone():
+    """Step 2 always fails; step 1's undo takes 200 ms: a crash of the coordinator meanwhile ends
+    those sagas failed at step 2 with step 1's effect left."""
+    data = trade(fail={"p2": 1.0}, duration="10s").model_dump(by_alias=True)
+    data["components"]["u1"]["operations"]["undo"]["work"] = 0.2
+    data["faults"].append({"kind": "crash", "target": "shop", "at": 5.0, "for": 1.0})
+    result = simulate(Scenario.model_validate(data))
+    failed = rows(result, "failed")
+    assert len(failed) >= 1 and failed.end.to_numpy() == pytest.approx(5.0)
+    assert (failed.failed_at == 2).all() and (failed.partial_effect == 1).all() and (failed.compensations == 1).all()
+    assert len(rows(result, "compensated")) > 100
+
+
+def test_a_one_way_message_crosses_a_stage_without_one_way_as_a_call(monkeypatch):
+    """A hop stage that only wraps (no ``one_way``) still carries a choreography's events: both ways."""
+    from simulator.engine import network
+
+    seen: list[str] = []
+
+    class Counting:
+        def wrap(self, inner):
+            def visit(request, *where):
+                seen.append("out")
+                status = yield from inner(request, *where)
+                seen.append("back")
+                return status
+
+            return visit
+
+    monkeypatch.setattr(network, "STAGES", [lambda env, links, a, b: Counting(), network.link_delay])
+    orchestrated = saga_of(simulate(trade("orchestration", duration="5s")))["count"]
+    calls = seen.count("out")
+    choreographed = saga_of(simulate(trade("choreography", duration="5s")))["count"]
+    events = seen.count("out") - calls
+    # the same sagas (same seed): 4 calls each, or 5 one-way hops (the trigger and 4 events, the
+    # last one back to the initiator); the client's request crosses the stage in both runs
+    assert choreographed == orchestrated > 50 and seen.count("out") == seen.count("back")
+    assert events - calls == (5 - 4) * orchestrated
+
+
 # ----------------------------------------------------------------------------- G12.1 replications
 
 
@@ -355,7 +395,7 @@ def test_the_good_saga_loads(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(GOOD)
     saga = load_scenario(path).components["shop"].operations["trade"].steps[0].saga
-    assert saga.pivot == 2 and saga.style == "orchestration" and saga.retry.max_attempts == 3
+    assert saga.pivot_index == 2 and saga.style == "orchestration" and saga.retry.max_attempts == 3
 
 
 @pytest.mark.parametrize("old, new, where, message", [

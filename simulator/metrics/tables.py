@@ -86,7 +86,8 @@ class _Live:
             self.rows = None
             self.digesting = Digesting(summary, fields, exact=False)
             buffer, counted, limit = array("d"), self.counted, CHUNK_ROWS * len(fields)
-            extend, fold = buffer.extend, self._folder(buffer)
+            extend = buffer.extend
+            fold = self.fold = self._folder(buffer)
 
             def add(*row: float) -> None:
                 extend(row)
@@ -113,7 +114,6 @@ class _Live:
                 self.digesting.fold(np.frombuffer(buffer, dtype=float).reshape(-1, width).copy())
                 del buffer[:]
 
-        self.fold = fold
         return fold
 
     def finish(self) -> RecordTable:

@@ -123,7 +123,7 @@ class Saga(Strict):
         return self
 
     @property
-    def pivot(self) -> int | None:
+    def pivot_index(self) -> int | None:
         """The pivot's index (0-based), or ``None``."""
         return next((j for j, action in enumerate(self.steps) if action.pivot), None)
 
@@ -238,128 +238,131 @@ class SagaKind(StepKind):
         add = ctx.table("sagas", FIELDS, Digest(
             by=("saga", "outcome"), sums=("messages", "compensations"), counts=("failed_at", "partial_effect"),
             spread="latency", when="start", window=(ctx.scenario.warmup, ctx.scenario.duration), present=summary))
-        run = (_choreography if saga.style == "choreography" else _orchestration)(saga, ctx)
+        run = _driver(saga, *(_choreography if saga.style == "choreography" else _orchestration)(saga, ctx))
         env = ctx.env
 
         def saga_step(request):
             start = env.now
-            state = [0, 0, 0, 0]  # messages, compensations, failed_at, partial_effect (kept if a crash interrupts)
+            done = Progress()
             try:
-                outcome = yield from run(request, state)
-            except Exception:  # the coordinator crashed: the step in flight is where the saga stopped
-                add(start, env.now, env.now - start, code, FAILED, state[2], state[0], state[1], state[2])
+                yield from run(request, done)
+            except Exception:  # the coordinator crashed (an interrupt): the saga stops where it was
+                done.crashed()
+                add(start, env.now, env.now - start, code, done.outcome, done.failed_at, done.messages,
+                    done.compensations, done.partial_effect)
                 raise
-            add(start, env.now, env.now - start, code, outcome, state[2], state[0], state[1], state[3])
-            return OK if outcome == COMPLETED else ERROR
+            add(start, env.now, env.now - start, code, done.outcome, done.failed_at, done.messages,
+                done.compensations, done.partial_effect)
+            return OK if done.outcome == COMPLETED else ERROR
 
         return saga_step
 
 
-def _attempts(env, waits: list[float]):
-    """``attempt(call, request, tries) -> (succeeded, attempts made)``, waiting ``waits[k]`` before try k + 2."""
+class Progress:
+    """How far one saga got: what its row records (steps are 1-based; 0 is none)."""
 
-    def attempt(call, request, tries: int):
-        for k in range(tries):
-            if k:
-                yield env.timeout(waits[k - 1])
-            if not (yield from call(request)):
-                return True, k + 1
-        return False, tries
+    __slots__ = ("messages", "compensations", "failed_at", "partial_effect", "in_flight", "outcome", "holder")
 
-    return attempt
+    def __init__(self) -> None:
+        self.messages = self.compensations = self.failed_at = self.partial_effect = self.in_flight = 0
+        self.outcome: int | None = None
+        self.holder: str | None = None  # choreography: the participant that emits the next event (None: the initiator)
+
+    def left(self, step: int) -> None:
+        """*step*'s effect stays: the first one met (in reverse order) is the one the row names."""
+        self.partial_effect = self.partial_effect or step
+
+    def crashed(self) -> None:
+        """The coordinator went down with the saga unfinished: failed at the step in flight, its effect left."""
+        if self.outcome is None:
+            self.outcome = FAILED
+            self.failed_at = self.failed_at or self.in_flight
+            self.left(self.in_flight)
+
+
+def _driver(saga: Saga, transact, finish):
+    """The saga's course, whatever the style: ``transact(j, undo, tries, request, progress)`` runs step
+    *j*'s ``do`` (or its ``undo``) up to *tries* times and says whether it succeeded; ``finish``
+    (or ``None``) ends the saga once its outcome is known."""
+    steps = saga.steps
+    last_compensable = len(steps) - 1 if saga.pivot_index is None else saga.pivot_index
+    retries = saga.retry.max_attempts
+
+    def run(request, progress: Progress):
+        for j in range(len(steps)):
+            progress.in_flight = j + 1
+            if (yield from transact(j, False, 1 if j <= last_compensable else retries, request, progress)):
+                continue
+            progress.failed_at = j + 1
+            if j > last_compensable:  # a retryable step gave up: the saga cannot go back
+                progress.left(j + 1)
+            else:
+                for k in range(j - 1, -1, -1):  # compensate, in reverse
+                    if steps[k].undo is None:
+                        progress.left(k + 1)
+                        continue
+                    progress.in_flight = k + 1
+                    progress.compensations += 1
+                    if not (yield from transact(k, True, retries, request, progress)):
+                        progress.left(k + 1)
+            progress.outcome = FAILED if progress.partial_effect else COMPENSATED
+            break
+        else:
+            progress.outcome = COMPLETED
+        progress.in_flight = 0
+        if finish is not None:
+            yield from finish(request, progress)
+
+    return run
 
 
 def _orchestration(saga: Saga, ctx):
-    """The coordinator's loop: a command and its reply per attempt (see the module docstring)."""
-    steps = saga.steps
-    dos = [ctx.call(action.do) for action in steps]
-    undos = [ctx.call(action.undo) if action.undo else None for action in steps]
-    last_compensable = len(steps) - 1 if saga.pivot is None else saga.pivot
-    retries = saga.retry.max_attempts
-    attempt = _attempts(ctx.env, saga.retry.waits())
+    """The coordinator commands each step and waits for the reply: a call, 2 messages per attempt."""
+    calls = {(j, undo): ctx.call(target) for j, action in enumerate(saga.steps)
+             for undo, target in ((False, action.do), (True, action.undo)) if target}
+    waits, env = saga.retry.waits(), ctx.env
 
-    def run(request, state):
-        for j, do in enumerate(dos):
-            state[2] = j + 1  # in flight
-            succeeded, tries = yield from attempt(do, request, 1 if j <= last_compensable else retries)
-            state[0] += 2 * tries
-            if succeeded:
-                continue
-            if j > last_compensable:  # a retryable step gave up: forward only, effects stay
-                state[3] = j + 1
-                return FAILED
-            for k in range(j - 1, -1, -1):
-                if undos[k] is None:
-                    state[3] = state[3] or k + 1
-                    continue
-                state[1] += 1
-                undone, tries = yield from attempt(undos[k], request, retries)
-                state[0] += 2 * tries
-                if not undone:
-                    state[3] = state[3] or k + 1
-            return FAILED if state[3] else COMPENSATED
-        state[2] = 0
-        return COMPLETED
-
-    return run
-
-
-def _choreography(saga: Saga, ctx):
-    """Events between participants: one per local transaction (see the module docstring)."""
-    steps = saga.steps
-    owner = {target: target.partition(".")[0] for action in steps for target in (action.do, action.undo) if target}
-    senders = [None, *sorted(set(owner.values()))]  # None: the initiator (this component)
-    send = {(sender, target): ctx.send(target, sender) for sender in senders for target in owner}
-    arrive = {sender: ctx.receive(sender) for sender in senders if sender is not None}
-    last_compensable = len(steps) - 1 if saga.pivot is None else saga.pivot
-    retries = saga.retry.max_attempts
-    waits = saga.retry.waits()
-    env = ctx.env
-
-    def local(target: str, holder, request, tries: int):
-        """The event from *holder* reaches the participant, which tries its local transaction *tries* times."""
-        if not (yield from send[holder, target](request)):
-            return True
-        retry = send[owner[target], target]
-        for k in range(1, tries):
-            yield env.timeout(waits[k - 1])
-            if not (yield from retry(request)):
+    def transact(j: int, undo: bool, tries: int, request, progress: Progress):
+        call = calls[j, undo]
+        for k in range(tries):
+            if k:
+                yield env.timeout(waits[k - 1])
+            progress.messages += 2
+            if not (yield from call(request)):
                 return True
         return False
 
-    def run(request, state):
-        holder = None
-        outcome = COMPLETED
-        for j, action in enumerate(steps):
-            state[2] = j + 1  # in flight
-            succeeded = yield from local(action.do, holder, request, 1 if j <= last_compensable else retries)
-            holder = owner[action.do]
-            state[0] += 1  # the participant emits its outcome
-            if succeeded:
-                continue
-            if j > last_compensable:
-                state[3] = j + 1
-                outcome = FAILED
-                break
-            for k in range(j - 1, -1, -1):
-                undo = steps[k].undo
-                if undo is None:
-                    state[3] = state[3] or k + 1
-                    continue
-                state[1] += 1
-                undone = yield from local(undo, holder, request, retries)
-                holder = owner[undo]
-                state[0] += 1
-                if not undone:
-                    state[3] = state[3] or k + 1
-            outcome = FAILED if state[3] else COMPENSATED
-            break
-        else:
-            state[2] = 0
-        yield from arrive[holder](request)  # the last event reaches the initiator
-        return outcome
+    return transact, None
 
-    return run
+
+def _choreography(saga: Saga, ctx):
+    """Each local transaction ends with one event, a one-way hop to whoever acts next; the last
+    one reaches the initiator. A retry runs the local transaction again where it is."""
+    targets = {(j, undo): target for j, action in enumerate(saga.steps)
+               for undo, target in ((False, action.do), (True, action.undo)) if target}
+    owner = {target: target.partition(".")[0] for target in targets.values()}
+    senders = [None, *sorted(set(owner.values()))]  # None: the initiator (this component)
+    send = {(sender, target): ctx.send(target, sender) for sender in senders for target in owner}
+    arrive = {sender: ctx.receive(sender) for sender in senders if sender is not None}
+    waits, env = saga.retry.waits(), ctx.env
+
+    def transact(j: int, undo: bool, tries: int, request, progress: Progress):
+        target = targets[j, undo]
+        here = owner[target]
+        succeeded = not (yield from send[progress.holder, target](request))
+        for k in range(1, tries):
+            if succeeded:
+                break
+            yield env.timeout(waits[k - 1])
+            succeeded = not (yield from send[here, target](request))
+        progress.holder = here
+        progress.messages += 1  # its outcome, as an event
+        return succeeded
+
+    def finish(request, progress: Progress):
+        yield from arrive[progress.holder](request)
+
+    return transact, finish
 
 
 KIND = SagaKind()
