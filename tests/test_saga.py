@@ -1,6 +1,6 @@
 """Sagas (issue 14, deliverable 6): the ``saga:`` step and its golden tests G12.1–G12.3.
 
-The golden numbers are those of golden.md §12 (Garcia-Molina & Salem, "Sagas", SIGMOD
+The golden numbers are those of golden §12 (Garcia-Molina & Salem, "Sagas", SIGMOD
 1987, doi:10.1145/38713.38742; Richardson, https://microservices.io/patterns/data/saga.html),
 copied here, and :mod:`simulator.theory.messaging` is the oracle for the rest:
 

@@ -20,7 +20,7 @@ Semantics (Garcia-Molina & Salem, "Sagas", SIGMOD 1987; the names of microservic
 * The request is ``OK`` only when the saga completed. A compensated saga is a failed request
   (``ERROR``): the order did not happen, so availability counts it as failed.
 
-**Styles** (message counts G12.2, latency G12.3 of ``simulator/docs/golden.md`` §12):
+**Styles** (message counts: golden G12.2; latency: golden G12.3):
 
 * ``orchestration`` — the component running the step is the coordinator. Each attempt of a
   step or a compensation is a command and its reply: a call through the hop pipeline (the
