@@ -135,10 +135,12 @@ def plus_minus(mean: float | None, half_width: float | None, decimals: int | Non
 def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
     """*value* of the metric named *metric*, read by its name: ``latency*`` a duration, ``availability``
     and ``error_rate`` a percentage with 3 decimals, ``*ratio`` / ``*utilization`` a percentage with 2,
-    anything else a rate."""
+    a saga count (``sagas_failed``, ``saga_messages``…) a count, anything else a rate."""
     if missing(value):
         return medium.missing_text
     name = metric.rsplit(".", 1)[-1]
+    if name in SAGA_COUNTS:
+        return count(int(value))
     if name.startswith("latency"):
         return latency(value)
     if name in ("availability", "error_rate"):
@@ -146,3 +148,28 @@ def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *,
     if name.endswith(("ratio", "utilization")):
         return percent(value, 2, medium)
     return rate(value, rate_digits, medium)
+
+
+SAGA_COUNTS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_messages", "saga_compensations")
+"""The counts a component coordinating sagas reports (:mod:`simulator.steps.saga`)."""
+SAGA_KEYS = frozenset({"sagas", "saga_completed_ratio", *SAGA_COUNTS})
+"""Every summary key of a component's sagas: shown in the sagas table, not among the details."""
+SAGA_COLUMNS = ("component", "saga", "sagas", "completed", "compensated", "failed", "completion", "msg/saga",
+                "undo/saga", "p50", "p99", "p99 comp.", "partial effects")
+"""The sagas table: p50 and p99 of completed sagas, p99 of compensated ones; undo/saga = compensations run."""
+
+
+def saga_rows(summary: dict, medium: Medium = TERMINAL) -> list[list[str]]:
+    """One row per saga of each component (columns :data:`SAGA_COLUMNS`): its outcomes, messages,
+    compensations and latencies in the measurement window, and which steps left partial effects."""
+    rows = []
+    for name, component in summary["components"].items():
+        for saga, s in (component.get("sagas") or {}).items():
+            lat = s["latency_s"]
+            partial = ", ".join(f"{step} ×{n}" for step, n in s["partial_effects"].items()) or "none"
+            rows.append([name, saga, count(s["count"]), count(s["completed"]), count(s["compensated"]),
+                         count(s["failed"]), percent(s["completed_ratio"], 2, medium), number(s["messages_per_saga"]),
+                         number(s["compensations_per_saga"]), latency(lat["completed"]["p50"]),
+                         latency(lat["completed"]["p99"]), latency(lat["compensated"]["p99"]), partial])
+    return rows
+

@@ -52,6 +52,15 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         for name, kind, text in details:
             table.add_row(Text(name), kind, Text(text))
         parts.append(table)
+    sagas = present.saga_rows(summary)
+    if sagas:
+        table = Table(title="sagas started in the measurement window (p50, p99: completed ones)", title_justify="left")
+        for col in present.SAGA_COLUMNS:
+            table.add_column(col, justify="left" if col in ("component", "saga", "partial effects") else "right",
+                             overflow="fold")
+        for row in sagas:
+            table.add_row(*map(Text, row))
+        parts.append(table)
     if summary["slos"]:
         slos = Table(title="SLOs", title_justify="left")
         for col in ("SLO", "metric", "value", "target", "verdict"):
@@ -90,7 +99,7 @@ def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
                 bits.append(f"per {share.over} " + " / ".join(f"{100 * v / sum(split):.0f}%" for v in split))
         if c.get("capacity_mean") is not None:
             bits.append(f"mean workers provisioned {c['capacity_mean']:.1f}")
-        shown = BASIC_KEYS | {r.name for r in ratios}
+        shown = BASIC_KEYS | {r.name for r in ratios} | present.SAGA_KEYS  # sagas: a table of their own
         for key, value in c.items():
             if key in shown:
                 continue

@@ -44,7 +44,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 def test_the_built_in_step_kinds_and_policies_are_registered():
-    assert list(STEPS) == ["call", "publish", "parallel", "branch"]
+    assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga"]
     assert [policy.name for policy in in_order()] == ["timeout", "fallback"]  # the call outwards
     for name, kind in STEPS.items():
         assert kind.name == name and name in kind.spec.model_fields
@@ -53,14 +53,14 @@ def test_the_built_in_step_kinds_and_policies_are_registered():
 def test_a_duplicate_step_kind_is_an_error_and_an_unknown_one_lists_the_valid_ones():
     with pytest.raises(ValueError, match="step kind 'call' is already registered"):
         STEPS.add("call", STEPS["call"])
-    with pytest.raises(UnknownName, match="call, publish, parallel, branch"):
+    with pytest.raises(UnknownName, match="call, publish, parallel, branch, saga"):
         STEPS["retry"]
     with pytest.raises(ValueError, match="call policy 'timeout' is already registered"):
         POLICIES.add("timeout", POLICIES["timeout"])
 
 
 def test_a_step_with_no_known_key_names_every_kind():
-    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel or branch"):
+    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel, branch or saga"):
         scenario({"svc": service(steps=[{"cal": "db.op"}]), "db": service()})
 
 
@@ -233,7 +233,7 @@ def test_errors_inside_a_registered_step_are_located(repeat_kind, repeat_file):
 
 
 def test_an_unknown_step_lists_the_registered_kinds(repeat_kind):
-    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel, branch or repeat"):
+    with pytest.raises(Exception, match="a step needs exactly one of call, publish, parallel, branch, saga or repeat"):
         scenario({"svc": service(steps=[{"repaet": 2}])})
 
 
@@ -268,14 +268,14 @@ def test_registering_a_step_kind_twice_or_one_that_does_not_fit_is_an_error(repe
         register_step("timeout", Timeout())
     with pytest.raises(LookupError, match="module plugins.echo.spec defines no KIND"):
         register_step("echo", "plugins.echo.spec")
-    assert list(STEPS) == ["call", "publish", "parallel", "branch", "repeat"]
+    assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga", "repeat"]
 
 
 def test_unregistering_a_step_kind_restores_the_union(repeat_file):
     register_step("repeat", "plugins.repeat")
     load_scenario(repeat_file)
     STEPS.remove("repeat")
-    with pytest.raises(ScenarioError, match="steps.0: a step needs exactly one of call, publish, parallel or branch"):
+    with pytest.raises(ScenarioError, match="steps.0: a step needs exactly one of call, publish, parallel, branch or saga"):
         load_scenario(repeat_file)
     schema = json.loads(CliRunner().invoke(app, ["schema"]).stdout)
     assert "RepeatStep" not in schema["$defs"]

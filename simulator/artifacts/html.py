@@ -166,6 +166,11 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
                  + _table(["component", "kind", "utilization", "P(wait)", "wait mean", "wait p99",
                            "queue mean", "served", "errors", "rejected"], rows, text_cols=2))
 
+    sagas = present.saga_rows(s, HTML)
+    if sagas:
+        parts.append("<h2>Sagas (started in the measurement window)</h2>"
+                     + _table(list(present.SAGA_COLUMNS), sagas, text_cols=2))
+
     if faults:
         rows = [[f.get("kind", ""), f.get("target", ""), _num(f.get("start")), _num(f.get("end")),
                  f.get("detail", "") or ""] for f in faults]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..core.process import StepFn, guarded, run_sequence, unnested
+from ..core.request import OK
 from ..steps import kind_of
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class StepCompiler:
         self.env = world.env
         self.zone = zone
         self.stream = stream
+        self.scenario = world.scenario
+        self.component = stream.split("/")[0]  # streams start <component>/<operation>/steps
 
     def compile(self, spec) -> StepFn:
         return kind_of(spec).compile(spec, self)
@@ -44,6 +47,30 @@ class StepCompiler:
             call = unnested(self.env, call)
         return call
 
+    def send(self, target: str, sender: str | None = None) -> StepFn:
+        """A one-way message from component *sender* (default: this one) to ``component.operation``:
+        the hop's way there, then the target's visit; the status is the visit's (no reply crosses back)."""
+        name, _, op_name = target.partition(".")
+        component = self.world.components[name]
+        send = self.world.hops.between(self._zone_of(sender), component.zone).send(component.handle,
+                                                                                   component.operation(op_name))
+        caller = ".".join(self.stream.split("/")[:2])
+        if self.world.on_cycle(caller, target):  # as for a call: any number of visits, bounded stack
+            send = unnested(self.env, send)
+        return send
+
+    def receive(self, sender: str) -> StepFn:
+        """A one-way message from component *sender* arriving at this component (its handling costs nothing)."""
+        return self.world.hops.between(self._zone_of(sender), self.zone).send(_arrived, None)
+
+    def table(self, name: str, fields, summary="count"):
+        """This component's record table *name* (:mod:`simulator.metrics.tables`): the first step
+        that asks declares it, later ones declaring it alike share it; returns ``add(*row)``."""
+        return self.world.recorder.spans[self.component].tables.shared(name, fields, summary)
+
+    def _zone_of(self, component: str | None) -> str | None:
+        return self.zone if component is None else self.world.components[component].zone
+
     def step(self, spec, path: str) -> StepFn:
         return StepCompiler(self.world, self.zone, f"{self.stream}/{path}").compile(spec)
 
@@ -52,6 +79,12 @@ class StepCompiler:
 
     def uniform(self) -> Callable[[], float]:
         return self.world.uniform(self.stream)
+
+
+def _arrived(op, request):
+    """The visit of a message that needs no work: it has arrived."""
+    return OK
+    yield  # a generator that never waits
 
 
 def compile_steps(steps: list, world: "Context", caller_zone: str | None, stream: str) -> list[StepFn]:

@@ -15,6 +15,10 @@ latency faults included); network partitions, mTLS handshakes and trace spans ar
 to come. A hop whose only stage is the delay compiles to one closure that yields the two
 delays around the visit (no extra generator level, no extra event); a hop with no stage
 is the visit itself.
+
+**One-way messages** (:meth:`Hop.send`: a choreographed saga's events) cross each stage
+on the way there only (:meth:`HopStage.one_way`): the link's delay once, then the visit;
+no reply crosses back.
 """
 
 from __future__ import annotations
@@ -87,6 +91,10 @@ class HopStage(Protocol):
     def wrap(self, inner: Visit) -> Visit:
         """*inner* with this stage around it; the same shape (``(request, *where) -> status generator``)."""
 
+    def one_way(self, inner: Visit) -> Visit:
+        """As :meth:`wrap`, for a one-way message: only the way there (optional; without it
+        :meth:`Hop.send` uses :meth:`wrap`)."""
+
 
 class LinkDelay:
     """The link's one-way delay on the way there and again on the way back (latency faults included)."""
@@ -107,6 +115,16 @@ class LinkDelay:
             return status
 
         return across
+
+    def one_way(self, inner: Visit) -> Visit:
+        """The link's one-way delay, then *inner*: a message that needs no reply."""
+        env, delay = self.env, self.link.delay
+
+        def there(request, *where):
+            yield env.timeout(delay())
+            return (yield from inner(request, *where))
+
+        return there
 
     def around(self, handle: Visit, op) -> Callable:
         """The whole hop when this is its only stage: ``call(request)``, one generator level."""
@@ -168,6 +186,14 @@ class Hop:
         if len(stages) == 1 and type(stages[0]) is LinkDelay:
             return stages[0].around_pinned(handle, op)
         return self._compose(lambda request, replica: handle(op, request, replica))
+
+    def send(self, handle: Visit, op) -> Callable:
+        """``send(request)``: a one-way message to *op*: each stage's way there (its ``one_way``,
+        else its ``wrap``), then the visit; its status is the visit's, and nothing crosses back."""
+        visit = lambda request: handle(op, request)  # noqa: E731
+        for stage in reversed(self.stages):
+            visit = getattr(stage, "one_way", stage.wrap)(visit)
+        return visit
 
     def _compose(self, visit: Visit) -> Visit:
         for stage in reversed(self.stages):

@@ -324,6 +324,8 @@ class Result(Frames):
                 ids = [i for i, op in enumerate(rec.operations) if rec.labels.get(op) == label]
                 out[f"{label}s"] = int(visits[ids, OK].sum())
         out.update(self._declared(rec, stats.tallies))
+        for table in rec.tables.values():  # what a digested table adds (a saga's outcomes)
+            out.update(table.entries)
         return out
 
     def component_window(self, component: str, start: float, end: float) -> dict[str, Any]:

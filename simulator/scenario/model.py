@@ -65,7 +65,7 @@ def _param_shorthand(value: Any) -> Any:
 ParamSpec = Annotated[Param, BeforeValidator(_param_shorthand)]
 
 # ----------------------------------------------------------------------------- steps
-# Step kinds (call, publish, parallel, branch) are registered strategies, one module each:
+# Step kinds (call, publish, parallel, branch, saga) are registered strategies, one module each:
 # simulator.steps. `Step` is the union of those registered, built with the models using it.
 
 # ----------------------------------------------------------------------------- operations

@@ -3,7 +3,8 @@
 :func:`check` finds what pydantic cannot: call targets that do not exist, workloads aimed
 at missing operations, undeclared zones, faults on unknown components, links missing
 between zones that talk, and cycles of synchronous calls that would recurse forever; what
-one kind requires of another it asks the kind's spec (``spec.check``). It returns problems
+one kind requires of another it asks the kind's spec (``spec.check``), and what a step needs
+of the scenario around it its step kind (``StepKind.check``). It returns problems
 (errors) and warnings (unreachable components).
 
 :func:`call_graph` is the architecture as a :class:`networkx.DiGraph`: one node per
@@ -57,7 +58,8 @@ def edges(scenario: Scenario) -> Iterator[Edge]:
             for step, path, certain in iter_steps(steps, base):
                 for called, sync, field in kind_of(step).targets(step):
                     target, _, target_op = called.partition(".")
-                    yield Edge(name, op_name, target, target_op, sync, certain, path + (field,))
+                    below = field if isinstance(field, tuple) else (field,)  # a key, or keys (a saga's steps.1.do)
+                    yield Edge(name, op_name, target, target_op, sync, certain, path + below)
 
 
 def call_graph(scenario: Scenario) -> nx.DiGraph:
@@ -116,6 +118,7 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
 
     _check_zones(scenario, errors)
     _check_kinds(scenario, errors)
+    _check_steps(scenario, errors)
     _check_faults(scenario, errors)
     _check_cycles(scenario, graph_edges, errors)
 
@@ -166,6 +169,14 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
                 reported.add(frozenset((a, b)))
                 errors.append((path, f"no network link between zones {a!r} and {b!r} "
                                      "(add one under network.links or set network.default)"))
+
+
+def _check_steps(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
+    """What a step kind requires of the scenario around it (``StepKind.check``: a saga's name is its component's own)."""
+    for name, spec in scenario.components.items():
+        for op_name, steps in spec.operation_steps().items():
+            for step, path, _ in iter_steps(steps, ("components", name, "operations", op_name, "steps")):
+                errors += kind_of(step).check(step, path, scenario)
 
 
 def _check_faults(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:

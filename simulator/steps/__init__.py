@@ -6,7 +6,7 @@ of this package: its pure spec (pydantic; the YAML key that names it, ``call:``,
 operations it calls) and ``compile(spec, ctx)``, which turns the spec into a step function
 once, when the world is wired. The scenario reads the first three (validation, the call
 graph, checks); the engine only the last. :data:`STEPS` lists them; the built-in ones are
-``call``, ``publish``, ``parallel`` and ``branch``.
+``call``, ``publish``, ``parallel``, ``branch`` and ``saga``.
 
 A **call policy** (:class:`~simulator.steps.base.CallPolicy`) wraps the call of a ``call``
 step (``timeout``, ``fallback``); :data:`POLICIES` lists them and
@@ -41,6 +41,7 @@ BUILTIN = {
     "publish": "simulator.steps.publish",
     "parallel": "simulator.steps.parallel",
     "branch": "simulator.steps.branch",
+    "saga": "simulator.steps.saga",
 }
 """The built-in step kinds: YAML key → the module defining it as ``KIND``."""
 

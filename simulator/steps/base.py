@@ -35,15 +35,29 @@ class StepBuilder(Protocol):
 
     * ``env`` — the SimPy environment (``process``, ``timeout``, ``all_of``);
     * ``guarded(generator)`` — the root of a detached process (a crash ends it with ``ERROR``);
-    * ``run_sequence(steps, request)`` — run compiled steps in order, ``ERROR`` at the first failure.
+    * ``run_sequence(steps, request)`` — run compiled steps in order, ``ERROR`` at the first failure;
+    * ``scenario`` — the validated scenario; ``component`` — the name of the component whose
+      operation the step belongs to.
     """
 
     env: Any
     guarded: Callable[[Any], Any]
     run_sequence: Callable[[list, Any], Any]
+    scenario: Any
+    component: str
 
     def call(self, target: str) -> StepFn:
         """A step visiting ``component.operation`` from this component, through the network hop."""
+
+    def send(self, target: str, sender: str | None = None) -> StepFn:
+        """A one-way message from component *sender* (default: this one) to ``component.operation``:
+        the hop's way there, then the visit; no reply crosses back."""
+
+    def receive(self, sender: str) -> StepFn:
+        """A one-way message from component *sender* arriving at this component (no work)."""
+
+    def table(self, name: str, fields: Any, summary: Any = "count") -> Callable[..., None]:
+        """This component's record table *name* (shared by the steps that declare it alike): its ``add(*row)``."""
 
     def step(self, spec: Any, path: str) -> StepFn:
         """Compile one nested step; its random streams are named under ``<this step>/<path>``."""
@@ -65,9 +79,15 @@ class StepKind:
         """The step lists nested in *spec*, with their path and whether they always run with it."""
         return ()
 
-    def targets(self, spec: Any) -> Iterable[tuple[str, bool, str]]:
-        """The operations *spec* itself calls: ``(component.operation, sync, field)``."""
+    def targets(self, spec: Any) -> Iterable[tuple[str, bool, str | tuple]]:
+        """The operations *spec* itself calls: ``(component.operation, sync, field)``; *field* is the
+        key the target is written under, or a tuple of keys below the step (``("saga", "steps", 1, "do")``)."""
         return ()
+
+    def check(self, spec: Any, path: tuple, scenario: Any) -> list[tuple[tuple, str]]:
+        """Problems ``(path, message)`` of *spec*, written at *path* in *scenario*, that only the
+        scenario around it shows (for :func:`simulator.scenario.topology.check`); none by default."""
+        return []
 
     def expected_runs(self, spec: Any) -> list[float]:
         """How many times each of :meth:`children`'s lists runs, on average, per run of *spec*
