@@ -26,6 +26,7 @@ respect. The rules:
 * a spec may read one module of ``metrics``: ``metrics.descriptors`` (``Ratio``, ``Share``,
   ``Counter``, ``Fact``), which imports nothing but the standard library's ``dataclasses``
   and ``typing``, and ``metrics/__init__.py`` imports nothing.
+* the command line (``simulator/cli/``) is the top: nothing else in ``simulator`` imports it.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def layering_problems(graph: nx.DiGraph) -> list[str]:
             continue
         if pa in BELOW and pb in LAYERED and pb not in BELOW[pa] and not (is_spec(a) and b in SPEC_MAY_READ):
             problems.append(f"{a} imports {b}: {pa} may not depend on {pb}")
+        if pb == "cli":
+            problems.append(f"{a} imports {b}: nothing imports the command line")
         if pb in FORBIDDEN_INTERNAL.get(pa, ()) and not (pa == "scenario" and (b in SCENARIO_MAY_READ or is_spec(b))) \
                 and not (pa == "steps" and b in STEPS_MAY_READ):
             problems.append(f"{a} imports {b}: {pa} never imports {pb}")
@@ -178,6 +181,7 @@ def test_simulate_sits_on_top():
     (("simulator.steps.policies", "simulator.engine.network"), "steps never imports engine"),
     (("simulator.components.cache.spec", "simulator.metrics.result"), "a kind's spec is pure data"),
     (("simulator.metrics.descriptors", "simulator.core.request"), "the metric vocabulary specs import is pure"),
+    (("simulator.artifacts.bundle", "simulator.cli.console"), "nothing imports the command line"),
 ])
 def test_the_checker_catches_a_planted_violation(edge, words):
     graph = import_graph()
