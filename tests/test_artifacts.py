@@ -398,3 +398,17 @@ def test_check_output_accepts_new_paths_and_existing_folders(tmp_path):
     with pytest.raises(FolderNotEmpty):
         check_output(tmp_path / "full", empty=True)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["full", "x"]
+
+
+def test_a_full_disk_while_writing_is_a_fault_of_the_place_not_a_bug(result, tmp_path, monkeypatch):
+    import errno
+
+    from simulator.errors import OutputPathError
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(artifacts.files, "write_text", disk_full)
+    with pytest.raises(OutputPathError, match=r"cannot write .*out: writing failed \(No space left on device\)"):
+        write_run(result, tmp_path / "out", tables="csv", charts=False)
+    assert contents(tmp_path) == {}

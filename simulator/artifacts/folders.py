@@ -45,8 +45,8 @@ from ..errors import OutputPathError
 __all__ = ["FolderNotEmpty", "check_output", "staged"]
 
 _STAGE_IDS = itertools.count()
-_PLACE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
-                 errno.ENAMETOOLONG, errno.ENOTDIR}
+_PLACE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC),
+                 errno.EFBIG, errno.ENAMETOOLONG, errno.ENOTDIR}
 """Errors that say the place cannot hold the output (not that sdsim has a bug)."""
 
 
@@ -58,8 +58,8 @@ class FolderNotEmpty(OutputPathError):
 
 
 def _existing_ancestor(path: Path) -> tuple[Path, list[str]]:
-    """The nearest existing ancestor of *path* (symbolic links followed) and the names below it
-    that do not exist yet, outermost first."""
+    """The nearest ancestor of *path* that exists (a dangling link counts) and the names below
+    it that do not exist yet, outermost first."""
     missing: list[str] = []
     here = path
     while not os.path.lexists(here):
@@ -129,16 +129,16 @@ def _signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held: list[tuple[int, object]] = []
+    held: list[int] = []
     try:
-        previous = signal.signal(signal.SIGINT, lambda number, frame: held.append((number, frame)))
+        previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
     except ValueError:  # not the main interpreter
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)  # None: not set from Python
         if held:
             signal.raise_signal(signal.SIGINT)  # to whatever handled it before: KeyboardInterrupt, usually
 
