@@ -1,10 +1,12 @@
-"""The one domain exception of sdsim, and the shape of a reported problem.
+"""The faults of the input that sdsim reports (never as a traceback), and the shape of a reported problem.
 
 A bad scenario never produces a traceback. Every check (YAML syntax, types, units,
 references, topology) collects :class:`Problem` records; the loader raises a single
-:class:`ScenarioError` carrying all of them. The CLI catches it at its edge, prints one
-line per problem in the compiler-style form ``FILE:LINE:COL: dotted.path: message`` and
-exits with code 3.
+:class:`ScenarioError` carrying all of them. The CLI catches it at its edge
+(:mod:`simulator.cli.edge`), prints one line per problem in the compiler-style form
+``FILE:LINE:COL: dotted.path: message`` and exits with code 3, as it does for a run that
+cannot advance its clock (:class:`SimulationStalled`) and for an output path that cannot
+be written (:class:`OutputPathError`).
 """
 
 from __future__ import annotations
@@ -57,3 +59,21 @@ class SimulationStalled(Exception):
     A fault of the input, not of sdsim: the command line reports it like an invalid
     scenario (exit 3).
     """
+
+
+class OutputPathError(Exception):
+    """An output path sdsim cannot write: a file where a folder is wanted (or the reverse), a
+    parent that is a file, a read-only or unwritable place, a name too long.
+
+    A fault of the input, found before anything runs (:func:`simulator.artifacts.check_output`)
+    or when the place fails while writing (a full disk): the command line prints its one
+    line, ``cannot write PATH: REASON``, and exits with code 3.
+    """
+
+    def __init__(self, path: object, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason))

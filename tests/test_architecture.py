@@ -33,6 +33,7 @@ respect. The rules:
   ``units`` and nothing outside the standard library.
 * the one replication loop (``experiments/executors.py``: ``run_all``, ``replicate``) serves
   sweeps, knee/plan, compare and the grader, so it imports none of them.
+* the command line (``simulator/cli/``) is the top: nothing else in ``simulator`` imports it.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def layering_problems(graph: nx.DiGraph) -> list[str]:
             continue
         if pa in BELOW and pb in LAYERED and pb not in BELOW[pa] and not (is_spec(a) and b in SPEC_MAY_READ):
             problems.append(f"{a} imports {b}: {pa} may not depend on {pb}")
+        if pb == "cli":
+            problems.append(f"{a} imports {b}: nothing imports the command line")
         if pb in FORBIDDEN_INTERNAL.get(pa, ()) and not (pa == "scenario" and (b in SCENARIO_MAY_READ or is_spec(b))) \
                 and not (pa == "steps" and b in STEPS_MAY_READ):
             problems.append(f"{a} imports {b}: {pa} never imports {pb}")
@@ -206,6 +209,7 @@ def test_simulate_sits_on_top():
     (("simulator.experiments.executors", "simulator.labs.grader"), "the replication loop serves its users"),
     (("simulator.metrics.digest", "simulator.metrics.sketch"), "the metric vocabulary specs import is pure"),
     (("simulator.steps.saga", "simulator.metrics.digesting"), "steps never imports metrics"),
+    (("simulator.artifacts.bundle", "simulator.cli.console"), "nothing imports the command line"),
 ])
 def test_the_checker_catches_a_planted_violation(edge, words):
     graph = import_graph()

@@ -11,6 +11,11 @@ Specification:
   scripts, every ``src=`` a ``data:`` URI; it shows scenario, seed, window, headline
   numbers, latency and component tables, SLO verdicts, faults, all charts; text escaped.
 * A failure while writing leaves no half-written report or summary behind.
+* Output folders appear whole (``simulator.artifacts.folders``): a new folder is built aside
+  and renamed into place; a failure or Ctrl-C leaves no folder and no staging folder (nor
+  the parents it created); an existing folder is left exactly as it was, or updated only
+  at the end (its other files kept). ``check_output`` refuses, before any work and
+  creating nothing, a path that cannot be written.
 * ``write_comparison`` writes comparison.json (the rows), comparison.png and a
   self-contained comparison.html rendering any row keys as columns.
 """
@@ -19,8 +24,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import signal
 import struct
+import sys
 
 import pandas as pd
 import pytest
@@ -253,3 +261,154 @@ def test_write_comparison(result, tmp_path):
     assert "avail &lt;x&gt;" in page
     assert page.count('src="data:image/png;base64,') == 1
     assert "test · seed 1" in page and "test · seed 2" in page
+
+
+# ----------------------------------------------------------------------------- folders that appear whole
+
+
+def contents(folder):
+    """Every entry under *folder* (hidden ones too) → its bytes (None for a folder, the target for a link)."""
+    return {str(p.relative_to(folder)): (os.readlink(p) if p.is_symlink() else None if p.is_dir() else p.read_bytes())
+            for p in sorted(folder.rglob("*"))}
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_failure_mid_write_leaves_no_folder_no_staging_and_no_parents(result, tmp_path, monkeypatch, error):
+    """summary.json, the tables and a chart are written, then the second chart fails (or Ctrl-C)."""
+    real, calls = artifacts.files.save_chart, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise error()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(artifacts.files, "save_chart", second_fails)
+    with pytest.raises(error):
+        write_run(result, tmp_path / "new" / "deeper" / "out", tables="csv")
+    assert calls == ["latency", "throughput"]
+    assert contents(tmp_path) == {}
+
+
+def test_a_failure_leaves_an_existing_folder_exactly_as_it_was(result, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_run(result, out, tables="csv", charts=False)
+    (out / "notes.txt").write_text("mine")
+    before = contents(out)
+    monkeypatch.setattr(artifacts.bundle, "report_html", boom)
+    with pytest.raises(RuntimeError):
+        write_run(result, out, tables="csv", charts=False)
+    assert contents(out) == before
+
+
+def test_an_existing_folder_is_updated_at_the_end_and_keeps_its_other_files(result, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "summary.json").write_text("old")
+    written = write_run(result, out, tables="csv", charts=False)
+    assert {p.name for p in out.iterdir()} == {p.name for p in written} | {"notes.txt"}
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "summary.json").read_text()) == nan_to_none(result.summary())
+
+
+def test_ctrl_c_during_the_commit_lands_after_it(result, tmp_path, monkeypatch):
+    """The commit of an existing folder is a few renames; a Ctrl-C there waits for the last one."""
+    from simulator.artifacts import folders
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real = folders._merge
+
+    def interrupted_merge(source, target):
+        os.kill(os.getpid(), signal.SIGINT)
+        real(source, target)
+
+    monkeypatch.setattr(folders, "_merge", interrupted_merge)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(result, out, tables="csv", charts=False)
+    assert {p.name for p in out.iterdir()} == {"summary.json", "requests.csv", "timeseries.csv", "components.csv",
+                                               "faults.csv", "report.html"}
+
+
+def test_a_comparison_folder_appears_whole_too(result, tmp_path, monkeypatch):
+    monkeypatch.setattr(artifacts.bundle, "comparison_html", boom)
+    with pytest.raises(RuntimeError):
+        write_comparison({"a": result}, [{"metric": "x", "a": 1.0}], tmp_path / "cmp")
+    assert contents(tmp_path) == {}
+
+
+@pytest.mark.parametrize("make, folder, says", [
+    (lambda tmp: (tmp / "f").write_text("x") and tmp / "f", True, "it is a file, not a folder"),
+    (lambda tmp: (tmp / "f").write_text("x") and tmp / "f" / "sub" / "out", True, "f is a file, not a folder"),
+    (lambda tmp: (tmp / "d").mkdir() or tmp / "d", False, "it is a folder, not a file"),
+    (lambda tmp: tmp / ("n" * 300) / "out", True, "is longer than the 255 bytes"),
+    (lambda tmp: (tmp / "link").symlink_to(tmp / "nowhere") or tmp / "link", True, "a symbolic link to nothing"),
+])
+def test_check_output_refuses_what_cannot_be_written_and_creates_nothing(tmp_path, make, folder, says):
+    from simulator.artifacts import check_output
+    from simulator.errors import OutputPathError
+
+    path = make(tmp_path)
+    before = contents(tmp_path)
+    with pytest.raises(OutputPathError) as info:
+        check_output(path, folder=folder)
+    assert str(info.value).startswith(f"cannot write {path}: ") and says in str(info.value)
+    assert contents(tmp_path) == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_check_output_refuses_a_place_where_nothing_can_be_created():
+    from simulator.artifacts import check_output
+    from simulator.errors import OutputPathError
+
+    with pytest.raises(OutputPathError, match=r"cannot write /proc/sdsim-out/run: creating a file in /proc fails"):
+        check_output("/proc/sdsim-out/run")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_check_output_refuses_a_folder_without_write_permission(tmp_path):
+    from simulator.artifacts import check_output
+    from simulator.errors import OutputPathError
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputPathError, match="Permission denied"):
+            check_output(locked / "out")
+        with pytest.raises(OutputPathError, match="Permission denied"):
+            check_output(locked)  # an existing folder: the build is staged inside it
+    finally:
+        locked.chmod(0o700)
+
+
+def test_check_output_accepts_new_paths_and_existing_folders(tmp_path):
+    from simulator.artifacts import FolderNotEmpty, check_output
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    assert check_output(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b" / "c"
+    assert check_output(tmp_path / "full") == tmp_path / "full"
+    assert check_output(tmp_path / "full" / "x", folder=False) == tmp_path / "full" / "x"
+    with pytest.raises(FolderNotEmpty):
+        check_output(tmp_path / "full", empty=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["full", "x"]
+
+
+def test_a_full_disk_while_writing_is_a_fault_of_the_place_not_a_bug(result, tmp_path, monkeypatch):
+    import errno
+
+    from simulator.errors import OutputPathError
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(artifacts.files, "write_text", disk_full)
+    with pytest.raises(OutputPathError, match=r"cannot write .*out: writing failed \(No space left on device\)"):
+        write_run(result, tmp_path / "out", tables="csv", charts=False)
+    assert contents(tmp_path) == {}

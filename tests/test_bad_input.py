@@ -313,3 +313,123 @@ def test_an_autoscaler_evaluating_every_nanosecond_is_refused():
     file = ROOT / "scenarios" / "lb" / "autoscaling.yaml"
     messages = problems(file.read_text(encoding="utf-8"), sets=["components.api.autoscaling.interval=1us"])
     assert any("autoscaling.interval" in m and "timer events" in m for m in messages), messages
+# ----------------------------------------------------------------------------- the command line: text and paths
+
+
+def ascii_cli(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """sdsim on a terminal that can show only ASCII (``LANG=C``, ``PYTHONIOENCODING=ascii``)."""
+    import os
+
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, cwd=cwd or ROOT,
+                          env=env, timeout=120)
+
+
+SHORT_RUN = ("--set", "duration=200s", "--set", "warmup=0s")
+
+
+def test_names_beyond_ascii_print_escaped_on_an_ascii_terminal(tmp_path):
+    text = VALID.replace("name: mm1", 'name: "café ☃"') + 'slos:\n  - {name: "fást ≤", metric: latency_p99, max: 1h}\n'
+    assert "café" in text and "slos:" not in VALID
+    path = tmp_path / "scénario.yaml"
+    path.write_text(text, encoding="utf-8")
+    run, validate = ascii_cli("run", str(path), *SHORT_RUN), ascii_cli("validate", str(path))
+    for done in (run, validate):
+        assert done.returncode == 0, done.stderr
+        assert b"Traceback" not in done.stderr and b"UnicodeEncodeError" not in done.stdout + done.stderr
+        (done.stdout + done.stderr).decode("ascii")  # nothing but ASCII reached the terminal
+    assert b"caf\\xe9 \\u2603" in run.stdout and b"f\\xe1st \\u2264" in run.stdout  # the title, the SLO table
+    assert validate.stdout.startswith(b"ok  ") and b"sc\\xe9nario.yaml" in validate.stdout
+
+
+@pytest.mark.parametrize("terminal", ["ascii", "utf-8"])
+def test_a_lone_surrogate_is_refused_where_it_is_written(tmp_path, terminal):
+    """A "\\udc80" escape in YAML (or a non-UTF-8 byte on the command line) is half a character."""
+    import os
+
+    path = tmp_path / "s.yaml"
+    path.write_text(VALID.replace("name: mm1", 'name: "mm1 \\udc80"'), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": terminal}
+    for args in ([str(path)], [str(MM1), "--set", os.fsdecode(b"name=a\xffb")]):
+        done = subprocess.run([sys.executable, "-m", "simulator.cli", "validate", *args], capture_output=True,
+                              cwd=ROOT, env=env, timeout=120)
+        err = done.stderr.decode(terminal)
+        assert done.returncode == 3 and "Traceback" not in err
+        assert "name: " in err and "holds a lone surrogate, which is not a character" in err
+        assert err.startswith((f"{path}:2:7: name: 'mm1 \\udc80'", "<command line>: name: 'a\\udcffb'"))
+
+
+def test_a_lone_surrogate_in_a_key_is_located_once():
+    messages = problems(VALID + '"k\\udc81": 1\n')
+    assert [m for m in messages if "surrogate" in m or "unicode" in m] == \
+        [f"s.yaml:{VALID.count(chr(10)) + 1}:1: the key 'k\\udc81' holds a lone surrogate, which is not a character"]
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda tmp: "/dev/zero", "it is not a regular file (a device, a pipe or a socket): refused before reading"),
+    (lambda tmp: os_mkfifo(tmp / "pipe.yaml"), "it is not a regular file (a device, a pipe or a socket)"),
+    (lambda tmp: str(tmp), "it is a folder, not a file"),
+    (lambda tmp: str(tmp / "missing.yaml"), "cannot read the file: No such file or directory"),
+    (lambda tmp: (tmp / "bin.yaml").write_bytes(bytes(range(256)) * 4) and str(tmp / "bin.yaml"), "not UTF-8 text"),
+])
+def test_validate_refuses_what_is_no_scenario_file_quickly(tmp_path, make, says):
+    if make(tmp_path) is None:
+        pytest.skip("no FIFOs here")
+    target = make(tmp_path)
+    started = time.perf_counter()
+    done = cli("validate", target)
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"{target}: ") and says in done.stderr and "1 of 1 file invalid" in done.stderr
+    assert time.perf_counter() - started < 60  # refused, never read to the end
+
+
+def os_mkfifo(path: Path) -> str | None:
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        return None
+    if not path.exists():
+        os.mkfifo(path)
+    return str(path)
+
+
+# ----------------------------------------------------------------------------- the command line: values
+
+
+def test_reshard_of_a_key_space_too_large_to_place_key_by_key_is_refused(tmp_path):
+    path = tmp_path / "shard.yaml"
+    path.write_text("name: shard\nduration: 10s\nworkload:\n"
+                    "  - {name: u, entry: db, operation: get, arrivals: {kind: poisson, rate: 5/s},"
+                    " keys: \"uniform(n=1000000000000000)\"}\n"
+                    "components:\n  db: {kind: database, sharding: {shards: 4, strategy: consistent},"
+                    " operations: {get: {work: 1ms}}}\n", encoding="utf-8")
+    done = cli("reshard", str(path))
+    assert done.returncode == 2 and "1,000,000,000,000,000 keys" in done.stderr and "10,000,000" in done.stderr
+
+
+@pytest.mark.parametrize("args, says", [(["--from", "100000"], "less than or equal to 10000"),
+                                        (["--from", "10000", "--virtual-nodes", "10000"], "1,000,000 points")])
+def test_reshard_refuses_rings_no_memory_holds(args, says):
+    done = cli("reshard", *args)
+    assert done.returncode == 2 and says in " ".join(done.stderr.replace("│", " ").split())
+
+
+def test_a_sweep_of_more_runs_than_it_can_plan_is_refused():
+    done = cli("sweep", str(MM1), "--param", "arrival_rate=0.1,0.2", "-r", "10000", "--param", "service_rate=1:10:1")
+    assert done.returncode == 2 and "200,000 runs" in " ".join(done.stderr.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("price", ["service=nan", "service=inf", "service=-1"])
+def test_a_price_is_a_finite_number_of_dollars(price):
+    done = cli("plan", str(MM1), "--knob", "components.server.workers=1:3", "--slo", "latency_mean<=2s",
+               "--price", price)
+    assert done.returncode == 2 and "a price is a finite number" in " ".join(done.stderr.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("summary", ['{"components": {"server": {"utilization": "x"}}}', "[1]", '{"components": [1]}'])
+def test_graph_from_a_damaged_run_folder_says_so(tmp_path, summary):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "summary.json").write_text(summary)
+    done = cli("graph", str(MM1), "--from", str(tmp_path / "run"), "--out", str(tmp_path / "g.png"))
+    assert done.returncode == 3 and "cannot read component utilization" in done.stderr
+    assert not (tmp_path / "g.png").exists()

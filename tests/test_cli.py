@@ -113,3 +113,139 @@ def test_graph_needs_a_picture_suffix(runner, tmp_path):
     assert result.exit_code == 2
     png = tmp_path / "x.png"
     assert runner.invoke(app, ["graph", MMC, "--out", str(png)]).exit_code == 0 and png.stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- the package, the edge
+
+
+PUBLIC_BEFORE_SPLIT = ["app", "out", "err", "Exit", "ParamOpt", "SetOpt", "JsonOpt", "SloOpt", "run", "compare", "sweep",
+                       "knee", "plan", "graph", "validate", "schema", "reshard", "labs_app", "labs_list", "labs_start",
+                       "grade", "DOC_SHEETS", "docs", "main",
+                       "_checks_cells"]  # private, but imported by tests/test_papercuts.py
+
+
+@pytest.mark.parametrize("name", PUBLIC_BEFORE_SPLIT)
+def test_every_name_of_the_old_cli_module_is_still_importable(name):
+    """simulator/cli.py became the package simulator/cli/: its names stay where they were."""
+    import importlib
+
+    namespace: dict = {}
+    exec(f"from simulator.cli import {name}", namespace)
+    assert namespace[name] is getattr(importlib.import_module("simulator.cli"), name)
+
+
+def test_commands_are_listed_in_the_order_they_always_were():
+    import click
+    import typer
+
+    group = typer.main.get_command(app)
+    with click.Context(group) as ctx:
+        assert group.list_commands(ctx) == ["run", "compare", "sweep", "knee", "plan", "graph", "validate", "schema",
+                                            "reshard", "grade", "docs", "labs"]
+
+
+def test_a_run_that_cannot_advance_its_clock_is_invalid_input_not_a_bug(runner, monkeypatch):
+    import simulator.simulation
+    from simulator.errors import SimulationStalled
+
+    def stalled(*args, **kwargs):
+        raise SimulationStalled("simulated time stopped advancing at t = 0s")
+
+    monkeypatch.setattr(simulator.simulation, "simulate", stalled)
+    result = runner.invoke(app, ["run", MMC, *SHORT])
+    assert result.exit_code == 3 and "invalid scenario: simulated time stopped advancing" in result.stderr
+
+
+# ----------------------------------------------------------------------------- output paths
+
+
+@pytest.fixture
+def never(monkeypatch):
+    """The work a command would do after checking its output path: every one fails the test if called."""
+    import importlib
+
+    def called(*args, **kwargs):
+        raise AssertionError("the command worked before checking its output path")
+
+    for module, name in [("simulator.simulation", "simulate"), ("simulator.compare", "compare"),
+                         ("simulator.experiments.sweep", "sweep"), ("simulator.labs", "grade_submission"),
+                         ("simulator.labs.start", "shutil"), ("simulator.scenario.load", "load_scenario")]:
+        monkeypatch.setattr(importlib.import_module(module), name, called)
+
+
+def bad_outputs(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "folder").mkdir()
+    return {"file": (tmp_path / "file", "it is a file, not a folder"),
+            "under a file": (tmp_path / "file" / "out", f"{tmp_path / 'file'} is a file, not a folder"),
+            "a folder": (tmp_path / "folder", "it is a folder, not a file")}
+
+
+@pytest.mark.parametrize("command, bad", [
+    (["run", MMC, "--out", "{}"], "file"), (["run", MMC, "-o", "{}"], "under a file"),
+    (["compare", MMC, "--param-b", "servers=11", "--out", "{}"], "file"),
+    (["sweep", MMC, "--param", "servers=10,11", "--out", "{}"], "under a file"),
+    (["graph", MMC, "--out", "{}/x.png"], "under a file"), (["schema", "--out", "{}"], "a folder"),
+    (["grade", "lab1-decomposition", str(ROOT), "--junit", "{}"], "a folder"),
+    (["labs", "start", "lab1-decomposition", "{}"], "file"),
+])
+def test_a_bad_output_path_exits_3_in_one_line_before_any_work(runner, tmp_path, never, command, bad):
+    path, says = bad_outputs(tmp_path)[bad]
+    if command[0] == "graph":
+        path = path / "x.png"
+        command = [a.replace("{}/x.png", str(path)) for a in command]
+    before = sorted(tmp_path.rglob("*"))
+    result = runner.invoke(app, [a.replace("{}", str(path)) for a in command])
+    assert result.exit_code == 3, result.output
+    assert result.stderr == f"cannot write {path}: {says}\n" and result.stdout == ""
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="/proc is Linux's")
+def test_an_output_in_proc_exits_3_before_the_run(runner, never):
+    result = runner.invoke(app, ["run", MMC, "--out", "/proc/sdsim-run"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("cannot write /proc/sdsim-run: creating a file in /proc fails (")
+
+
+@pytest.mark.parametrize("error, code", [(RuntimeError, None), (KeyboardInterrupt, 130)])
+def test_a_run_that_fails_while_writing_out_leaves_nothing(runner, tmp_path, monkeypatch, error, code):
+    from simulator import artifacts
+
+    def fails(*args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(artifacts.bundle, "report_html", fails)
+    result = runner.invoke(app, ["run", MMC, *SHORT, "--param", "slo_mean_latency=60", "--out",
+                                 str(tmp_path / "runs" / "out")])
+    if code is None:  # an internal error: the console script says so (exit 4); here it is the exception
+        assert isinstance(result.exception, RuntimeError)
+    else:
+        assert result.exit_code == 130 and result.stderr.endswith("interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_out_into_an_existing_folder_keeps_its_other_files(runner, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["run", MMC, *SHORT, "--param", "slo_mean_latency=60", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "report.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_labs_start_onto_a_file_or_a_full_folder(runner, tmp_path):
+    (tmp_path / "file").write_text("x")
+    onto_file = runner.invoke(app, ["labs", "start", "lab1-decomposition", str(tmp_path / "file")])
+    assert onto_file.exit_code == 3
+    assert onto_file.stderr == f"cannot write {tmp_path / 'file'}: it is a file, not a folder\n"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("x")
+    full = runner.invoke(app, ["labs", "start", "lab1-decomposition", str(tmp_path / "full")])
+    assert full.exit_code == 2 and "is not an empty folder" in " ".join(full.output.replace("│", " ").split())
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file", "full", "mine.txt"]
+
+
+def test_labs_start_into_an_empty_folder_fills_it(runner, tmp_path):
+    result = runner.invoke(app, ["labs", "start", "lab1-decomposition", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "answers.yaml", "design.yaml", "reference"]

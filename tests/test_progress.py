@@ -31,7 +31,7 @@ def test_no_progress_when_stderr_is_not_a_terminal():
 
 def test_progress_bar_on_a_terminal_stays_on_stderr(monkeypatch):
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "err", Console(file=buffer, force_terminal=True, width=120))
+    monkeypatch.setattr(cli.console, "err", Console(file=buffer, force_terminal=True, width=120))
     result = CliRunner().invoke(cli.app, ["run", MMC, "--json", "--set", "duration=2000s"])
     assert result.exit_code == 0
     json.loads(result.stdout)  # stdout is still exactly one JSON document

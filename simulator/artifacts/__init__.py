@@ -22,23 +22,27 @@ force either with ``tables="csv"`` / ``tables="parquet"``.
 :func:`write_comparison` writes ``comparison.json``, ``comparison.png`` and a
 self-contained ``comparison.html``.
 
-Every file is written to a temporary name in the same directory and renamed into place,
-so a failure never leaves a half-written report or summary behind.
+Both folders appear whole (:mod:`.folders`): the content is built in a staging folder and
+moved into place at the end, so a failure or Ctrl-C never leaves a half-written folder
+(a new folder is one rename; an existing one keeps its other files and changes only at
+the end). :func:`check_output` tells, before any work, whether a path can be written.
 
-Three modules, one concept each: :mod:`.files` (atomic writes of text, JSON, tables and
-charts: public, the sweep and the planner write through them too), :mod:`.html` (the
-pages) and :mod:`.bundle` (what a run's or a comparison's folder holds).
+Four modules, one concept each: :mod:`.files` (atomic writes of text, JSON, tables and
+charts: public, the sweep and the planner write through them too), :mod:`.folders`
+(output paths checked early, folders staged and committed), :mod:`.html` (the pages)
+and :mod:`.bundle` (what a run's or a comparison's folder holds).
 """
 
 from ..jsonsafe import json_safe
 from .bundle import CHARTS, optional_charts, write_comparison, write_run
 from .files import (Tables, atomic, save_chart, table_format, write_bytes, write_json, write_table,
                     write_text)
+from .folders import FolderNotEmpty, check_output, staged
 from .html import comparison_html, report_html
 
 # the names the sweep and the planner used before the split (kept so their imports still hold)
 _atomic, _save_chart, _write_json, _write_table, _write_text = atomic, save_chart, write_json, write_table, write_text
 
-__all__ = ["CHARTS", "Tables", "atomic", "comparison_html", "json_safe", "optional_charts", "report_html",
-           "save_chart", "table_format", "write_bytes", "write_comparison", "write_json", "write_run",
-           "write_table", "write_text"]
+__all__ = ["CHARTS", "FolderNotEmpty", "Tables", "atomic", "check_output", "comparison_html", "json_safe",
+           "optional_charts", "report_html", "save_chart", "staged", "table_format", "write_bytes", "write_comparison",
+           "write_json", "write_run", "write_table", "write_text"]

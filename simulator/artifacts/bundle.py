@@ -19,6 +19,7 @@ from ..jsonsafe import json_safe
 from ..metrics.descriptors import Share
 from . import files
 from .files import Tables, table_format
+from .folders import staged
 from .html import comparison_html, report_html
 
 if TYPE_CHECKING:
@@ -49,11 +50,18 @@ def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = 
     ``summary.json`` is :meth:`Result.summary` with non-finite floats as null. Tables are
     Parquet or CSV per *tables* (see :func:`table_format`); ``faults.csv`` is always CSV.
     With ``charts=False`` no pictures are drawn (the report then has tables only).
+    The folder is built aside and moved into place whole (:func:`~.folders.staged`): a
+    failure or Ctrl-C leaves *out_dir* as it was.
     """
+    out = Path(out_dir)
+    with staged(out) as stage:
+        written = _write_run(result, stage, svg, tables, charts)
+    return [out / path.name for path in written]
+
+
+def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: bool) -> list[Path]:
     from .. import viz
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     fmt = table_format(tables)
     ext = "parquet" if fmt == "parquet" else "csv"
     written: list[Path] = []
@@ -83,7 +91,7 @@ def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = 
             try:
                 figure = plot_topology(result.scenario, utilization=utilization)
             except Exception as exc:  # a broken picture must not cost the run's other files
-                warnings.warn(f"topology chart skipped: {exc!r}", RuntimeWarning, stacklevel=2)
+                warnings.warn(f"topology chart skipped: {exc!r}", RuntimeWarning, stacklevel=3)  # write_run's caller
             else:
                 # sized by its own layout (small for small systems): save sharper, like `sdsim graph`
                 pngs["topology"] = files.save_chart(figure, out, "topology", svg, written, dpi=150, tight=True)
@@ -100,13 +108,20 @@ def write_comparison(results: Mapping[str, "Result"], table_rows: Sequence[Mappi
 
     *results* maps design name → one run of it (drawn by :func:`simulator.viz.plot_comparison`);
     *table_rows* are dicts such as ``{"metric", "a", "b", "diff", "ci_low", "ci_high",
-    "significant"}``, rendered generically (one column per key).
+    "significant"}``, rendered generically (one column per key). The folder appears whole,
+    as with :func:`write_run`.
     """
+    out = Path(out_dir)
+    with staged(out) as stage:
+        written = _write_comparison(results, table_rows, stage, svg)
+    return [out / path.name for path in written]
+
+
+def _write_comparison(results: Mapping[str, "Result"], table_rows: Sequence[Mapping[str, Any]], out: Path,
+                      svg: bool) -> list[Path]:
     from ..viz import plot_comparison
     from ..viz.charts import comparison_title
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = [files.write_json(out / "comparison.json", list(table_rows))]
     png = files.save_chart(plot_comparison(results), out, "comparison", svg, written) if results else None
     same_run = len({(r.scenario.name, r.seed) for r in results.values()}) == 1

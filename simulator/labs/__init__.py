@@ -2,7 +2,7 @@
 
 A lab is a folder with ``lab.yaml`` (what the grader imposes and checks, see
 :mod:`simulator.labs.spec`), ``README.md`` (the student's tasks) and ``starter/`` (what
-``sdsim labs start`` copies); :mod:`simulator.labs.grader` grades a submission.
+``sdsim labs start`` copies: :func:`start_lab`); :mod:`simulator.labs.grader` grades a submission.
 
 Where a lab spec may come from, and nowhere else (never from the submission's folder,
 never from the current directory):
@@ -26,9 +26,10 @@ from ..scenario.source import read_yaml
 from .grader import grade
 from .report import CheckResult, GradeReport
 from .spec import LabSpec
+from .start import start_lab
 
 __all__ = ["CATALOG", "CheckResult", "GradeReport", "LabSpec", "find_lab", "grade", "grade_submission", "lab_dirs",
-           "list_labs", "load_lab", "reference_sheets"]
+           "list_labs", "load_lab", "reference_sheets", "start_lab"]
 
 CATALOG = Path(__file__).resolve().parent / "catalog"
 """The labs that ship with sdsim."""

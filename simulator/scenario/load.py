@@ -8,8 +8,9 @@ component) do not stop loading; :func:`check_scenario` returns them.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path as FsPath
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 from pydantic import ValidationError
 
@@ -70,11 +71,16 @@ def check_scenario(path: str | FsPath, *, params: Iterable[str] = (), sets: Iter
     unresolved = substitute(source, values)
     problems += unresolved
     skip = {p.path for p in unresolved}  # the type error there only repeats the unknown ${param}
+    not_text = [replace(_located(source, where, message, overridden, key=key),
+                        path=dotted(where[:-1] if key else where))
+                for where, message, key in _lone_surrogates(source.data)]  # no picture, page or terminal shows one
+    problems += not_text
 
     try:
         scenario = Scenario.model_validate(source.data, context=UNITS_REQUIRED)  # `timeout: 500` is refused
     except ValidationError as exc:
-        problems += [p for p in (_from_pydantic(source, err, overridden) for err in exc.errors()) if p.path not in skip]
+        found = [err for err in exc.errors() if not (not_text and err["type"] == "string_unicode")]  # said above
+        problems += [p for p in (_from_pydantic(source, err, overridden) for err in found) if p.path not in skip]
         raise ScenarioError(_sorted(problems)) from None
     if problems:
         raise ScenarioError(_sorted(problems))
@@ -116,6 +122,25 @@ def _extend(source: Source, path: FsPath, chain: tuple[FsPath, ...], root: FsPat
     problems = _extend(base, base_path, chain + (base_path.resolve(),), root)
     source.inherit(base)
     return problems
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates(data: Any, path: Path = ()) -> Iterator[tuple[Path, str, bool]]:
+    """``(path, message, is_key)`` for every key or string holding a lone surrogate (a ``"\\udc80"``
+    escape, or a command-line byte that is not UTF-8): half of a UTF-16 pair, not a character."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and _SURROGATE.search(key):
+                yield path + (key,), f"the key {key!r} holds a lone surrogate, which is not a character", True
+            else:
+                yield from _lone_surrogates(value, path + (key,))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _lone_surrogates(item, path + (index,))
+    elif isinstance(data, str) and _SURROGATE.search(data):
+        yield path, f"{data!r} holds a lone surrogate, which is not a character", False
 
 
 def _overridden_paths(sets: list[str]) -> set[Path]:

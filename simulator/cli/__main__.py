@@ -1,0 +1,5 @@
+"""``python -m simulator.cli``: the ``sdsim`` command."""
+
+from .edge import main
+
+main()
