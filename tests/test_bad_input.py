@@ -433,3 +433,18 @@ def test_graph_from_a_damaged_run_folder_says_so(tmp_path, summary):
     done = cli("graph", str(MM1), "--from", str(tmp_path / "run"), "--out", str(tmp_path / "g.png"))
     assert done.returncode == 3 and "cannot read component utilization" in done.stderr
     assert not (tmp_path / "g.png").exists()
+
+
+def test_a_consistent_ring_of_a_hundred_million_points_is_refused():
+    """10,000 shards × 10,000 virtual nodes passed validation and then built a 10⁸-point ring."""
+    out = refused("validate", str(HOT_SHARD), "--set", "components.trading-db.sharding.shards=9000",
+                  "--set", "components.trading-db.sharding.strategy=consistent",
+                  "--set", "components.trading-db.sharding.virtual_nodes=10000", says="virtual_nodes")
+    assert "90,000,000 points, more than the 1,000,000 allowed" in out
+
+
+def test_a_ring_hash_balancer_over_too_many_points_is_refused():
+    out = refused("validate", str(LB_POLICIES), "--set", "components.lb.policy=ring_hash",
+                  "--set", "components.lb.virtual_nodes=10000", "--set", "components.pool.replicas=200",
+                  says="components.lb.virtual_nodes")
+    assert "2,000,000 points" in out

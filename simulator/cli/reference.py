@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..balancing.hashing import MAX_RING_POINTS
 from . import console
 from .edge import Exit
 from .options import JsonOpt, ParamOpt, SetOpt, load, writable
@@ -19,8 +20,6 @@ MAX_KEYS = 10_000_000
 """The largest key space ``reshard`` places key by key (``--keys`` or a scenario's workload)."""
 MAX_SHARDS = 10_000
 """The most shards ``--from``/``--to`` take: as many instances as one component may have."""
-MAX_RING_POINTS = 1_000_000
-"""The most points a consistent-hash ring may hold here (shards × virtual nodes): about 100 MB each."""
 
 
 def schema(

@@ -41,10 +41,10 @@ from .strategies import (
     STRATEGIES, HashRingShards, JumpHash, MaglevShards, ModN, RangeShards, Strategy, keys_moved,
     make_strategy, shard_loads,
 )
-from .tables import HashRing, MaglevTable
+from .tables import MAX_RING_POINTS, HashRing, MaglevTable
 
 __all__ = [
-    "hash64", "jump_hash", "is_prime", "HashRing", "MaglevTable",
+    "hash64", "jump_hash", "is_prime", "HashRing", "MaglevTable", "MAX_RING_POINTS",
     "ModN", "RangeShards", "HashRingShards", "JumpHash", "MaglevShards",
     "STRATEGIES", "make_strategy", "keys_moved", "shard_loads",
 ]

@@ -38,6 +38,10 @@ def _members(members: Sequence[int]) -> list[int]:
     return out
 
 
+MAX_RING_POINTS = 1_000_000
+"""The most points a scenario's ring may hold (members × virtual nodes): memory and build time."""
+
+
 class HashRing:
     """A consistent-hashing ring (Karger et al. 1997; ketama, Envoy ``RING_HASH``).
 

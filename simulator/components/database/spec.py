@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ...balancing.hashing import STRATEGIES
+from ...balancing.hashing import MAX_RING_POINTS, STRATEGIES
 from ...metrics.descriptors import Counter, Fact, Metric, Ratio, Share
 from ...scenario.distributions import Const, Distribution, Exp
 from ...scenario.kinds import ComponentBase
@@ -59,6 +59,14 @@ class Sharding(Strict):
     strategy: Strategy = "mod_n"
     virtual_nodes: Annotated[int, Field(ge=1, le=10_000)] = 100  # ring points per member: memory
     key_space: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _ring_fits(self):
+        points = self.shards * self.virtual_nodes
+        if self.strategy == "consistent" and points > MAX_RING_POINTS:
+            raise ValueError(f"{self.shards:,} shards × {self.virtual_nodes:,} virtual_nodes is a ring of "
+                             f"{points:,} points, more than the {MAX_RING_POINTS:,} allowed: use fewer virtual_nodes")
+        return self
 
 
 class DatabaseSpec(ComponentBase):

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal, Mapping
 
 from pydantic import Field
 
-from ...balancing.hashing import is_prime
+from ...balancing.hashing import MAX_RING_POINTS, is_prime
 from ...balancing.policies import POLICIES
 from ...metrics.descriptors import Counter, Metric, Share
 from ...scenario.distributions import Distribution
@@ -127,6 +127,11 @@ class LoadBalancerSpec(ComponentBase):
         elif not isinstance(backend, ServiceSpec):
             problems.append((("components", name, "backend"), f"backend {self.backend!r} is a {backend.kind} "
                              "(expected a service, whose replicas the balancer spreads load over)"))
+        elif self.policy == "ring_hash" and backend.replicas * self.virtual_nodes > MAX_RING_POINTS:
+            problems.append((("components", name, "virtual_nodes"),
+                             f"{backend.replicas:,} replicas of {self.backend!r} × {self.virtual_nodes:,} virtual_nodes "
+                             f"is a ring of {backend.replicas * self.virtual_nodes:,} points, more than the "
+                             f"{MAX_RING_POINTS:,} allowed: use fewer virtual_nodes"))
         elif self.weights is not None and len(self.weights) != backend.replicas:
             problems.append((("components", name, "weights"), f"{len(self.weights)} weights for "
                                                                f"{backend.replicas} replicas of {self.backend!r}"))
