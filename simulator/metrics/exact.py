@@ -3,9 +3,10 @@
 :class:`RequestColumns` holds one row per request (issue and end time, status, workload,
 operation); :class:`SpanColumns` one row per visit of one component (arrival, start =
 worker granted, done = its own work over, release = worker freed, end, status,
-operation) and its tallied events (time, code). Both answer the questions of :mod:`simulator.metrics.window` exactly:
-percentiles by ``numpy.quantile``, time averages as exact integrals of interval counts
-(:mod:`simulator.metrics.integrals`), any bucket width.
+operation) and its tallied events (time, code). Both answer the questions of
+:mod:`simulator.metrics.window` exactly: percentiles by ``numpy.quantile``, time averages
+as exact integrals of interval counts (:mod:`simulator.metrics.integrals`), any bucket
+width.
 """
 
 from __future__ import annotations
