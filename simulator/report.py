@@ -35,14 +35,18 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
         ops.add_row(Text(name), str(issued), present.percent(avail, 3), *[present.latency(l[k]) for k in ("mean", "p50", "p90", "p95", "p99", "p999", "max")])
 
     comps = Table(title="components (busiest first)", title_justify="left")
-    for col in ("component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "queue mean", "served",
-                "errors", "rejected"):
+    for col in ("component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "sojourn mean", "visits/req",
+                "queue mean", "served", "errors", "rejected"):
         comps.add_column(col, justify="left" if col in ("component", "kind") else "right")
     ordered = sorted(summary["components"].items(), key=lambda kv: -(kv[1]["utilization"] or 0))
     for name, c in ordered:
         comps.add_row(Text(name), c["kind"], present.percent(c["utilization"], 1), present.percent(c["p_wait"], 1), present.latency(c["wait_s"]["mean"]),
-                      present.latency(c["wait_s"]["p99"]), f"{c['queue_len_mean']:.2f}", str(c["served"]), str(c["errors"]),
-                      str(c["rejected"]))
+                      present.latency(c["wait_s"]["p99"]), present.latency(c["sojourn_s"]["mean"]),
+                      present.number(c["visits_per_request"]), f"{c['queue_len_mean']:.2f}", str(c["served"]),
+                      str(c["errors"]), str(c["rejected"]))
+    comps.caption = ("sojourn mean: per visit, wait + own work, downstream calls left out; visits/req: visits per "
+                     "request issued in the window")
+    comps.caption_justify = "left"
     parts: list[Any] = [head, ops, comps]
     details = component_details(summary)
     if details:
@@ -75,8 +79,9 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-BASIC_KEYS = {"kind", "utilization", "p_wait", "wait_s", "queue_len_mean", "in_system_mean", "visits", "served",
-              "errors", "rejected", "capacity", "capacity_mean", "reads", "writes", "counts"}
+BASIC_KEYS = {"kind", "utilization", "p_wait", "wait_s", "sojourn_s", "queue_len_mean", "in_system_mean", "visits",
+              "visits_per_request", "served", "errors", "rejected", "capacity", "capacity_mean", "reads", "writes",
+              "counts"}
 """Keys every component has (or any kind may have): the queueing table shows them, not the details."""
 
 

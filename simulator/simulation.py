@@ -92,7 +92,7 @@ def _full(rec: Recorder, common: dict, choice: RecordsChoice) -> Result:
         tallies = _table(log.tallies, 2)
         columns = SpanColumns(
             arrival=spans[:, 0].copy(), start=spans[:, 1].copy(), release=spans[:, 2].copy(), end=spans[:, 3].copy(),
-            status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16),
+            status=spans[:, 4].astype(np.int8), op=spans[:, 5].astype(np.uint16), done=spans[:, 6].copy(),
             tally_time=tallies[:, 0].copy(), tally_code=tallies[:, 1].astype(np.uint16))
         components[name] = ComponentRecords(spans=columns, **_meta(log, choice))
     columns = RequestColumns(t_issue=req[:, 0].copy(), t_end=req[:, 1].copy(), status=req[:, 2].astype(np.int8),

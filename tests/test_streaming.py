@@ -3,7 +3,8 @@
 * the sketch (:mod:`simulator.metrics.sketch`): its relative-error guarantee against
   ``numpy.quantile`` on adversarial data, merging, exact count/sum/min/max;
 * the same scenario and seed with full and with summary records: identical counts,
-  availability, throughput, utilization, queue and wait means, tallies and time series
+  availability, throughput, utilization, queue, wait and per-visit sojourn means, visits
+  per request, tallies and time series
   (up to float summation order), percentiles within the sketch's bound — on M/M/c, a
   crash, a cache, a load balancer and the One Piece microservices, with tiny chunks too;
 * ``auto`` switches on the expected request count; the estimate itself;
@@ -337,6 +338,55 @@ def test_many_tiny_chunks_give_the_same_aggregates(monkeypatch, balanced_cached)
     full, summary = both(balanced_cached, ["duration=12s", "warmup=2s"])
     check_pair(full, summary)
     assert summary.summary()["requests"]["error"] > 0
+
+
+FRONT_AND_BACK = """
+name: front-and-back
+seed: 5
+duration: 60s
+warmup: 6s
+workload:
+  - {name: clients, entry: front, operation: get, arrivals: {kind: poisson, rate: 60/s}}
+components:
+  front:
+    kind: service
+    workers: 4
+    queue: 30
+    io: blocking
+    operations:
+      get: {work: "exp(10ms)", steps: [{call: back.read}, {branch: [{p: 0.5, steps: [{call: back.read}]}, {p: 0.5}]}]}
+  back:
+    kind: service
+    workers: 1
+    queue: 1
+    operations:
+      read: {work: "exp(8ms)"}
+faults:
+  - {kind: errors, target: back, probability: 0.1, at: 10s, for: 20s}
+"""
+
+
+def test_sojourn_per_visit_and_visits_per_request_match_in_both_modes(monkeypatch, tmp_path):
+    """A blocking front holds its worker through 1.5 calls on average to a back end that rejects and
+    fails some: the sojourn per visit (its own wait and work) and the visits per request are the
+    same with full and summary records, folded every 7 rows, with errors and rejections in."""
+    path = tmp_path / "front-and-back.yaml"
+    path.write_text(FRONT_AND_BACK)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 7)
+    full, summary = both(path, [])
+    check_pair(full, summary)
+    sa, sb = full.summary(), summary.summary()
+    assert sa["components"]["back"]["rejected"] > 0 and sa["components"]["back"]["errors"] > 0
+    for name in ("front", "back"):
+        a, b = sa["components"][name], sb["components"][name]
+        assert b["visits_per_request"] == a["visits_per_request"] == a["visits"] / sa["requests"]["issued"]
+        assert b["sojourn_s"]["mean"] == pytest.approx(a["sojourn_s"]["mean"], rel=1e-9)
+        for q in ("p50", "p95", "p99"):
+            assert abs(b["sojourn_s"][q] - a["sojourn_s"][q]) <= LATENCY_ACCURACY * a["sojourn_s"][q]
+    spans = full.spans
+    front = spans[(spans["component"] == "front") & (spans["arrival"] >= 6) & (spans["status"] != "rejected")]
+    assert sa["components"]["front"]["sojourn_s"]["mean"] == pytest.approx(float(front["sojourn"].mean()), rel=1e-9)
+    assert front["sojourn"].mean() < 0.5 * (front["end"] - front["arrival"]).mean()  # the calls are left out
 
 
 def test_off_grid_duration_and_a_fine_sample_interval():

@@ -297,6 +297,58 @@ def test_mva_two_stations_respect_bottleneck_bound():
     assert sum(r.queue_lengths.values()) + r.throughput * 2.0 == close(50.0, rel=1e-9)
 
 
+# The central-server model (scenarios/theory/central-server*.yaml): a CPU (S = 5 ms) and two
+# disks (8 ms, 12 ms); after a burst a job reads disk1 (p 0.6) or disk2 (p 0.35) and comes
+# back, or leaves (p 0.05). Visit ratios 20, 12, 7; demands D = V S = 100, 96, 84 ms.
+CENTRAL_ROUTING = {"cpu": {"disk1": 0.6, "disk2": 0.35}, "disk1": {"cpu": 1.0}, "disk2": {"cpu": 1.0}}
+CENTRAL_RATES = {"cpu": 200.0, "disk1": 125.0, "disk2": 1000 / 12}
+CENTRAL_VISITS = {"cpu": 20.0, "disk1": 12.0, "disk2": 7.0}
+CENTRAL_DEMANDS = {"cpu": 0.100, "disk1": 0.096, "disk2": 0.084}
+
+
+def buzen(users: int, think: float, demands: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """Throughput and mean queue lengths by Buzen's convolution (an independent exact method):
+    G starts as the delay station's Z^n/n!, each FCFS station folds in g(n) += D g(n-1);
+    X = G(N-1)/G(N) and Q_k = sum_j D_k^j G(N-j)/G(N) (G with all stations)."""
+    g = [think ** n / math.factorial(n) for n in range(users + 1)]
+    for d in demands.values():
+        for n in range(1, users + 1):
+            g[n] += d * g[n - 1]
+    queues = {k: sum(d ** j * g[users - j] for j in range(1, users + 1)) / g[users] for k, d in demands.items()}
+    return g[users - 1] / g[users], queues
+
+
+@pytest.mark.parametrize("users", [1, 5, 10, 20])
+def test_mva_residence_times_agree_with_buzen_convolution(users):
+    """Exact MVA of the closed central-server model equals Buzen's convolution (1973): the same
+    throughput and queue lengths, residence times R_k = Q_k / X summing to the response time;
+    per visit R_k / V_k. At 10 users, Z = 1 s: X = 6.3621/s, R = 571.80 ms, per visit
+    10.808, 16.632, 22.293 ms (the numbers in central-server-closed.yaml's header)."""
+    r = mva(users, 1.0, CENTRAL_DEMANDS)
+    throughput, queues = buzen(users, 1.0, CENTRAL_DEMANDS)
+    assert r.throughput == close(throughput, rel=1e-12)
+    for k in CENTRAL_DEMANDS:
+        assert r.queue_lengths[k] == close(queues[k], rel=1e-9)
+        assert r.residence_times[k] == close(queues[k] / throughput, rel=1e-9)
+    assert sum(r.residence_times.values()) == close(r.response_time, rel=1e-12)
+    if users == 10:
+        assert (r.throughput, r.response_time) == (close(6.3621), close(0.57180))
+        per_visit = [r.residence_times[k] / CENTRAL_VISITS[k] for k in CENTRAL_VISITS]
+        assert per_visit == [close(0.010808), close(0.016632), close(0.022293)]
+
+
+def test_central_server_as_an_open_jackson_network():
+    """At 5 jobs/s the traffic equations give visit ratios 20, 12, 7 (1/0.05 bursts per job),
+    rho = 0.5, 0.48, 0.42, per-visit W_i = 1/(mu_i - lambda_i) = 10, 15.385, 20.690 ms and
+    T = sum V_i W_i = 529.44 ms (the numbers in central-server.yaml's header)."""
+    net = jackson({"cpu": 5.0}, CENTRAL_ROUTING, CENTRAL_RATES)
+    assert net.visit_ratios == {k: close(v) for k, v in CENTRAL_VISITS.items()}
+    assert [net.stations[k].utilization for k in CENTRAL_VISITS] == [close(0.5), close(0.48), close(0.42)]
+    assert [net.stations[k].W for k in CENTRAL_VISITS] == [close(0.010), close(1 / 65), close(1 / (1000 / 12 - 35))]
+    assert net.response_time == close(sum(CENTRAL_VISITS[k] * net.stations[k].W for k in CENTRAL_VISITS))
+    assert net.response_time == close(0.52944)
+
+
 # --- Little, availability, fan-out -------------------------------------------------------
 
 def test_littles_law():

@@ -160,11 +160,14 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
     comps = sorted(s["components"].items(), key=lambda kv: -(kv[1].get("utilization") or 0.0))
     rows = [[name, c.get("kind", ""), _percent(c.get("utilization"), 1), _percent(c.get("p_wait"), 1),
              present.latency(c.get("wait_s", {}).get("mean")), present.latency(c.get("wait_s", {}).get("p99")),
+             present.latency(c.get("sojourn_s", {}).get("mean")), _num(c.get("visits_per_request"), 3),
              _num(c.get("queue_len_mean"), 3), _num(c.get("served")), _num(c.get("errors")),
              _num(c.get("rejected"))] for name, c in comps]
     parts.append("<h2>Components (busiest first)</h2>"
-                 + _table(["component", "kind", "utilization", "P(wait)", "wait mean", "wait p99",
-                           "queue mean", "served", "errors", "rejected"], rows, text_cols=2))
+                 + _table(["component", "kind", "utilization", "P(wait)", "wait mean", "wait p99", "sojourn mean",
+                           "visits/req", "queue mean", "served", "errors", "rejected"], rows, text_cols=2)
+                 + '<p class="note">Sojourn mean: the time per visit at the component, wait + its own work, '
+                 "downstream calls left out. Visits/req: visits arriving in the window per request issued in it.</p>")
 
     sagas = present.saga_rows(s, HTML)
     if sagas:

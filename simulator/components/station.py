@@ -20,7 +20,10 @@ A visit of operation ``op`` on a replica:
 5. an error-rate fault: with the replica's ``error_probability`` the answer is ``ERROR``;
 6. the operation's ``body`` (its compiled steps): while holding the worker when the
    station is ``blocking``, after releasing it otherwise;
-7. one span: arrival, start (worker granted), release (worker freed), end, status.
+7. one span: arrival, start (worker granted), done (its own work over: the time a
+   ``blocking`` station's body starts, else the release), release (worker freed), end,
+   status. ``done − arrival`` is the visit's sojourn at this station (wait + work), which
+   leaves out the downstream calls its body makes; ``end − arrival`` includes them.
 
 A crash of the replica interrupts the visit wherever it is: the status is ``ERROR``,
 the worker (or the place in line) and any CPU share are given back. An interrupt for a
@@ -128,7 +131,7 @@ class Station:
         if inflight is not None:
             process = env.active_process
             replica.enter(process)
-        t_start = t_release = computing = None
+        t_start = t_release = t_done = computing = None
         wait = replica.acquire(t_arrive)
         holding = wait is None
         visit = self._visits = self._visits + 1
@@ -156,6 +159,7 @@ class Station:
             if replica.error_probability and self.error_draw() < replica.error_probability:
                 raise _Failed  # a bad deploy: the work was done, the answer is an error
             if self.blocking and body is not None:
+                t_done = env.now  # the body's calls are downstream time, not this station's sojourn
                 status = yield from body(request)
             else:
                 status = OK
@@ -185,8 +189,9 @@ class Station:
             if self.metered and t_start is not None:  # failed work kept the worker busy too
                 replica.busy += (env.now if t_release is None else t_release) - t_start
         now = env.now
-        self.record(t_arrive, now if t_start is None else t_start, now if t_release is None else t_release, now,
-                    status, op.index)
+        release = now if t_release is None else t_release
+        self.record(t_arrive, now if t_start is None else t_start, release, now, status, op.index,
+                    release if t_done is None else t_done)
         return status
 
     def finish(self, now: float) -> None:

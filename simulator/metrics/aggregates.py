@@ -6,7 +6,7 @@ Built by :mod:`simulator.metrics.streaming` at the end of a run; read by
 
 * the window ``[warmup, duration)`` — exact counts by (workload, operation, status),
   completions by operation, exact time integrals (busy workers, queue, number inside),
-  exact wait count / sum / share that queued, latency and wait sketches
+  exact wait count / sum / share that queued, latency, wait and per-visit sojourn sketches
   (:class:`~simulator.metrics.sketch.LogSketch`, :data:`LATENCY_ACCURACY`) with exact mean
   and max;
 * per base bucket of the :class:`~simulator.metrics.grid.Grid` (the ``sample_interval``),
@@ -27,7 +27,8 @@ import numpy as np
 
 from .grid import Grid, group_of, merge
 from .sketch import LogSketch, grouped_quantiles
-from .window import (SERIES_QUANTILES, ComponentWindow, RequestBuckets, RequestWindow, sketch_stats)
+from .window import (SERIES_QUANTILES, ComponentWindow, RequestBuckets, RequestWindow, sketch_stats,
+                     sojourn_sketch_stats)
 
 LATENCY_ACCURACY = 0.01
 """Relative error bound of the window's latency and wait percentiles in summary records."""
@@ -117,6 +118,7 @@ class ComponentAggregates:
     waited: int  # of which queued (wait > 0)
     wait_sum: float
     wait: LogSketch
+    sojourn: LogSketch  # done − arrival of the same served visits (exact count, sum, max)
     busy: float  # ∫ busy workers dt over the window
     queue: float  # ∫ number queued dt
     inside: float  # ∫ number inside dt
@@ -133,6 +135,7 @@ class ComponentAggregates:
             p_wait=self.waited / self.waits if self.waits else None,
             wait_mean=self.wait_sum / self.waits if self.waits else None,
             wait_p99=self.wait.quantile(0.99) if self.waits else None,
+            sojourn=sojourn_sketch_stats(self.sojourn),
             busy_mean=self.busy / width if width > 0 else float("nan"),
             queue_mean=self.queue / width if width > 0 else float("nan"),
             inside_mean=self.inside / width if width > 0 else float("nan"),

@@ -2,10 +2,11 @@
 
 :class:`RequestColumns` holds one row per request (issue and end time, status, workload,
 operation); :class:`SpanColumns` one row per visit of one component (arrival, start =
-worker granted, release = worker freed, end, status, operation) and its tallied events
-(time, code). Both answer the questions of :mod:`simulator.metrics.window` exactly:
-percentiles by ``numpy.quantile``, time averages as exact integrals of interval counts
-(:mod:`simulator.metrics.integrals`), any bucket width.
+worker granted, done = its own work over, release = worker freed, end, status,
+operation) and its tallied events (time, code). Both answer the questions of
+:mod:`simulator.metrics.window` exactly: percentiles by ``numpy.quantile``, time averages
+as exact integrals of interval counts (:mod:`simulator.metrics.integrals`), any bucket
+width.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 from ..core.request import OK, REJECTED, TIMEOUT, UNFINISHED
 from .grid import bucket_of
 from .integrals import bucket_averages, time_average
-from .window import (SERIES_QUANTILES, STATUSES, ComponentWindow, RequestBuckets, RequestWindow, latency_stats)
+from .window import (SERIES_QUANTILES, STATUSES, ComponentWindow, RequestBuckets, RequestWindow, latency_stats,
+                     sojourn_stats)
 
 
 @dataclass
@@ -77,7 +79,12 @@ class RequestColumns:
 
 @dataclass
 class SpanColumns:
-    """One row per visit of one component, plus its tallied events."""
+    """One row per visit of one component, plus its tallied events.
+
+    ``done`` is when the visit's own work here was over (the body of a ``blocking`` station
+    starts then; otherwise it is the release), so ``done − arrival`` is the sojourn per visit
+    without the downstream calls and ``end − arrival`` the time with them.
+    """
 
     arrival: np.ndarray
     start: np.ndarray
@@ -85,11 +92,12 @@ class SpanColumns:
     end: np.ndarray
     status: np.ndarray  # int8
     op: np.ndarray  # uint16
+    done: np.ndarray
     tally_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tally_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint16))
 
     def window(self, lo: float, hi: float, operations: int, tally_names: list[str]) -> ComponentWindow:
-        """Visits arriving in ``[lo, hi)``, their waits, and the exact time averages over it."""
+        """Visits arriving in ``[lo, hi)``, their waits and sojourns, and the exact time averages over it."""
         visits = (self.arrival >= lo) & (self.arrival < hi)
         operations = max(operations, int(self.op.max()) + 1 if self.op.size else 0)
         codes = self.op[visits].astype(np.int64) * STATUSES + self.status[visits]
@@ -101,6 +109,7 @@ class SpanColumns:
             p_wait=float((wait > 0).mean()) if wait.size else None,
             wait_mean=float(wait.mean()) if wait.size else None,
             wait_p99=float(np.quantile(wait, 0.99)) if wait.size else None,
+            sojourn=sojourn_stats((self.done - self.arrival)[served]),
             busy_mean=time_average(self.start, self.release, lo, hi),
             queue_mean=time_average(self.arrival, self.start, lo, hi),
             inside_mean=time_average(self.arrival, self.end, lo, hi),

@@ -44,15 +44,17 @@ class Frames:
 
     @property
     def spans(self) -> "pd.DataFrame":
-        """One row per component visit: arrival, start, release, end, wait, status, operation (full records)."""
+        """One row per component visit: arrival, start, done, release, end, wait, sojourn (done − arrival: the
+        time at this component, downstream calls left out), status, operation (full records)."""
         import pandas as pd
 
         frames = []
         for rec in self.components.values():
             spans = rec._spans("Result.spans")
             frames.append(pd.DataFrame({
-                "component": rec.name, "arrival": spans.arrival, "start": spans.start, "release": spans.release,
-                "end": spans.end, "wait": spans.start - spans.arrival,
+                "component": rec.name, "arrival": spans.arrival, "start": spans.start, "done": spans.done,
+                "release": spans.release, "end": spans.end, "wait": spans.start - spans.arrival,
+                "sojourn": spans.done - spans.arrival,
                 "status": pd.Categorical.from_codes(spans.status.astype(np.int64), [STATUS_NAMES[i] for i in range(5)]),
                 "operation": pd.Categorical.from_codes(spans.op.astype(np.int64), rec.operations),
             }))

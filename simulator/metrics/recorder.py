@@ -2,7 +2,7 @@
 
 * one row per client request: issue time, end time, status, workload, operation;
 * one span per component visit: arrival, start (worker granted), release (worker freed),
-  end, status, operation;
+  end, status, operation, done (own work over: the sojourn at the component ends);
 * one row per fault event (start/end), for shading charts.
 
 Rows go into ``array`` columns (8 bytes per float, no boxing), so recording costs well
@@ -26,7 +26,10 @@ from .tables import Tables
 
 
 class SpanLog:
-    """Spans of one component: ``rows`` holds (arrival, start, release, end, status, operation) per span.
+    """Spans of one component: ``rows`` holds (arrival, start, release, end, status, operation, done) per span.
+
+    ``done`` is when the visit's own work at the component was over (wait and work, not the
+    downstream calls it then makes); ``add`` without it takes the release.
 
     Besides spans a component may emit:
 
@@ -48,7 +51,7 @@ class SpanLog:
 
     __slots__ = ("name", "kind", "capacity", "operations", "labels", "rows", "add", "tallies", "tally_names",
                  "ratios", "capacity_steps", "facts", "tables")
-    FIELDS = 6
+    FIELDS = 7
     FULL = True  # record tables keep every row (the streaming log follows each table's summary rule)
 
     def __init__(self, name: str, kind: str, capacity: int, operations: list[str]):
@@ -66,8 +69,9 @@ class SpanLog:
         self.tables = Tables(self.FULL)
         extend = self.rows.extend
 
-        def add(arrival: float, start: float, release: float, end: float, status: int, op: int) -> None:
-            extend((arrival, start, release, end, status, op))
+        def add(arrival: float, start: float, release: float, end: float, status: int, op: int,
+                done: float | None = None) -> None:
+            extend((arrival, start, release, end, status, op, release if done is None else done))
 
         self.add = add  # one flat append per span: the cheapest record Python offers
 

@@ -1,6 +1,6 @@
 """Which records a run keeps: ``full`` (every request and visit), ``summary`` (aggregates), or ``auto``.
 
-* ``full`` — one row per request and one span per component visit (about 40 + 48 bytes
+* ``full`` — one row per request and one span per component visit (about 40 + 56 bytes
   each, plus the numpy columns built from them): exact percentiles, the ``requests`` and
   ``spans`` tables, any time-series interval.
 * ``summary`` — no rows: the streaming recorder (:mod:`simulator.metrics.streaming`)

@@ -16,7 +16,11 @@ counted by completion time inside the window (so an overloaded system shows what
 really serves); ``goodput`` = ok ones; ``availability`` = ok / issued. Per component:
 ``utilization`` = time-average busy workers / workers over the window; ``p_wait`` = share
 of visits (arriving in the window) that queued; ``wait_s`` = time queued before a worker
-took the visit; ``queue_len_mean`` = time-average number queued. Then what the kind declares
+took the visit; ``sojourn_s`` = time per visit at the component itself, arrival to its own
+work done (wait + work; not the downstream calls its steps make); ``visits_per_request`` =
+visits arriving in the window / requests issued in the window (the visit ratio ``V``);
+``queue_len_mean`` = time-average number queued; ``in_system_mean`` = time-average number
+of visits inside (arrival to end, downstream calls included). Then what the kind declares
 and reports for this component (:meth:`Result.reported`, :mod:`~.descriptors`): ``counts``
 (each counter's events in the window, 0 when none; a share's ``<name>:<i>``), each ratio of
 those counts (``None`` with nothing to divide) and each fact (``None`` when not given).
@@ -108,6 +112,7 @@ class ComponentRecords:
     arrival = _span_column("arrival")
     start = _span_column("start")
     release = _span_column("release")
+    done = _span_column("done")
     end = _span_column("end")
     status = _span_column("status")
     op = _span_column("op")
@@ -283,7 +288,7 @@ class Result(Frames):
             "goodput_rps": int(stats.good.sum()) / window,
             "availability": counts["ok"] / issued if issued else None,
             "operations": self._operations(stats),
-            "components": {name: self._component(rec) for name, rec in self.components.items()},
+            "components": {name: self._component(rec, issued=issued) for name, rec in self.components.items()},
         }
         summary["slos"] = self._slos(summary)
         return summary
@@ -298,10 +303,14 @@ class Result(Frames):
                          "latency_s": op.latency}
         return out
 
-    def _component(self, rec: ComponentRecords, lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
-        """The summary entry of *rec* over ``[lo, hi)`` (default: the measurement window)."""
+    def _component(self, rec: ComponentRecords, lo: float | None = None, hi: float | None = None,
+                   issued: int | None = None) -> dict[str, Any]:
+        """The summary entry of *rec* over ``[lo, hi)`` (default: the measurement window); *issued* is the
+        number of requests issued in it when the caller has counted them."""
         if lo is None or hi is None:
             lo, hi = self.window
+        if issued is None:
+            issued = self._issued(lo, hi)
         stats = rec.window(lo, hi)
         visits = stats.visits
         out = {
@@ -309,9 +318,11 @@ class Result(Frames):
             "utilization": stats.busy_mean * (hi - lo) / rec.capacity_integral(lo, hi),
             "p_wait": stats.p_wait,
             "wait_s": {"mean": stats.wait_mean, "p99": stats.wait_p99},
+            "sojourn_s": stats.sojourn,
             "queue_len_mean": stats.queue_mean,
             "in_system_mean": stats.inside_mean,
             "visits": int(visits.sum()),
+            "visits_per_request": int(visits.sum()) / issued if issued else None,
             "served": int(visits[:, OK].sum()),
             "errors": int(visits[:, ERROR].sum()),
             "rejected": int(visits[:, REJECTED].sum()),
@@ -328,11 +339,20 @@ class Result(Frames):
             out.update(table.entries)
         return out
 
+    def _issued(self, lo: float, hi: float) -> int:
+        """Client requests issued in ``[lo, hi)``: any interval with full records, the window with summary ones."""
+        if self.columns is not None:
+            t_issue = self.columns.t_issue
+            return int(np.count_nonzero((t_issue >= lo) & (t_issue < hi)))
+        if (lo, hi) != tuple(self.window):
+            raise _needs_full("requests issued outside the measurement window", self.records)
+        return int(self.aggregates.counts.sum())
+
     def component_window(self, component: str, start: float, end: float) -> dict[str, Any]:
         """The summary entry of *component* over ``[start, end)`` instead of the measurement window.
 
-        The same definitions: visits *arriving* in the interval (waits, ``p_wait``, counts by
-        status), tallied events that happened in it (``counts`` and the declared ratios of
+        The same definitions: visits *arriving* in the interval (waits and sojourns, ``p_wait``,
+        counts by status, and per request issued in it ``visits_per_request``), tallied events that happened in it (``counts`` and the declared ratios of
         those counts) and time averages over it (``utilization``, ``queue_len_mean``,
         ``in_system_mean``). Summary records keep visits and waits for the measurement window
         only: over another interval their entry has the time averages, counts, ratios and

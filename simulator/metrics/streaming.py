@@ -15,7 +15,8 @@ most one chunk of rows per buffer plus the aggregates:
   end time), and the ok latencies as coarse sketch rows ``(bucket, key) → count``;
 * each component (:class:`ComponentAccumulator`): visits arriving in the window by
   (operation, status); for the served ones (not rejected, not unfinished) the count, the
-  number that queued, the exact sum of waits and a wait sketch; the exact integrals over
+  number that queued, the exact sum of waits and a wait sketch, and a sketch of their
+  sojourns per visit (done − arrival; exact count, sum and max); the exact integrals over
   the window of busy workers ``[start, release)``, queue ``[arrival, start)`` and number
   inside ``[arrival, end)``, and the same integrals per base bucket (each interval split
   exactly across the buckets it overlaps); tallies counted over the window and per base
@@ -228,7 +229,7 @@ class RequestAccumulator:
 
 
 class ComponentAccumulator:
-    """Folds one component's chunks of spans ``(arrival, start, release, end, status, op)`` and tallies."""
+    """Folds one component's chunks of spans ``(arrival, start, release, end, status, op, done)`` and tallies."""
 
     def __init__(self, grid: Grid, lo: float, hi: float, operations: int):
         self.grid, self.lo, self.hi = grid, lo, hi
@@ -236,14 +237,15 @@ class ComponentAccumulator:
         self.waits = self.waited = 0
         self.wait_sum = 0.0
         self.wait = LogSketch(LATENCY_ACCURACY)
+        self.sojourn = LogSketch(LATENCY_ACCURACY)
         self.busy = self.queue = self.inside = 0.0
         self.busy_b, self.queue_b, self.inside_b = Growing(float), Growing(float), Growing(float)
         self.tally_window = np.zeros(0, dtype=np.int64)
         self.tally_b: list[Growing] = []
 
     def fold_spans(self, rows: np.ndarray) -> None:
-        """Add one chunk of spans: *rows* is (6, n), one contiguous column per field."""
-        arrival, start, release, end, status, op = rows
+        """Add one chunk of spans: *rows* is (7, n), one contiguous column per field."""
+        arrival, start, release, end, status, op, done = rows
         status, op = status.astype(np.int64), op.astype(np.int64)
         top = int(op.max()) + 1
         if top > self.visits.shape[0]:
@@ -260,6 +262,7 @@ class ComponentAccumulator:
         self.waited += int(np.count_nonzero(wait > 0))
         self.wait_sum += float(wait.sum())
         self.wait.add(wait)
+        self.sojourn.add((done - arrival)[served])
         self.busy += total_overlap(start, release, lo, hi)
         self.queue += total_overlap(arrival, start, lo, hi)
         self.inside += total_overlap(arrival, end, lo, hi)
@@ -290,9 +293,9 @@ class ComponentAccumulator:
         self.fold_tallies(np.zeros((2, 0)), names)
         return ComponentAggregates(
             grid=self.grid, end_time=end_time, window_bounds=(self.lo, self.hi), visits=self.visits,
-            waits=self.waits, waited=self.waited, wait_sum=self.wait_sum, wait=self.wait, busy=self.busy,
-            queue=self.queue, inside=self.inside, busy_b=self.busy_b.final(n), queue_b=self.queue_b.final(n),
-            inside_b=self.inside_b.final(n), tally_window=self.tally_window,
+            waits=self.waits, waited=self.waited, wait_sum=self.wait_sum, wait=self.wait, sojourn=self.sojourn,
+            busy=self.busy, queue=self.queue, inside=self.inside, busy_b=self.busy_b.final(n),
+            queue_b=self.queue_b.final(n), inside_b=self.inside_b.final(n), tally_window=self.tally_window,
             tally_b=[g.final(n) for g in self.tally_b])
 
 
@@ -307,8 +310,9 @@ class StreamingSpanLog(SpanLog):
         self.acc = acc
         rows, extend, limit, fold = self.rows, self.rows.extend, CHUNK_ROWS * self.FIELDS, self.fold
 
-        def add(arrival: float, start: float, release: float, end: float, status: int, op: int) -> None:
-            extend((arrival, start, release, end, status, op))
+        def add(arrival: float, start: float, release: float, end: float, status: int, op: int,
+                done: float | None = None) -> None:
+            extend((arrival, start, release, end, status, op, release if done is None else done))
             if len(rows) >= limit:
                 fold()
 

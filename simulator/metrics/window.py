@@ -8,7 +8,8 @@ DataFrames, so the two modes cannot drift apart in definitions.
 Definitions (the same as :meth:`Result.summary`): the window is ``[warmup, duration)``;
 requests and visits belong to it by issue/arrival time; ``answered`` (ok, error or
 rejected) and ``good`` (ok) count completions whose end time is in the window; latency
-statistics are over ok requests issued in the window.
+statistics are over ok requests issued in the window; a component's waits and sojourns
+per visit are over its served visits (not rejected, not unfinished) arriving in the window.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ STATUS_NAMES = {OK: "ok", ERROR: "error", TIMEOUT: "timeout", REJECTED: "rejecte
 STATUSES = len(STATUS_NAMES)
 SERIES_QUANTILES = (0.5, 0.95, 0.99)
 """The latency percentiles of the time series (p50, p95, p99)."""
+VISIT_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+"""The percentiles of a component's sojourn per visit (``sojourn_s``), next to its mean."""
 
 
 @dataclass
@@ -65,6 +68,7 @@ class ComponentWindow:
     p_wait: float | None  # share of served visits (not rejected, not unfinished) that queued
     wait_mean: float | None
     wait_p99: float | None
+    sojourn: dict[str, float | None]  # served visits' done − arrival: mean and VISIT_QUANTILES (None: no visit)
     busy_mean: float  # time-average busy workers over the window
     queue_mean: float  # time-average number queued
     inside_mean: float  # time-average number inside (arrival to end)
@@ -96,3 +100,19 @@ def sketch_stats(sketch) -> dict[str, float | None]:
         return {"mean": None, **{k: None for k in QUANTILES}, "max": None}
     qs = sketch.quantiles(QUANTILES.values())
     return {"mean": float(sketch.mean), **{k: float(q) for k, q in zip(QUANTILES, qs)}, "max": float(sketch.max)}
+
+
+def sojourn_stats(values: np.ndarray) -> dict[str, float | None]:
+    """mean and :data:`VISIT_QUANTILES` of per-visit sojourns *values* (exact); ``None`` when there are none."""
+    if values.size == 0:
+        return {"mean": None, **dict.fromkeys(VISIT_QUANTILES)}
+    qs = np.quantile(values, list(VISIT_QUANTILES.values()))
+    return {"mean": float(values.mean()), **{k: float(q) for k, q in zip(VISIT_QUANTILES, qs)}}
+
+
+def sojourn_sketch_stats(sketch) -> dict[str, float | None]:
+    """The same keys from a :class:`~simulator.metrics.sketch.LogSketch` (mean exact)."""
+    if sketch.count == 0:
+        return {"mean": None, **dict.fromkeys(VISIT_QUANTILES)}
+    qs = sketch.quantiles(VISIT_QUANTILES.values())
+    return {"mean": float(sketch.mean), **{k: float(q) for k, q in zip(VISIT_QUANTILES, qs)}}

@@ -18,7 +18,9 @@ Models and their assumptions:
   routing; each station is an M/M/c fed by the solution of the traffic equations
   ``lambda_j = gamma_j + sum_i lambda_i P[i][j]``.
 * **MVA** — closed network of ``N`` identical users: one delay station (think time ``Z``)
-  and load-independent single-server FCFS stations given by service demands ``D_k``.
+  and load-independent single-server FCFS stations given by service demands ``D_k``
+  (``V_k`` visits of ``S_k`` each); each station's residence time ``R_k``, so ``R_k / V_k``
+  per visit.
 * **Availability** — independent components; availability is the long-run fraction of
   time up, ``MTBF / (MTBF + MTTR)``.
 * **Fan-out** — a request that waits for ``n`` independent leaves is slow if any leaf is.

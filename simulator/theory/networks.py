@@ -4,13 +4,15 @@
   routing; each station is an M/M/c fed by the solution of the traffic equations
   ``lambda_j = gamma_j + sum_i lambda_i P[i][j]``.
 * **MVA**: a closed network of ``N`` identical users, one delay station (think time ``Z``)
-  and load-independent single-server FCFS stations given by service demands ``D_k``.
+  and load-independent single-server FCFS stations given by service demands ``D_k``
+  (``D_k = V_k S_k``: visits per interaction × service time per visit). A station's
+  sojourn per visit is its residence time over its visits, ``R_k / V_k``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..arguments import integer as _integer
 from ..arguments import non_negative as _non_negative
@@ -38,6 +40,7 @@ class MVAResult:
     response_time: float  # time in the queueing stations, excluding think time
     queue_lengths: dict[str, float]
     utilizations: dict[str, float]
+    residence_times: dict[str, float] = field(default_factory=dict)  # R_k per interaction; sum = response_time
 
 
 def _solve_linear(matrix: list[list[float]], rhs: list[float]) -> list[float]:
@@ -135,7 +138,9 @@ def mva(users: int, think_time: float, service_demands: dict[str, float]) -> MVA
         service_demands: Total service demand ``D_k`` per station per interaction (> 0).
 
     Returns:
-        Throughput, response time (excluding think), queue lengths and ``U_k = X D_k``.
+        Throughput, response time (excluding think), queue lengths, ``U_k = X D_k`` and the
+        residence times ``R_k`` (per interaction, all visits together: a station visited
+        ``V_k`` times per interaction has a sojourn per visit of ``R_k / V_k``).
     """
     _integer("users", users, 1)
     think = _non_negative("think_time", think_time)
@@ -144,6 +149,7 @@ def mva(users: int, think_time: float, service_demands: dict[str, float]) -> MVA
     demands = {k: _positive(f"service_demands[{k!r}]", d) for k, d in service_demands.items()}
     queues = dict.fromkeys(demands, 0.0)
     throughput = response = 0.0
+    residence: dict[str, float] = {}
     for population in range(1, users + 1):
         residence = {k: d * (1.0 + queues[k]) for k, d in demands.items()}
         response = math.fsum(residence.values())
@@ -151,4 +157,5 @@ def mva(users: int, think_time: float, service_demands: dict[str, float]) -> MVA
         queues = {k: throughput * r for k, r in residence.items()}
     return MVAResult(users=users, throughput=throughput, response_time=response,
                      queue_lengths=queues,
-                     utilizations={k: throughput * d for k, d in demands.items()})
+                     utilizations={k: throughput * d for k, d in demands.items()},
+                     residence_times=residence)
