@@ -313,16 +313,19 @@ def run_case(folder: str, index: int, mutant: Mutant, budget: float) -> tuple[in
 
 
 def _capped(scenario):
-    """The scenario with its duration shortened so that it offers at most MAX_OFFERED requests."""
+    """The scenario with its duration shortened so that it offers at most MAX_OFFERED requests'
+    worth of visits (a request that goes round a loop 100 times counts 100 times)."""
     from simulator.core.profile import peak
+    from simulator.scenario.loops import mean_visits
     from simulator.scenario.model import Closed
 
     offered = 0.0
-    for w in scenario.workload:
+    for w in scenario.workload:  # weighted by the visits a request makes (feedback loops: 100s)
+        visits = max(1.0, sum(mean_visits(scenario, (w.entry, w.operation)).values()))
         if isinstance(w.arrivals, Closed):
-            offered += w.arrivals.users * 5  # a few requests per user
+            offered += w.arrivals.users * 5 * visits  # a few requests per user
         else:
-            offered += peak(w.arrivals.rate, w.profile) * scenario.duration
+            offered += peak(w.arrivals.rate, w.profile) * scenario.duration * visits
     if offered <= MAX_OFFERED:
         return scenario
     duration = scenario.duration * MAX_OFFERED / offered

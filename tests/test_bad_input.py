@@ -448,3 +448,38 @@ def test_a_ring_hash_balancer_over_too_many_points_is_refused():
                   "--set", "components.lb.virtual_nodes=10000", "--set", "components.pool.replicas=200",
                   says="components.lb.virtual_nodes")
     assert "2,000,000 points" in out
+
+
+@pytest.mark.parametrize("think", ["normal(mean=1s, sd=1e300ms)", "lognormal(mu=800, sigma=30)",
+                                   "uniform(low=0s, high=1e300s)"])
+def test_a_think_time_of_astronomical_spread_is_read_not_an_overflow(think):
+    """Found by the fuzzer: ``sd ** 2`` and ``exp(mu + sigma²/2)`` raised OverflowError."""
+    text = VALID.replace('arrivals: {kind: poisson, rate: "${arrival_rate}"}',
+                         f'arrivals: {{kind: closed, users: 3, think: "{think}"}}')
+    scenario, _ = check_scenario("s.yaml", text=text)
+    think_time = scenario.workload[0].arrivals.think
+    assert think_time.mean() > 0 and think_time.scv() >= 0  # finite or inf, never an exception
+
+
+def test_a_feedback_loop_of_a_hundred_visits_at_a_high_rate_is_warned_about_as_visits():
+    """Found by the fuzzer: p = 0.99 feedback through a balancer at 36,000 req/s ran for minutes
+    (28.8 million visits from 144,000 requests) with no word; now the estimate counts visits."""
+    text = """
+name: feedback-behind-a-balancer
+duration: 4s
+warmup: 1s
+workload: [{name: w, entry: lb, operation: get, arrivals: {kind: poisson, rate: 36000/s}}]
+components:
+  lb: {kind: load_balancer, backend: app, workers: 1, work: 0.03ms}
+  app:
+    kind: service
+    replicas: 4
+    io: async
+    operations:
+      get: {work: 0.1ms, steps: [{branch: [{p: 0.99, steps: [{call: lb.get}]}, {p: 0.01, steps: []}]}]}
+"""
+    _, warnings = check_scenario("s.yaml", text=text)
+    assert any("28,800,000 visits" in str(w) and "200 visits per request" in str(w) for w in warnings), warnings
+    refused_text = text.replace("duration: 4s", "duration: 40s").replace("p: 0.99", "p: 0.999").replace(
+        "p: 0.01", "p: 0.001")
+    assert any("visits to operations" in m and "more than the 200,000,000" in m for m in problems(refused_text))

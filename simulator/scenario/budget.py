@@ -8,6 +8,8 @@ estimates, from the scenario alone:
   (its profile integrated exactly: it is linear between breakpoints); a closed loop at
   most ``users × duration / think`` (its mean think time; with no think time the
   response time bounds the rate, which is not known before the run: not estimated);
+* **visits**: requests × the mean visits to operations per request (feedback loops
+  included: :func:`~simulator.scenario.loops.mean_visits`), the run's real work;
 * **samples**: the time series has ``duration / sample_interval`` points per series;
 * **users**: a closed loop's users, each a process for the whole run;
 * **slots**: a replica's ``workers`` or ``connections``;
@@ -16,11 +18,11 @@ estimates, from the scenario alone:
 * **instances**: what each component runs at most (its kind's ``instances()`` and
   ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
 
-It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_SAMPLES`
+It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_VISITS` visits, :data:`MAX_SAMPLES`
 samples, :data:`MAX_TIMER_TICKS` timer events of a component, :data:`MAX_USERS` users,
 :data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances
 of a component (the message names the workload or field, what it asks for and the limit), and
-warns above :data:`WARN_REQUESTS` (a long run: minutes, not seconds). The limits are
+warns above :data:`WARN_REQUESTS` requests or :data:`WARN_VISITS` visits (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
 """
 
@@ -28,12 +30,15 @@ from __future__ import annotations
 
 import math
 
+from .loops import mean_visits
 from .model import Closed, Scenario
 from .profile import integral
 from .source import Path
 
 MAX_REQUESTS = 50_000_000  # ~ an hour of simulation and GBs of records: refused
 WARN_REQUESTS = 5_000_000  # ~ minutes: said, not refused
+MAX_VISITS = 200_000_000  # visits to operations over the run (requests × mean visits per request): refused
+WARN_VISITS = 20_000_000  # ~ minutes: said, not refused
 MAX_SAMPLES = 1_000_000  # points per time series
 MAX_TIMER_TICKS = 10_000_000  # a component's periodic events (health probes, autoscaler evaluations) per run
 MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
@@ -68,6 +73,20 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
                               "lower the rate or the users, or shorten the duration"))
     elif total > WARN_REQUESTS:
         warnings.append((("duration",), f"this run issues about {_count(total)} requests: expect it to take minutes"))
+    else:
+        visits = [(i, n * sum(mean_visits(scenario, (scenario.workload[i].entry, scenario.workload[i].operation))
+                              .values())) for i, n in per_workload if n > 0]
+        work = sum(v for _, v in visits)
+        if visits and math.isfinite(work):  # an endless loop is the loop checker's to refuse
+            i, biggest = max(visits, key=lambda x: x[1])
+            loops_per_request = biggest / dict(per_workload)[i]
+            said = (f"this run makes about {_count(work)} visits to operations ({_count(total)} requests; "
+                    f"{loops_per_request:.3g} visits per request of workload {scenario.workload[i].name!r})")
+            if work > MAX_VISITS:
+                errors.append((("workload", i, "arrivals"), f"{said}, more than the {MAX_VISITS:,} a run may make: "
+                                                            "lower the rate, shorten the duration or the loops"))
+            elif work > WARN_VISITS:
+                warnings.append((("duration",), f"{said}: expect it to take minutes"))
     for i, w in enumerate(scenario.workload):
         users = getattr(w.arrivals, "users", 0)
         if users > MAX_USERS:

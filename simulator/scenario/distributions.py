@@ -27,6 +27,20 @@ from .types import TAGGED_UNIONS, Duration, PositiveDuration, units_required
 Z99 = 2.3263478740408408  # standard normal 99th percentile
 
 
+
+def _square(x: float) -> float:
+    """``x * x``, ``inf`` past the largest float (``x ** 2`` raises OverflowError there)."""
+    return x * x
+
+
+def _exp(x: float) -> float:
+    """``exp(x)``, ``inf`` past the largest float instead of OverflowError (``sd: 1e300ms``)."""
+    return math.exp(x) if x < 709.78 else math.inf
+
+
+def _expm1(x: float) -> float:
+    return math.expm1(x) if x < 709.78 else math.inf
+
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     positional: ClassVar[tuple[str, ...]] = ()
@@ -94,7 +108,7 @@ class Uniform(_Dist):
 
     def scv(self) -> float:
         m = self.mean()
-        return ((self.high - self.low) ** 2 / 12) / m**2 if m else 0.0
+        return _square((self.high - self.low) / m) / 12 if m else 0.0
 
 
 class Normal(_Dist):
@@ -107,22 +121,21 @@ class Normal(_Dist):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def _truncated(self) -> tuple[float, float]:
+        """(mean, variance / sd²) of the normal truncated at 0."""
         if self.sd == 0:
             return self.mean_, 0.0
         a = self.mean_ / self.sd
         phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
         big_phi = 0.5 * (1 + math.erf(a / math.sqrt(2)))
         lam = phi / big_phi
-        mean = self.mean_ + self.sd * lam
-        var = self.sd**2 * (1 - lam * (lam + a))
-        return mean, var
+        return self.mean_ + self.sd * lam, 1 - lam * (lam + a)
 
     def mean(self) -> float:
         return self._truncated()[0]
 
     def scv(self) -> float:
-        m, v = self._truncated()
-        return v / m**2
+        m, shape = self._truncated()
+        return _square(self.sd / m) * shape  # scale-free: no overflow at sd = 1e300
 
 
 class LogNormal(_Dist):
@@ -151,10 +164,10 @@ class LogNormal(_Dist):
 
     def mean(self) -> float:
         mu, sigma = self.log_params()
-        return math.exp(mu + sigma**2 / 2)
+        return _exp(mu + _square(sigma) / 2)
 
     def scv(self) -> float:
-        return math.expm1(self.log_params()[1] ** 2)
+        return _expm1(_square(self.log_params()[1]))
 
 
 class Erlang(_Dist):
@@ -226,9 +239,9 @@ class HyperExp(_Dist):
         return self.p * self.mean1 + (1 - self.p) * self.mean2
 
     def scv(self) -> float:
-        second = 2 * (self.p * self.mean1**2 + (1 - self.p) * self.mean2**2)
+        second = 2 * (self.p * _square(self.mean1) + (1 - self.p) * _square(self.mean2))
         m = self.mean()
-        return second / m**2 - 1
+        return second / _square(m) - 1
 
 
 class Empirical(_Dist):
@@ -243,8 +256,8 @@ class Empirical(_Dist):
 
     def scv(self) -> float:
         m = self.mean()
-        var = sum((v - m) ** 2 for v in self.values) / len(self.values)
-        return var / m**2 if m else 0.0
+        var = sum(_square(v - m) for v in self.values) / len(self.values)
+        return var / _square(m) if m else 0.0
 
 
 DIST_TYPES: dict[str, type[_Dist]] = {

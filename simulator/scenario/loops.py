@@ -17,10 +17,12 @@ more times than the component has workers deadlocks it.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Iterator
 
 import networkx as nx
+import numpy as np
 
 from ..steps import kind_of
 from .model import Scenario
@@ -40,6 +42,27 @@ def mean_calls(scenario: Scenario) -> dict[Op, dict[Op, float]]:
                 target, _, target_op = called.partition(".")
                 out[(name, op_name)][(target, target_op)] += weight
     return out
+
+
+def mean_visits(scenario: Scenario, entry: Op) -> dict[Op, float]:
+    """Mean visits of each operation per request entering at *entry*: ``v = e + v M`` solved
+    exactly; ``inf`` everywhere reachable when a loop on the way never ends on average."""
+    matrix = mean_calls(scenario)
+    reach = [entry]
+    for op in reach:  # breadth first: what a request entering at *entry* can visit
+        reach += [b for b, m in matrix.get(op, {}).items() if m > 0 and b not in reach]
+    index = {op: i for i, op in enumerate(reach)}
+    m = np.zeros((len(reach), len(reach)))
+    for a in reach:
+        for b, calls in matrix.get(a, {}).items():
+            m[index[a], index[b]] += calls
+    e = np.zeros(len(reach))
+    e[0] = 1.0
+    if len(reach) > 1 or m[0, 0] > 0:
+        if np.max(np.abs(np.linalg.eigvals(m))) >= 1.0 - 1e-9:
+            return {op: math.inf for op in reach}
+        e = np.linalg.solve(np.eye(len(reach)) - m.T, e)
+    return {op: float(v) for op, v in zip(reach, e)}
 
 
 def _calls(steps: list, weight: float) -> Iterator[tuple[str, float]]:
