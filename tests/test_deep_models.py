@@ -261,3 +261,19 @@ def test_central_server_closed_matches_mva(golden_zscores):
                                        exact.residence_times[k] / v, f"central server (closed) W per visit [{k}]")
         assert_replications_within_3se(golden_zscores, _station(runs, k, "visits_per_request"), v,
                                        f"central server (closed) visits [{k}]")
+
+
+def test_the_run_budgets_mean_visits_are_the_visit_ratios():
+    """``loops.mean_visits`` solves v = e + vM: the central server's 20 CPU bursts, 12 and 7 disk
+    reads per job (its header's routing), the Jackson network G5.7's 1, 2, 1, and an endless loop inf."""
+    from pathlib import Path
+
+    from simulator.scenario.loops import mean_visits
+
+    root = Path(__file__).resolve().parent.parent / "scenarios" / "theory"
+    for file, expected in [("central-server.yaml", [20, 12, 7]), ("jackson.yaml", [1, 2, 1])]:
+        scenario, _ = check_scenario(root / file)
+        w = scenario.workload[0]
+        assert list(mean_visits(scenario, (w.entry, w.operation)).values()) == pytest.approx(expected)
+    scenario, _ = check_scenario("feedback.yaml", text=FEEDBACK)
+    assert mean_visits(scenario, ("cpu", "serve")) == {("cpu", "serve"): pytest.approx(1 / (1 - P))}

@@ -22,7 +22,6 @@ from collections import defaultdict
 from typing import Iterator
 
 import networkx as nx
-import numpy as np
 
 from ..steps import kind_of
 from .model import Scenario
@@ -51,18 +50,33 @@ def mean_visits(scenario: Scenario, entry: Op) -> dict[Op, float]:
     reach = [entry]
     for op in reach:  # breadth first: what a request entering at *entry* can visit
         reach += [b for b, m in matrix.get(op, {}).items() if m > 0 and b not in reach]
-    index = {op: i for i, op in enumerate(reach)}
-    m = np.zeros((len(reach), len(reach)))
-    for a in reach:
-        for b, calls in matrix.get(a, {}).items():
-            m[index[a], index[b]] += calls
-    e = np.zeros(len(reach))
-    e[0] = 1.0
-    if len(reach) > 1 or m[0, 0] > 0:
-        if np.max(np.abs(np.linalg.eigvals(m))) >= 1.0 - 1e-9:
+    graph = nx.DiGraph((a, b) for a in reach for b, m in matrix.get(a, {}).items() if m > 0)
+    for group in nx.strongly_connected_components(graph):
+        ops = sorted(group)
+        on_loop = len(ops) > 1 or graph.has_edge(ops[0], ops[0])
+        if on_loop and _radius(ops, matrix) >= 1.0 - 1e-9:
             return {op: math.inf for op in reach}
-        e = np.linalg.solve(np.eye(len(reach)) - m.T, e)
-    return {op: float(v) for op, v in zip(reach, e)}
+    return dict(zip(reach, _solve(reach, matrix)))
+
+
+def _solve(ops: list[Op], matrix: dict[Op, dict[Op, float]]) -> list[float]:
+    """``v`` with ``v = e + v M`` (``e``: 1 for ``ops[0]``), by Gaussian elimination with partial
+    pivoting on ``(I - Mᵀ) v = e`` (pure Python: the scenario layer loads no numpy; n is small)."""
+    n = len(ops)
+    index = {op: i for i, op in enumerate(ops)}
+    rows = [[1.0 if i == j else 0.0 for j in range(n)] + [1.0 if i == 0 else 0.0] for i in range(n)]
+    for a in ops:
+        for b, calls in matrix.get(a, {}).items():
+            if b in index:
+                rows[index[b]][index[a]] -= calls  # row b: v_b - sum_a v_a M[a][b] = e_b
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(n):
+            if r != col and rows[r][col]:
+                factor = rows[r][col] / rows[col][col]
+                rows[r] = [x - factor * y for x, y in zip(rows[r], rows[col])]
+    return [rows[i][n] / rows[i][i] for i in range(n)]
 
 
 def _calls(steps: list, weight: float) -> Iterator[tuple[str, float]]:
