@@ -211,13 +211,14 @@ class ConsumerGroup(Group):
         status = None
         while True:
             deliveries += 1
+            started = env.now
             status = yield from self.deliver(member, message, again or deliveries > 1)
             if status == OK or not member.alive or deliveries >= spec.max_deliveries:
                 break
         handled = True
         if status == OK:
             if first:
-                ledger.processed(message, partition.index, env.now, deliveries)
+                ledger.processed(message, partition.index, started, env.now, member.code, deliveries)
             else:
                 ledger.count("duplicated")
         elif member.alive:

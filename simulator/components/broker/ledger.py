@@ -68,10 +68,13 @@ class Ledger:
         if age > self.lag_seconds_max:
             self.lag_seconds_max = age
 
-    def processed(self, message, partition: int, now: float, deliveries: int) -> None:
+    def processed(self, message, partition: int, taken: float, now: float, member: int, deliveries: int) -> None:
+        """*message* of *partition* was processed for the first time: the delivery that succeeded
+        started at *taken* on *member* (its code) and ended *now*, after *deliveries* deliveries."""
         self.counts["processed"] += 1
         self.latencies.append(now - message.t_produce)
-        self.add_row(message.t_produce, now, self.code, partition, message.offset, message.request.key, deliveries)
+        self.add_row(message.t_produce, taken, now, self.code, partition, message.offset, message.request.key, member,
+                     deliveries)
 
     def latency(self) -> dict[str, float | None]:
         """Mean, p50, p95 and p99 of produce → processed (``None`` when nothing was processed)."""

@@ -115,8 +115,9 @@ class Partition:
             self.room_freed()
 
     def delete(self, upto: int, reason: str, now: float) -> None:
-        """Delete the stored messages below *upto* (retention, dropped): readers count their losses."""
-        gone = self._cut_head(upto)
+        """Delete the stored messages below *upto* (retention, dropped; never above the high watermark):
+        readers count their losses."""
+        gone = self._cut_head(min(upto, self.hw))
         if not gone:
             return
         if self.readers:

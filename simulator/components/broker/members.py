@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 class Member:
     """One consumer: its ``id``, the ``replica`` it runs on, whether it is ``alive``, and its loop's state."""
 
-    __slots__ = ("id", "replica", "alive", "died_at", "wake", "cursors", "turn", "next_commit")
+    __slots__ = ("id", "code", "replica", "alive", "died_at", "wake", "cursors", "turn", "next_commit")
 
-    def __init__(self, id: str, replica: Any):
+    def __init__(self, id: str, code: int, replica: Any):
         self.id = id
+        self.code = code  # replica index × consumers + slot (the `member` column of the messages table)
         self.replica = replica
         self.alive = True
         self.died_at = 0.0
@@ -73,7 +74,9 @@ class Group:
             self.env.process(self.run(member))
 
     def _members_of(self, replica) -> list[Member]:
-        return [Member(f"{replica.index:05d}-{slot:05d}", replica) for slot in range(self.spec.consumers)]
+        consumers = self.spec.consumers
+        return [Member(f"{replica.index:05d}-{slot:05d}", replica.index * consumers + slot, replica)
+                for slot in range(consumers)]
 
     def _replica_changed(self, replica) -> None:
         if replica.up:  # restarted: fresh members join at once

@@ -54,8 +54,13 @@ GROUP_FIELDS = ("group", "produced", *GROUP_COUNTS, "in_flight", "backlog", "lag
 TOPIC_FIELDS = ("topic", "produced", "rejected", *(f"rejected_{r}" for r in REJECT_REASONS), "lost_unread",
                 "stored")
 """Columns of the ``topics`` table (``topic``: the index in ``topics``; ``lost_unread``: lost with no group)."""
-MESSAGE_FIELDS = ("produced", "processed", "group", "partition", "offset", "key", "deliveries")
+MESSAGE_FIELDS = ("produced", "taken", "processed", "group", "partition", "offset", "key", "member", "deliveries")
+"""Columns of the ``messages`` table: one row per message a group processed (first time): when it was produced,
+when the delivery that succeeded started and ended, its partition, offset and key, the member (replica ×
+``consumers`` + slot) and how many deliveries it took."""
 LAG_FIELDS = ("time", "group", "lag", "lag_seconds", "stored")
+"""Columns of the ``consumer_lag`` table: each ``sample_interval``, each group's lag (messages visible and not
+taken), the age of its oldest such message, and the messages its topic stores."""
 
 
 class Broker(Component):

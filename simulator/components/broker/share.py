@@ -149,12 +149,13 @@ class ShareGroup(Group):
         env, ledger = self.env, self.ledger
         message = slot.partition.message(offset)
         ledger.waited(env.now - message.t_produce)
+        started = env.now
         status = yield from self.deliver(member, message, again)
         if status == OK:
             if offset in slot.processed:
                 ledger.count("duplicated")
             else:
-                ledger.processed(message, slot.partition.index, env.now, slot.deliveries[offset])
+                ledger.processed(message, slot.partition.index, started, env.now, member.code, slot.deliveries[offset])
             if not member.alive:  # done, but it cannot acknowledge: the lock will expire
                 slot.processed.add(offset)
                 self._expire(member, slot, offset)
