@@ -491,3 +491,29 @@ def test_an_event_cycle_is_refused_by_the_loop_checker():
     comps = {"bus": broker({"g": group()}), "c": service(steps=[{"publish": "bus.t"}])}
     found = problems_of(comps)
     assert any("feedback loop never ends" in p and "bus.t" in p and "c.op" in p for p in found), found
+
+
+# ----------------------------------------------------------------------------- the README
+
+
+def test_the_readme_example_is_a_valid_design_that_runs():
+    """The README's broker block validates and runs (a workload around it, its faults squeezed into 60 s)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    match = re.search(r"<!-- broker-example -->\s*```yaml\n(.+?)\n```", text, re.S)
+    assert match, "README has no broker-example block"
+    body = yaml.safe_load(match.group(1))
+    body["faults"][0].update(at="10s", **{"for": "10s"})
+    body["faults"][1].update(at="30s", **{"for": "5s"})
+    doc = {"name": "readme-broker", "duration": "60s", **body,
+           "workload": [{"name": "traders", "entry": "trading", "operation": "trade", "keys": "zipf(s=0.8, n=1000)",
+                         "arrivals": {"kind": "poisson", "rate": "100/s"}}]}
+    scenario_, warnings = check_scenario("readme.yaml", text=yaml.safe_dump(doc, sort_keys=False))
+    assert warnings == []
+    result = simulate(scenario_)
+    rows = groups(result, "bus").set_index("group")
+    assert rows.loc["notification", "processed"] > 4000 and rows.loc["analytics", "processed"] > 4000
+    assert facts(result)["messages_lost"] == 0 and facts(result)["rebalances"] >= 1
+    assert_conserved(result)

@@ -154,7 +154,7 @@ class Partition:
 class Topic:
     """A topic: its partitions, its spec, how messages are spread, and what it counted."""
 
-    __slots__ = ("name", "index", "spec", "partitions", "next", "keys", "produced", "rejected", "lost")
+    __slots__ = ("name", "index", "spec", "partitions", "next", "keys", "produced", "rejected", "lost", "arrival")
 
     def __init__(self, name: str, index: int, spec: "TopicSpec", placement: list[list[int]]):
         self.name = name
@@ -166,6 +166,7 @@ class Topic:
         self.produced = 0
         self.rejected: dict[str, int] = {}
         self.lost: dict[str, int] = {}  # messages of a topic without groups deleted or cut
+        self.arrival = None  # set while the retention timer waits for a message to come
 
     def lost_unread(self, count: int, reason: str) -> None:
         self.lost[reason] = self.lost.get(reason, 0) + count

@@ -178,6 +178,8 @@ class Broker(Component):
                 return ERROR
             granted = True
         partition.append(env.now, request)
+        if topic.arrival is not None and not topic.arrival.triggered:  # the retention timer sleeps
+            topic.arrival.succeed()
         if granted:
             partition.reserved -= 1
         if self.replication.written(partition) and spec.acks == "all":
@@ -210,20 +212,28 @@ class Broker(Component):
 
     # -- housekeeping ------------------------------------------------------------------------------
     def _expire(self, topic: Topic) -> Generator[Any, Any, None]:
-        """Delete messages older than the topic's retention, as they age."""
-        env, retention = self.env, topic.spec.retention
+        """Delete messages older than the topic's retention, as they age (a message is deleted once it
+        is visible: at ``max(retention, replication_lag)`` after it was produced)."""
+        env = self.env
+        keep = max(topic.spec.retention, self.spec.replication_lag)
         while True:
             now = env.now
-            due = now + retention
+            due = None
             for partition in topic.partitions:
                 upto = partition.start
-                while upto < partition.hw and partition.message(upto).t_produce + retention <= now:
+                while upto < partition.hw and partition.message(upto).t_produce + keep <= now:
                     upto += 1
                 if upto > partition.start:
                     partition.delete(upto, "retention", now)
                 if partition.start < partition.end:
-                    due = min(due, partition.message(partition.start).t_produce + retention)
-            yield env.timeout(max(due - now, 1e-9))
+                    head = partition.message(partition.start).t_produce + keep
+                    due = head if due is None else min(due, head)
+            if due is None:  # nothing stored: sleep until a message comes
+                topic.arrival = env.event()
+                yield topic.arrival
+                topic.arrival = None
+                continue
+            yield env.timeout(max(due - now, keep * 1e-6))
 
     def _sample(self, interval: float) -> Generator[Any, Any, None]:
         """Every group's lag (messages, seconds) and its topic's stored messages, each *interval*."""
