@@ -18,6 +18,7 @@ follow golden.md §0: R independent replications (seeds 1..R), the grand mean wi
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,7 +28,7 @@ import yaml
 
 from bands import assert_binomial_within_3se, assert_replications_within_3se
 from helpers import scenario, service
-from simulator import Scenario, simulate
+from simulator import Scenario, load_scenario, simulate
 from simulator.components.broker.frames import groups, lag, topics
 from simulator.errors import ScenarioError
 from simulator.messaging import partition_for
@@ -35,6 +36,7 @@ from simulator.objectives import judge, parse_objective
 from simulator.scenario.load import check_scenario
 from simulator.theory import auto_commit_duplicates, catch_up_time, lag_before_reassignment, mmc
 
+EVENTS = Path(__file__).resolve().parents[1] / "scenarios" / "events"
 EVERY_10MS = {"arrivals": {"kind": "closed", "users": 1, "think": "10ms"}}  # exactly 100 messages/s
 
 
@@ -431,6 +433,27 @@ def test_objectives_read_the_broker_metrics():
     assert not check.met and check.mean > 0
 
 
+def test_the_report_compare_and_sweep_records_carry_the_broker_metrics():
+    """Declared metrics reach every consumer with no edit outside the kind's folder."""
+    from simulator.compare import compare
+    from simulator.experiments.runs import RunSpec, record
+    from simulator.report import component_details
+
+    path = EVENTS / "dead-letter.yaml"
+    sc = load_scenario(path)
+    result = simulate(sc, 3)
+    f = facts(result)
+    assert f["counts"]["dead_lettered"] == f["dead_lettered"] > 0  # no warm-up, nothing after the window
+    assert f["dead_letter_ratio"] == f["dead_lettered"] / (f["messages_processed"] + f["dead_lettered"])
+    [(_, kind, text)] = [row for row in component_details(result.summary()) if row[0] == "bus"]
+    assert kind == "broker" and "dead letter ratio" in text and "messages lost 0" in text
+    flat = record(RunSpec(str(path), (), (), 3, 0, 0), result)
+    assert flat["component.bus.messages_lost"] == 0 and flat["component.bus.dead_lettered"] == f["dead_lettered"]
+    assert flat["component.bus.dead_letter_ratio"] == f["dead_letter_ratio"]
+    rows = {row["metric"]: row for row in compare(sc, sc, replications=2).rows()}
+    assert rows["component.bus.loss_ratio"]["diff"] == 0.0 and rows["component.bus.dead_letter_ratio"]["a"] > 0
+
+
 def test_the_lag_chart(tmp_path):
     result = simulate(crash_consumer(10.0, duration="30s"))
     fig = result.plot.consumer_lag()
@@ -499,7 +522,6 @@ def test_an_event_cycle_is_refused_by_the_loop_checker():
 def test_the_readme_example_is_a_valid_design_that_runs():
     """The README's broker block validates and runs (a workload around it, its faults squeezed into 60 s)."""
     import re
-    from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     match = re.search(r"<!-- broker-example -->\s*```yaml\n(.+?)\n```", text, re.S)
@@ -517,3 +539,10 @@ def test_the_readme_example_is_a_valid_design_that_runs():
     assert rows.loc["notification", "processed"] > 4000 and rows.loc["analytics", "processed"] > 4000
     assert facts(result)["messages_lost"] == 0 and facts(result)["rebalances"] >= 1
     assert_conserved(result)
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_events_scenario_accounts_for_every_message(path):
+    result = simulate(load_scenario(path))
+    assert_conserved(result)
+    assert result.summary()["components"]["bus"]["messages_produced"] > 1000

@@ -24,6 +24,9 @@ the group has not taken yet. Each message is in exactly one of these states
 
 Latency is produce → processed (first successful call), kept per message (8 bytes each)
 so that its percentiles are exact in both record modes.
+
+The ledger also tallies, as they happen, the events of :data:`TALLIED` (the component's
+``counts`` over the measurement window, and the ratios its spec declares).
 """
 
 from __future__ import annotations
@@ -35,15 +38,19 @@ import numpy as np
 from .spec import GROUP_COUNTS
 
 QUANTILES = (0.5, 0.95, 0.99)
+TALLIED = ("processed", "lost", "dead_lettered", "duplicated")
+"""Group events also tallied with their time (``log.counter``), summed over groups."""
 
 
 class Ledger:
     """The counts, lag and latencies of group ``code`` (its index in ``BrokerSpec.group_keys()``)."""
 
-    __slots__ = ("code", "counts", "latencies", "lag", "lag_max", "lag_seconds_max", "row", "add_row")
+    __slots__ = ("code", "counts", "latencies", "lag", "lag_max", "lag_seconds_max", "add_row", "tallies", "clock")
 
-    def __init__(self, code: int, add_row):
+    def __init__(self, code: int, add_row, tallies: dict, clock):
         self.code = code
+        self.tallies = tallies  # name in TALLIED -> count(now)
+        self.clock = clock  # () -> the simulated time
         self.counts = dict.fromkeys(GROUP_COUNTS, 0)
         self.latencies = array("d")
         self.lag = 0  # messages visible to the group and not taken yet, now
@@ -53,9 +60,14 @@ class Ledger:
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
+        tally = self.tallies.get(name)
+        if tally is not None:
+            now = self.clock()
+            for _ in range(n):
+                tally(now)
 
     def lose(self, reason: str, n: int = 1) -> None:
-        self.counts["lost"] += n
+        self.count("lost", n)
         self.counts[f"lost_{reason}"] += n
 
     def grow(self, n: int) -> None:
@@ -72,6 +84,7 @@ class Ledger:
         """*message* of *partition* was processed for the first time: the delivery that succeeded
         started at *taken* on *member* (its code) and ended *now*, after *deliveries* deliveries."""
         self.counts["processed"] += 1
+        self.tallies["processed"](now)
         self.latencies.append(now - message.t_produce)
         self.add_row(message.t_produce, taken, now, self.code, partition, message.offset, message.request.key, member,
                      deliveries)

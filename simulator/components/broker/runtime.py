@@ -41,7 +41,7 @@ from ...core.request import ERROR, OK, REJECTED
 from ...messaging import partition_for
 from ..base import Component
 from .group import ConsumerGroup
-from .ledger import Ledger, latency_stats
+from .ledger import TALLIED, Ledger, latency_stats
 from .log import Topic
 from .members import Group
 from .replication import Replication, placement
@@ -87,11 +87,14 @@ class Broker(Component):
         self.add_group = log.table("groups", GROUP_FIELDS, summary="keep")
         self.add_topic = log.table("topics", TOPIC_FIELDS, summary="keep")
         self.groups: list[Group] = []
+        tallies = {name: log.counter(name) for name in TALLIED}
+        log.ratios = spec.ratio_terms()
+        clock = lambda: env.now  # noqa: E731
         for code, (topic_name, group_name) in enumerate(spec.group_keys()):
             topic = self.by_name[topic_name]
             group_spec = topic.spec.groups[group_name]
             kind = ShareGroup if group_spec.type == "share" else ConsumerGroup
-            self.groups.append(kind(self, topic, group_name, group_spec, Ledger(code, add_message)))
+            self.groups.append(kind(self, topic, group_name, group_spec, Ledger(code, add_message, tallies, clock)))
         self.open: dict[int, float] = {}  # produce visits waiting (blocked, or for copies): id -> arrival
         self._visits = 0
         log.facts.update({"topics": len(self.topics), "partitions": sum(len(t.partitions) for t in self.topics)})

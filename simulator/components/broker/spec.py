@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar, Literal, Mapping
 from pydantic import Field, model_validator
 
 from ...messaging import ASSIGNORS
-from ...metrics.descriptors import Fact, Metric
+from ...metrics.descriptors import Counter, Fact, Metric, Ratio
 from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
 from ...scenario.types import Duration, PositiveDuration, Strict
 from ..service.spec import ServiceSpec
@@ -136,8 +136,15 @@ class BrokerSpec(ComponentBase):
             "consumer_lag_seconds_max", "message_latency_mean", "message_latency_p50", "message_latency_p95",
             "message_latency_p99")),
         Fact("topics"), Fact("partitions"),
+        *(Counter(n) for n in ("processed", "lost", "dead_lettered", "duplicated")),
+        Ratio("loss_ratio", "lost", ("processed", "dead_lettered", "lost"), headline=True),
+        Ratio("dead_letter_ratio", "dead_lettered", ("processed", "dead_lettered", "lost")),
+        Ratio("duplicate_ratio", "duplicated", ("processed",)),
     )
-    """Every message's fate over the whole run (summed over topics and groups), lag and latency."""
+    """Facts: every message's fate over the whole run (summed over topics and groups), lag and latency.
+    Counters and ratios: the groups' events in the measurement window; of the messages groups were
+    done with (processed, dead-lettered or lost), the share lost and dead-lettered, and the extra
+    processings per processed message (what ``compare`` and sweeps compare)."""
     store = True  # drawn at the bottom of its tier when it calls nothing
     replicas: Annotated[int, Field(ge=1, le=MAX_NODES)] = 1
     replication_factor: Annotated[int, Field(ge=1)] = 1
@@ -156,6 +163,10 @@ class BrokerSpec(ComponentBase):
             raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) cannot exceed replication_factor "
                              f"({self.replication_factor}): acks=all writes could never succeed")
         return self
+
+    def ratio_terms(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The declared ratios as the span log takes them (``log.ratios``: name → numerator, denominators)."""
+        return {m.name: (m.numerator, m.denominator) for m in self.metrics if isinstance(m, Ratio)}
 
     def operation_names(self, components) -> list[str]:
         return list(self.topics)
