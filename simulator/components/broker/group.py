@@ -60,6 +60,9 @@ class Cursor:
     def keep_from(self) -> int:
         return self.committed
 
+    def front(self) -> int:
+        return self.position
+
     def visible(self, count: int) -> None:
         self.group.ledger.grow(count)
         if self.holder is None:
@@ -89,9 +92,11 @@ class Cursor:
 
     # -- moving ----------------------------------------------------------------------------------
     def move(self, position: int) -> None:
-        """Set the next offset to take (the group's lag follows)."""
+        """Set the next offset to take (the group's lag follows; blocked producers may get room)."""
         self.group.ledger.grow(self.position - position)
         self.position = position
+        if self.partition.waiters:
+            self.partition.room_freed()
 
     def commit(self, offset: int) -> None:
         if offset > self.committed:

@@ -12,6 +12,12 @@ or acknowledged: :meth:`Partition.trim`), when it is older than the topic's
 last two are losses for every group that had not taken it yet (:meth:`Partition.delete`).
 The partition tells its readers (one per group) what happens to its messages: they
 count and wake their members.
+
+**Full.** A partition's *waiting* messages are those the slowest group has not taken yet
+(``end`` minus the lowest of the groups' fronts; every stored message when it has no
+group). ``max_backlog`` bounds them: taken messages kept only until their commit do not
+count, as RabbitMQ's ``max-length`` does not count unacknowledged ones. ``drop``
+discards the oldest waiting message (and whatever is stored before it).
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ class Reader(Protocol):
 
     def keep_from(self) -> int:
         """The lowest offset the group still needs."""
+
+    def front(self) -> int:
+        """The lowest offset the group has never taken (a released message aside)."""
 
     def visible(self, count: int) -> None:
         """*count* more messages were copied (the high watermark moved)."""
@@ -82,6 +91,11 @@ class Partition:
     @property
     def stored(self) -> int:
         return self.end - self.start
+
+    @property
+    def front(self) -> int:
+        """The oldest offset some group has not taken yet (``start`` without groups)."""
+        return min((reader.front() for reader in self.readers), default=self.start)
 
     def message(self, offset: int) -> Message:
         return self.log[offset - self.base]
@@ -140,13 +154,14 @@ class Partition:
 
     # -- producers blocked for room -----------------------------------------------------------
     def full(self, limit: int | None) -> bool:
-        return limit is not None and (self.stored + self.reserved >= limit or bool(self.waiters))
+        return limit is not None and (self.end - self.front + self.reserved >= limit or bool(self.waiters))
 
     def room_freed(self) -> None:
-        """Wake blocked producers, first come first served, while there is room for them."""
+        """Wake blocked producers, first come first served, while there is room for them (readers
+        call it when they take a message and producers wait)."""
         limit = self.topic.spec.max_backlog
         waiters = self.waiters
-        while waiters and limit is not None and self.stored + self.reserved < limit:
+        while waiters and limit is not None and self.end - self.front + self.reserved < limit:
             self.reserved += 1
             waiters.popleft().succeed()
 

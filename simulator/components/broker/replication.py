@@ -60,6 +60,7 @@ class Replication:
         self.spec = spec
         self.topics = topics
         self.nodes = [BrokerNode(i) for i in range(spec.replicas)]
+        self.replicas = self.nodes  # what replica faults read: component.replicas.replicas
         self.lag = spec.replication_lag
         self.acks_all = spec.acks == "all"
 

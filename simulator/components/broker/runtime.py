@@ -9,8 +9,8 @@ leader (``no_leader``; with ``acks: 0`` the message is sent anyway and lost), wh
 ``acks: all`` finds fewer than ``min_insync_replicas`` live replicas
 (``not_enough_replicas``), when a leader dies before copying an ``acks: all`` message
 (``leader_failover``), or when an error-rate fault hits the leader (``error``). A full
-partition (``max_backlog`` stored messages) rejects (``full``, status ``REJECTED``),
-drops its oldest message, or blocks the producer for at most ``max_block``
+partition (``max_backlog`` messages its slowest group has not taken) rejects (``full``,
+status ``REJECTED``), drops its oldest such message, or blocks the producer for at most ``max_block``
 (``max_block``); blocked producers get room first come first served. A caller's own
 timeout stops the caller waiting, not the produce (as for every call in sdsim).
 
@@ -78,7 +78,7 @@ class Broker(Component):
             self.topics.append(Topic(topic_name, index, topic_spec, nodes))
             first += topic_spec.partitions
         self.by_name = {topic.name: topic for topic in self.topics}
-        self.replication = Replication(env, spec, self.topics)
+        self.replication = self.replicas = Replication(env, spec, self.topics)  # faults hit its nodes
         self.nodes = self.replication.nodes
         self.keyed = [w.keys is not None for w in world.scenario.workload]
         self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
@@ -164,8 +164,8 @@ class Broker(Component):
             if granted or not partition.full(limit):
                 break
             when_full = topic.spec.when_full
-            if when_full == "drop" and partition.hw > partition.start:
-                partition.delete(partition.start + 1, "dropped", env.now)
+            if when_full == "drop" and partition.hw > partition.front:
+                partition.delete(partition.front + 1, "dropped", env.now)
                 continue
             if when_full != "block" or env.now >= deadline:
                 topic.reject("full" if when_full != "block" else "max_block")
@@ -249,9 +249,6 @@ class Broker(Component):
             yield env.timeout(interval)
 
     # -- faults ------------------------------------------------------------------------------------
-    def crash_targets(self, count: int | None) -> list:
-        return list(self.nodes[:count] if count else self.nodes)
-
     def on_crash(self, replicas) -> None:
         self.replication.crashed(replicas)
 

@@ -49,6 +49,9 @@ class Slot:
         self.gone: dict[int, str] = {}
 
     # -- the Reader protocol -------------------------------------------------------------------
+    def front(self) -> int:
+        return self.next
+
     def keep_from(self) -> int:
         keep = self.next
         if self.acquired:
@@ -138,6 +141,8 @@ class ShareGroup(Group):
                 else:
                     offset = slot.next
                     slot.next += 1
+                    if slot.partition.waiters:
+                        slot.partition.room_freed()
                 delivered = slot.deliveries.get(offset, 0)
                 slot.deliveries[offset] = delivered + 1
                 slot.acquired[offset] = (member, self.env.now)

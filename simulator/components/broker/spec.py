@@ -22,7 +22,7 @@ MAX_PARTITIONS = 10_000
 MAX_MEMBERS = 10_000
 """Members one group may have: the consumer service's replicas × ``consumers``."""
 MAX_BACKLOG = 10_000_000
-"""The largest ``max_backlog`` (stored messages per partition) a topic may set."""
+"""The largest ``max_backlog`` (waiting messages per partition) a topic may set."""
 MAX_NODES = 1_000
 """Broker nodes (``replicas``) one broker may have."""
 
@@ -95,10 +95,10 @@ class TopicSpec(Strict):
     """A topic: ``partitions`` ordered logs, how long they keep a message and how many, and its groups.
 
     ``retention``: a message older than this is deleted, consumed or not (Kafka's
-    ``retention.ms``, 7 days). ``max_backlog``: messages one partition may store (``null``:
-    no bound); ``when_full``: ``block`` (the producer waits for room, at most
-    ``max_block``, then fails), ``drop`` (the oldest stored message is discarded) or
-    ``reject`` (the produce fails at once).
+    ``retention.ms``, 7 days). ``max_backlog``: messages one partition may hold that its
+    slowest group has not taken yet (``null``: no bound); ``when_full``: ``block`` (the
+    producer waits for room, at most ``max_block``, then fails), ``drop`` (the oldest such
+    message is discarded) or ``reject`` (the produce fails at once).
     """
 
     partitions: Annotated[int, Field(ge=1, le=MAX_PARTITIONS)] = 1
