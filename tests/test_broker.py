@@ -368,6 +368,23 @@ def test_a_full_partition(when_full, expect):
     assert_conserved(result)
 
 
+def test_a_blocked_producer_whose_replica_crashes_gives_its_place_back():
+    """Callers wait (call:) on a full partition (block); a crash of their replica interrupts them. They
+    leave the line, and room handed to one of them goes to the next: the consumer (50/s) stays busy."""
+    comps = {"web": service("1ms", steps=[{"call": "bus.t"}], workers=200, replicas=2),
+             "bus": broker({"g": group()}, topic={"max_backlog": 20, "when_full": "block", "max_block": "5s"},
+                           replicas=3, replication_factor=3, replication_lag="20ms"),
+             "c": service("20ms")}
+    sc = scenario(comps, entry="web", rate="100/s", duration="30s",
+                  faults=[{"kind": "crash", "target": "web", "replicas": 1, "at": "5s", "for": "3s"},
+                          {"kind": "crash", "target": "web", "replicas": 1, "at": "15.005s", "for": "3s"}])
+    result = simulate(sc)
+    g = the_group(result)
+    assert g.processed >= 0.95 * 50 * 30
+    assert facts(result)["errors"] > facts(result)["messages_rejected"]  # the interrupted produces failed too
+    assert_conserved(result)
+
+
 # ----------------------------------------------------------------------------- share groups, crashes
 
 

@@ -118,8 +118,11 @@ class Broker(Component):
     def handle(self, topic: Topic, request) -> Generator[Any, Any, int]:
         """Produce *request* as a message of *topic*: one span, the status the producer sees."""
         arrival = self.env.now
-        status = yield from self._produce(topic, request)
-        self.record(arrival, arrival, arrival, self.env.now, status, topic.index)
+        status = ERROR  # unless it returns: a crash of the producer's replica interrupted it
+        try:
+            status = yield from self._produce(topic, request)
+        finally:
+            self.record(arrival, arrival, arrival, self.env.now, status, topic.index)
         return status
 
     def produce_to(self, topic: str, request) -> Generator[Any, Any, int]:
@@ -173,8 +176,16 @@ class Broker(Component):
             room = env.event()
             partition.waiters.append(room)
             visit = self._waiting()
-            yield room | env.timeout(deadline - env.now)
-            del self.open[visit]
+            try:
+                yield room | env.timeout(deadline - env.now)
+            except BaseException:  # interrupted (the producer's replica crashed): leave the line
+                if room.triggered:
+                    self._give_back(partition, True, ERROR)
+                else:
+                    partition.waiters.remove(room)
+                raise
+            finally:
+                del self.open[visit]
             if not room.triggered:
                 partition.waiters.remove(room)
                 topic.reject("max_block")
@@ -188,8 +199,10 @@ class Broker(Component):
         if self.replication.written(partition) and spec.acks == "all":
             epoch = partition.epoch
             visit = self._waiting()
-            yield env.timeout(spec.replication_lag)
-            del self.open[visit]
+            try:
+                yield env.timeout(spec.replication_lag)
+            finally:
+                del self.open[visit]
             if partition.epoch != epoch:  # the leader died before the followers copied it
                 topic.reject("leader_failover")
                 return ERROR
