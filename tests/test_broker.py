@@ -516,6 +516,12 @@ def problems_of(components: dict[str, Any], entry: str = "bus", operation: str =
      "components.bus.topics.t.groups.g.consumers", "more than the 10,000 a group may have"),
     (lambda c: c["bus"].update(replication_factor=4),
      "components.bus", "replication_factor (4) cannot exceed the broker nodes"),
+    (lambda c: c["bus"].update(replicas=3, replication_factor=2, min_insync_replicas=3),
+     "components.bus", "min_insync_replicas (3) cannot exceed replication_factor (2)"),
+    (lambda c: c["bus"]["topics"]["t"]["groups"]["g"].update(type="share", delivery="at_most_once"),
+     "components.bus.topics.t.groups.g", "a share group acknowledges each message after processing it"),
+    (lambda c: c["bus"]["topics"]["t"]["groups"]["g"].update(assignment="sticky"),
+     "components.bus.topics.t.groups.g.assignment", "unknown assignment 'sticky' (valid assignments: range, round_robin)"),
     (lambda c: c["bus"]["topics"]["t"]["groups"]["g"].update(consumer="bus.t"),
      "components.bus.topics.t.groups.g.consumer", "consumer 'bus' is a broker (expected a service"),
 ])
