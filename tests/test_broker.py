@@ -564,8 +564,19 @@ def test_the_readme_example_is_a_valid_design_that_runs():
     assert_conserved(result)
 
 
-@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.yaml")), ids=lambda p: p.name)
-def test_every_events_scenario_accounts_for_every_message(path):
+WITH_A_BROKER = sorted(p for p in EVENTS.glob("*.yaml") if "kind: broker" in p.read_text())
+
+
+@pytest.mark.parametrize("path", WITH_A_BROKER, ids=lambda p: p.name)
+def test_every_broker_scenario_accounts_for_every_message(path):
     result = simulate(load_scenario(path))
-    assert_conserved(result)
-    assert result.summary()["components"]["bus"]["messages_produced"] > 1000
+    brokers = [name for name, spec in result.scenario.components.items() if spec.kind == "broker"]
+    assert brokers
+    for name in brokers:
+        assert_conserved(result, name)
+        assert result.summary()["components"][name]["messages_produced"] > 1000
+
+
+def test_the_broker_scenarios_are_there():
+    assert {p.name for p in WITH_A_BROKER} >= {"queue-vs-direct.yaml", "at-least-vs-at-most-once.yaml",
+                                                "hot-partition.yaml", "dead-letter.yaml"}

@@ -137,7 +137,7 @@ class BrokerSpec(ComponentBase):
             "message_latency_p99")),
         Fact("topics"), Fact("partitions"),
         *(Counter(n) for n in ("processed", "lost", "dead_lettered", "duplicated")),
-        Ratio("loss_ratio", "lost", ("processed", "dead_lettered", "lost"), headline=True),
+        Ratio("loss_ratio", "lost", ("processed", "dead_lettered", "lost")),
         Ratio("dead_letter_ratio", "dead_lettered", ("processed", "dead_lettered", "lost")),
         Ratio("duplicate_ratio", "duplicated", ("processed",)),
     )
