@@ -1,11 +1,11 @@
 """The message broker (``kind: broker``) through the engine, against golden.md §8 and Erlang C.
 
 Golden numbers are copied here with their source (simulator/docs/golden.md §8, the
-course's reference sheet): G8.1 range assignment of P = 12 partitions over C = 5
-consumers is [3, 3, 2, 2, 2]; G8.2 a crash at a uniformly random moment with
-auto-commit every I seconds replays r·I/2 messages on average, r·I at worst; G8.3 a
+course's reference sheet): golden G8.1 range assignment of P = 12 partitions over C = 5
+consumers is [3, 3, 2, 2, 2]; golden G8.2 a crash at a uniformly random moment with
+auto-commit every I seconds replays r·I/2 messages on average, r·I at worst; golden G8.3 a
 silently crashed consumer leaves rate × session_timeout messages behind before the
-group reassigns; G8.4 a lag L drains in L / (consume − produce); G8.5 with acks=all and
+group reassigns; golden G8.4 a lag L drains in L / (consume − produce); golden G8.5 with acks=all and
 min.insync.replicas = 2 of 3 an acknowledged record survives any single-broker loss,
 while acks=1 can lose acknowledged records. Scaled-down rates keep the runs short; the
 closed forms come from :mod:`simulator.theory`, never from the code under test.
@@ -72,7 +72,7 @@ def assert_conserved(result, name: str = "bus") -> None:
         assert g["lost"] == sum(v for k, v in g.items() if k.startswith("lost_")), g
 
 
-# ----------------------------------------------------------------------------- G8.1 assignment
+# ----------------------------------------------------------------------------- golden G8.1 assignment
 
 
 @pytest.mark.parametrize("assignment, shares", [
@@ -93,14 +93,14 @@ def test_assignment_as_seen_in_a_run(assignment, shares):
 
 
 def test_more_members_than_partitions_leaves_some_idle():
-    """C > P: C − P members get nothing (G8.1: parallelism is min(P, C))."""
+    """C > P: C − P members get nothing (golden G8.1: parallelism is min(P, C))."""
     comps = {"bus": broker({"g": group(consumers=5)}, partitions=3), "c": service("1ms", workers=5)}
     result = simulate(produce_into(comps, duration="3.005s", workload=EVERY_10MS))
     per_member = result.components["bus"].table("messages").groupby("member").size()
     assert sorted(per_member.index) == [0, 1, 2] and per_member.to_list() == [100, 100, 100]
 
 
-# ----------------------------------------------------------------------------- G8.2 duplicates
+# ----------------------------------------------------------------------------- golden G8.2 duplicates
 
 
 def crash_consumer(at: float, *, rate_or_every: Any = EVERY_10MS, delivery: str = "at_least_once",
@@ -117,7 +117,7 @@ def crash_consumer(at: float, *, rate_or_every: Any = EVERY_10MS, delivery: str 
 
 @pytest.mark.parametrize("phase", [0.5, 2.5, 4.5])
 def test_a_crash_replays_what_was_processed_since_the_last_auto_commit(phase):
-    """G8.2, deterministic: at 100 messages/s and auto-commit every 5 s, a crash *phase* seconds after
+    """golden G8.2, deterministic: at 100 messages/s and auto-commit every 5 s, a crash *phase* seconds after
     a commit replays the 100·phase messages processed since (a commit happens at the first poll after
     the interval, so it slips by at most a message or so per interval: 5 messages of slack)."""
     result = simulate(crash_consumer(20 + phase))
@@ -129,7 +129,7 @@ def test_a_crash_replays_what_was_processed_since_the_last_auto_commit(phase):
 
 
 def test_duplicates_after_a_crash_at_a_random_moment(golden_zscores):
-    """G8.2: with the crash at a uniformly random moment, E[duplicates] = r·I/2 (golden: r = 2000/s,
+    """golden G8.2: with the crash at a uniformly random moment, E[duplicates] = r·I/2 (golden: r = 2000/s,
     I = 5 s → 5000; here r = 100/s → 250). The only consumer replica crashes 20 times a run for 1 s,
     each time 5–10 s (uniform) after it came back, when its member joined and its commit clock
     started again: the crash falls at a uniform moment of a commit interval. One replication's value
@@ -150,7 +150,7 @@ def test_duplicates_after_a_crash_at_a_random_moment(golden_zscores):
         assert g.rebalances == crashes and g.lost == 0
         assert g.duplicated <= crashes * (worst + 10)
         values.append(g.duplicated / crashes)
-    assert_replications_within_3se(golden_zscores, values, mean, "G8.2 duplicates per crash, auto-commit 5s")
+    assert_replications_within_3se(golden_zscores, values, mean, "golden G8.2 duplicates per crash, auto-commit 5s")
 
 
 def test_at_most_once_loses_the_message_in_flight_instead():
@@ -165,11 +165,11 @@ def test_at_most_once_loses_the_message_in_flight_instead():
     assert_conserved(result)
 
 
-# ----------------------------------------------------------------------------- G8.3 lag until reassignment
+# ----------------------------------------------------------------------------- golden G8.3 lag until reassignment
 
 
 def test_lag_grows_to_rate_times_session_timeout_before_reassignment():
-    """G8.3: a consumer at 100 msg/s crashes silently; with session.timeout 45 s the lag reaches
+    """golden G8.3: a consumer at 100 msg/s crashes silently; with session.timeout 45 s the lag reaches
     100 × 45 = 4500 before its partition is reassigned (at-most-once: no replayed tail on top)."""
     result = simulate(crash_consumer(20.005, delivery="at_most_once", session="45s", duration="90s"))
     expected = lag_before_reassignment(100.0, 45.0)
@@ -183,11 +183,11 @@ def test_lag_grows_to_rate_times_session_timeout_before_reassignment():
     assert g.rebalances == 1 and g.lost == g.lost_at_most_once <= 1
 
 
-# ----------------------------------------------------------------------------- G8.4 catch-up
+# ----------------------------------------------------------------------------- golden G8.4 catch-up
 
 
 def test_backlog_after_an_outage_drains_at_consume_minus_produce(golden_zscores):
-    """G8.4: after a 30 s outage of the only consumer (consume 200/s, produce 150/s: the golden
+    """golden G8.4: after a 30 s outage of the only consumer (consume 200/s, produce 150/s: the golden
     2000 vs 1500 scaled by 10), the backlog is 150 × 30 = 4500 and drains in 4500 / (200 − 150) = 90 s."""
     produce, consume, outage = 150.0, 200.0, 30.0
     backlog = produce * outage
@@ -202,11 +202,11 @@ def test_backlog_after_an_outage_drains_at_consume_minus_produce(golden_zscores)
         after = series[series.time >= 50.0]
         backlogs.append(after.lag.iloc[0])
         drains.append(after[after.lag == 0].time.iloc[0] - 50.0)
-    assert_replications_within_3se(golden_zscores, backlogs, backlog, "G8.4 backlog after a 30s outage")
-    assert_replications_within_3se(golden_zscores, drains, drain, "G8.4 catch-up time")
+    assert_replications_within_3se(golden_zscores, backlogs, backlog, "golden G8.4 backlog after a 30s outage")
+    assert_replications_within_3se(golden_zscores, drains, drain, "golden G8.4 catch-up time")
 
 
-# ----------------------------------------------------------------------------- G8.5 acks
+# ----------------------------------------------------------------------------- golden G8.5 acks
 
 
 def replicated(acks: Any, *, lag_: str = "50ms") -> Scenario:
@@ -219,7 +219,7 @@ def replicated(acks: Any, *, lag_: str = "50ms") -> Scenario:
 
 
 def test_acks_all_keeps_every_acknowledged_message_through_a_node_crash():
-    """G8.5: acks=all, min.insync.replicas 2 of 3: the leader's crash loses nothing acknowledged; the
+    """golden G8.5: acks=all, min.insync.replicas 2 of 3: the leader's crash loses nothing acknowledged; the
     messages it had not copied were never acknowledged (their producers got an error)."""
     result = simulate(replicated("all"))
     f = facts(result)
@@ -232,7 +232,7 @@ def test_acks_all_keeps_every_acknowledged_message_through_a_node_crash():
 
 
 def test_acks_one_loses_what_the_dead_leader_had_not_copied():
-    """G8.5: with acks=1 the producer hears back before the copy: a leader loss drops acknowledged records."""
+    """golden G8.5: with acks=1 the producer hears back before the copy: a leader loss drops acknowledged records."""
     result = simulate(replicated(1))
     f = facts(result)
     assert 0 < f["lost_leader_failover"] == f["messages_lost"] <= 600 / 3 * 0.05 * 3

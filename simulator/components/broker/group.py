@@ -8,12 +8,12 @@ offset order, so messages of one key (one partition) are processed in produce or
 
 **Commits.** ``at_least_once``: a member commits the offsets it has processed when it
 polls and ``auto_commit_interval`` has passed since its last commit (an idle member too);
-a crash replays what it processed since then (duplicates, G8.2). ``at_most_once``: the
+a crash replays what it processed since then (duplicates, golden G8.2). ``at_most_once``: the
 offset is committed as the message is taken, so a crash loses the message in flight.
 
 **Rebalances** (eager, as Kafka's classic protocol). A member whose replica crashed stops
 at once; the group notices ``session_timeout`` later (lag piles up meanwhile on its
-partitions: G8.3) and reassigns every partition among the live members. Members of a
+partitions: golden G8.3) and reassigns every partition among the live members. Members of a
 restarted replica join at once, which rebalances too. A rebalance drops every member
 whose replica is down (it could not rejoin), commits what live members processed of the
 partitions they are revoked, and a partition's new reader starts from the committed
