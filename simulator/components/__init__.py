@@ -15,6 +15,7 @@ BUILTIN = {
     "database": "simulator.components.database",
     "load_balancer": "simulator.components.load_balancer",
     "cache": "simulator.components.cache",
+    "broker": "simulator.components.broker",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

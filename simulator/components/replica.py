@@ -50,7 +50,7 @@ class Replica:
     """
 
     __slots__ = ("env", "index", "workers", "in_use", "waiting", "serving", "queue_limit", "up", "registered",
-                 "slowdown", "error_probability", "inflight", "busy", "arrivals", "cpu")
+                 "slowdown", "error_probability", "inflight", "busy", "arrivals", "cpu", "watchers")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
                  track_inflight: bool, speed: float = 1.0, vcpus: int | None = None):
@@ -69,6 +69,7 @@ class Replica:
         self.busy = 0.0  # worker-seconds of finished work (kept only when an autoscaler reads it)
         self.arrivals = 0
         self.cpu = Processor(env, vcpus) if vcpus is not None and vcpus < workers else None
+        self.watchers: list = []  # called as watcher(replica) after a crash or a restart (see watch)
 
     # -- the worker pool ---------------------------------------------------------------------
     def full(self) -> bool:
@@ -121,6 +122,11 @@ class Replica:
             else:
                 del self.inflight[process]
 
+    def watch(self, watcher) -> None:
+        """Call ``watcher(replica)`` each time this replica crashes or restarts (read ``up`` to tell
+        which): what runs *on* a replica without being a visit to it (a broker's consumers)."""
+        self.watchers.append(watcher)
+
     def crash(self) -> None:
         """Go down and fail everything in flight here."""
         self.up = False
@@ -128,9 +134,13 @@ class Replica:
         for process in list(self.inflight or ()):
             if process.is_alive:
                 process.interrupt(cause)
+        for watcher in self.watchers:
+            watcher(self)
 
     def restart(self) -> None:
         self.up = True
+        for watcher in self.watchers:
+            watcher(self)
 
 
 class ReplicaSet:
