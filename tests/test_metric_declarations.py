@@ -13,11 +13,14 @@ Also here: the formatting vocabulary, ``json_safe`` and the chart accessor.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from simulator import load_scenario, present, register_kind, simulate
+from simulator import load_scenario, objectives, present, register_kind, simulate
+from simulator.errors import ScenarioError
+from simulator.scenario.slo import component_metrics
 from simulator.compare import compare
 from simulator.components import KINDS
 from simulator.declared import declared, headline_ratios, metrics_of
@@ -236,3 +239,52 @@ def test_charts_come_through_one_accessor(echo, monkeypatch):
     with pytest.raises(AttributeError, match="no chart 'nope' of a run"):
         result.plot.nope
     assert plots.CHARTS == "simulator.viz"
+
+
+# ----------------------------------------------------------------------------- what an objective can read
+
+
+SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_metrics_an_slo_may_name_are_the_ones_the_summary_has(path):
+    """What the loader lets an SLO name on a component (:func:`component_metrics`, from the spec) is
+    exactly what the summary entry offers after the run: an SLO is refused at load, not after it."""
+    short = ["duration=3s", "warmup=0s", "faults=[]", "slos=[]"]
+    spec = load_scenario(path, sets=short)
+    summary = simulate(spec, 1).summary()
+    for name, entry in summary["components"].items():
+        offered = set(objectives.component_metrics(entry)) | {"capacity_mean"}
+        assert set(component_metrics(spec.components[name], spec)) == offered, name
+
+
+def test_an_slo_on_a_metric_the_component_does_not_report_is_refused_at_load(tmp_path):
+    text = """\
+name: x
+duration: 5s
+components:
+  db: {kind: database, operations: {get_user: {work: 1ms}}}
+workload:
+  - {name: users, entry: db, operation: get_user, arrivals: {kind: poisson, rate: 50/s}}
+slos:
+  - {name: x, component: db, metric: hit_ratio, min: 0.9}
+"""
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "s.yaml:8:38:" in message and "slos.0.metric" in message
+    assert "'db' (database) does not report 'hit_ratio'" in message
+    assert "reads" in message and "failovers" in message and "wait_p99" in message  # what it does report
+    assert "strategy" not in message  # a text fact is no objective's metric
+    path.write_text(text.replace("hit_ratio", "reads").replace("min: 0.9", "min: 1"))
+    assert simulate(load_scenario(path), 1).summary()["slos"][0]["value"] > 0
+
+
+def test_capacity_mean_is_the_capacity_when_it_never_changed():
+    spec = scenario({"app": service(replicas=3)}, entry="app", duration="5s")
+    summary = simulate(spec, 1).summary()
+    assert "capacity_mean" not in summary["components"]["app"]
+    assert objectives.component_value(summary, "app", "capacity_mean") == summary["components"]["app"]["capacity"]

@@ -18,7 +18,7 @@ from simulator import load_scenario, simulate
 from simulator.core.rng import replication_seeds
 from simulator.errors import ScenarioError
 from simulator.experiments.executors import replicate
-from simulator.objectives import Objective, judge, objective_of, parse_objective
+from simulator.objectives import Objective, component_value, judge, objective_of, parse_objective
 from simulator.scenario.load import check_scenario
 
 def load_text(text: str, path: str = "s.yaml"):
@@ -66,9 +66,13 @@ def test_windows_read_the_requests_issued_in_them():
 
 
 def test_a_component_metric_that_does_not_exist_lists_the_ones_that_do():
-    scenario = load_text(ERRORS.replace("metric: utilization", "metric: hit_ratio"))[0]
+    """Refused at load (located, before any run), and by the summary reader for a summary built elsewhere."""
+    with pytest.raises(ScenarioError, match=r"s.yaml:\d+:\d+: slos.\d.metric: component 'web' \(service\) does not "
+                                            r"report 'hit_ratio': it reports utilization, p_wait"):
+        load_text(ERRORS.replace("metric: utilization", "metric: hit_ratio"), "s.yaml")
+    summary = simulate(load_text(ERRORS)[0], 1).summary()
     with pytest.raises(ValueError, match=r"component 'web': unknown metric 'hit_ratio' .*utilization"):
-        simulate(scenario, 1).summary()
+        component_value(summary, "web", "hit_ratio")
 
 
 @pytest.mark.parametrize("slo, where, message", [

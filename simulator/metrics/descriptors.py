@@ -58,6 +58,11 @@ class Metric:
     def text(self) -> str:
         return self.label or self.name.replace("_", " ")
 
+    @property
+    def readable(self) -> bool:
+        """Whether an objective (an SLO) can read it: one number of the summary entry, by its name."""
+        return self.timed
+
     def applies(self, spec: Any, scenario: Any) -> bool:
         """Whether a component of *spec* in *scenario* reports this metric."""
         return self.when is None or bool(self.when(spec, scenario))
@@ -113,9 +118,15 @@ class Share(Metric):
 @dataclass(frozen=True)
 class Fact(Metric):
     """A static number or text about a component (``log.facts[name]``); *record*: a numeric fact
-    recorded in sweep records (``component.<name>.<fact>``)."""
+    recorded in sweep records (``component.<name>.<fact>``); *in_words*: a fact written in words (a
+    cache's policy), so no objective reads it."""
 
     record: bool = field(default=False, kw_only=True)
+    in_words: bool = field(default=False, kw_only=True)
+
+    @property
+    def readable(self) -> bool:
+        return not self.in_words
 
 
 def of_kind(spec: Any) -> tuple[Metric, ...]:

@@ -241,9 +241,11 @@ def component_value(summary: Mapping[str, Any], component: str, metric: str) -> 
         outer, inner = COMPONENT_ALIASES[metric]
         if outer in entry:
             return entry[outer][inner]
-    if metric not in component_metrics(entry):
+    if metric not in component_metrics(entry) and metric != "capacity_mean":
         raise ValueError(f"component {component!r}: "
                          + unknown_name("metric", metric, component_metrics(entry)))
+    if metric == "capacity_mean" and metric not in entry:  # the capacity never changed
+        metric = "capacity"
     value = entry[metric] if metric in entry else entry["counts"][metric]
     return None if value is None else float(value)
 

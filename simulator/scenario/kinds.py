@@ -71,6 +71,11 @@ class ComponentBase(Strict):
         """What this kind requires of the other components (a balancer's backend is a service)."""
         return []
 
+    def visit_classes(self) -> dict[str, str]:
+        """Operation → the class its visits are counted under (a database's ``read``/``write``): the
+        summary then has ``<class>s``, the visits of each class served. None by default."""
+        return {}
+
     def fault_units(self) -> tuple[int, str]:
         """How many units a fault's ``replicas: n`` may name at most, and what they are called."""
         return getattr(self, "replicas", 1), "replicas"

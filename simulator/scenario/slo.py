@@ -35,6 +35,10 @@ DURATION_COMPONENT_METRICS = ("wait_mean", "wait_p99")
 """Component metrics written as durations (``max: 20ms``)."""
 COMPONENT_VISIT_METRICS = ("p_wait", "wait_mean", "wait_p99", "visits", "served", "errors", "rejected")
 """Component metrics counted per visit: over a window other than the whole run they need full records."""
+STATION_METRICS = ("utilization", "p_wait", "wait_mean", "wait_p99", "queue_len_mean", "in_system_mean", "visits",
+                   "visits_per_request", "served", "errors", "rejected", "capacity", "capacity_mean")
+"""What every component's summary entry offers an objective, whatever its kind (its visits, waits
+and time averages; ``capacity_mean`` is ``capacity`` when it never changed)."""
 COMPONENT_SERIES_METRICS = ("utilization", "queue_len_mean", "in_system_mean")
 """Component time averages kept per ``sample_interval`` bucket in both record modes: a recovery time
 can be measured on them, as on any counter or ratio the component's kind reports."""
@@ -170,6 +174,9 @@ class Slo(Strict):
             if self.metric not in series:
                 problems.append(((*here, "metric"), f"a recovery time is measured on a time series: component "
                                                     f"{self.component!r} has {', '.join(series)}"))
+        if spec is not None and self.metric not in (valid := component_metrics(spec, scenario)):
+            problems.append(((*here, "metric"), f"component {self.component!r} ({spec.kind}) does not report "
+                                                f"{self.metric!r}: it reports {', '.join(valid)}"))
         if scenario.records == "summary" and self.recovery is not None and self.operation is not None:
             problems.append(((*here, "operation"), "an operation's time series needs full records"))
         return problems
@@ -194,6 +201,21 @@ def timed_metrics(spec: Any, scenario: Any) -> list[str]:
     """The counters and ratios a component of *spec* reports in *scenario* (its kind's declarations,
     :mod:`simulator.metrics.descriptors`): timestamped, so readable over any window and per bucket."""
     return [m.name for m in getattr(spec, "metrics", ()) if getattr(m, "timed", False) and m.applies(spec, scenario)]
+
+
+def component_metrics(spec: Any, scenario: Any) -> list[str]:
+    """Every metric an objective can read off a component of *spec* in *scenario*: the station's
+    (:data:`STATION_METRICS`), the visits by class (``reads``, ``writes``), the counters, ratios
+    and numeric facts its kind declares, and what its steps' record tables add (a saga's outcomes)."""
+    from ..steps import kind_of
+    from .topology import iter_steps  # topology imports this module
+
+    names = [*STATION_METRICS, *sorted({f"{c}s" for c in spec.visit_classes().values()})]
+    names += [m.name for m in getattr(spec, "metrics", ()) if m.readable and m.applies(spec, scenario)]
+    for steps in spec.operation_steps().values():
+        for step, _, _ in iter_steps(steps, ()):
+            names += kind_of(step).metrics(step)
+    return list(dict.fromkeys(names))
 
 
 def find_fault(ref: FaultRef, faults: list[Any]) -> tuple[int, Any]:

@@ -95,6 +95,12 @@ class StepKind:
         fallback runs only on failure). A kind whose children run with a probability says so."""
         return [1.0 if always else 0.0 for _, _, always in self.children(spec)]
 
+    def metrics(self, spec: Any) -> tuple[str, ...]:
+        """The metric names a step of this kind adds to its component's summary entry (what its
+        record table's digest presents, e.g. a saga's ``sagas_completed``); an objective may read
+        them. None by default."""
+        return ()
+
     def compile(self, spec: Any, ctx: StepBuilder) -> StepFn:
         """The step function of *spec*; called once, when the world is wired."""
         raise NotImplementedError

@@ -139,6 +139,11 @@ class SagaStep(StepSpec):
     saga: Saga
 
 
+SUMMARY_METRICS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_completed_ratio", "saga_messages",
+                   "saga_compensations")
+"""The numbers a component's sagas add to its summary entry (beside the per-saga ``sagas`` block)."""
+
+
 @dataclass(frozen=True)
 class SagaSummary:
     """Presents the digest of a component's ``sagas`` table: *sagas* lists ``(name, step labels)`` by code."""
@@ -150,12 +155,10 @@ class SagaSummary:
                   for code, (name, labels) in enumerate(self.sagas)}
         count = {outcome: sum(b[outcome] for b in blocks.values()) for outcome in OUTCOMES}
         total = sum(count.values())
-        return {"sagas": blocks,
-                "sagas_completed": count["completed"], "sagas_compensated": count["compensated"],
-                "sagas_failed": count["failed"],
-                "saga_completed_ratio": count["completed"] / total if total else None,
-                "saga_messages": sum(b["messages"] for b in blocks.values()),
-                "saga_compensations": sum(b["compensations"] for b in blocks.values())}
+        numbers = (count["completed"], count["compensated"], count["failed"],
+                   count["completed"] / total if total else None,
+                   sum(b["messages"] for b in blocks.values()), sum(b["compensations"] for b in blocks.values()))
+        return {"sagas": blocks, **dict(zip(SUMMARY_METRICS, numbers, strict=True))}
 
     @staticmethod
     def _block(labels: tuple[str, ...], groups: list[Group]) -> dict[str, Any]:
@@ -229,6 +232,9 @@ class SagaKind(StepKind):
                 return [(where, f"{component!r} already runs another saga named {name!r} (with other steps): "
                                 "give each saga its own name, since outcomes are counted by name")]
         return []
+
+    def metrics(self, spec: SagaStep) -> tuple[str, ...]:
+        return SUMMARY_METRICS
 
     def compile(self, spec: SagaStep, ctx):
         saga = spec.saga

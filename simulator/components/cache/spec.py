@@ -45,7 +45,7 @@ class CacheSpec(ComponentBase):
                                "lost_writes")),
         Ratio("hit_ratio", "hits", ("hits", "misses"), headline=True),
         Ratio("stale_ratio", "stale_reads", ("hits",)),
-        Fact("policy"), Fact("pattern"), Fact("capacity_entries"),
+        Fact("policy", in_words=True), Fact("pattern", in_words=True), Fact("capacity_entries"),
     )
     """Tallies per look-up and write; the hit ratio and the share of hits that were stale."""
     store = True  # drawn at the bottom of its tier

@@ -52,7 +52,7 @@ class Database(Component):
         work = {op: spec.operations[op].work for op in spec.operation_names(world.scenario.components)}
         self.station = Station(name, spec, world, work, replicas=shards * per, workers=spec.connections,
                                max_wait=spec.pool_timeout,
-                               labels={op: spec.op_type(op) for op in spec.operations})
+                               labels=spec.visit_classes())
         self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
         self.visit = self.station.visit
         self.nodes = self.replicas.replicas

@@ -92,9 +92,9 @@ class DatabaseSpec(ComponentBase):
         *(Counter(n) for n in ("stale_reads", "ryw_violations", "replica_reads", "failovers", "scatter_queries")),
         Ratio("stale_ratio", "stale_reads", ("replica_reads",), when=lambda _, scenario: keyed(scenario)),
         Share("shard", over="shard", when=lambda spec, _: spec.shard_count > 1),
-        Fact("staleness", when=lambda spec, scenario: spec.read_replicas and not keyed(scenario)),
+        Fact("staleness", in_words=True, when=lambda spec, scenario: spec.read_replicas and not keyed(scenario)),
         Fact("shards"), Fact("read_replicas"),
-        Fact("strategy", when=lambda spec, _: spec.sharding is not None),
+        Fact("strategy", in_words=True, when=lambda spec, _: spec.sharding is not None),
         Fact("keys_moved_adding_a_shard", record=True, when=lambda spec, _: spec.sharding is not None),
     )
     """Requests that waited longer than ``pool_timeout``; replica reads and how many were stale (tracked
@@ -122,6 +122,9 @@ class DatabaseSpec(ComponentBase):
     @property
     def nodes_per_shard(self) -> int:
         return 1 + self.read_replicas
+
+    def visit_classes(self) -> dict[str, str]:
+        return {op: self.op_type(op) for op in self.operations}
 
     def op_type(self, name: str) -> str:
         declared = self.operations[name].type
