@@ -55,7 +55,7 @@ def test_range_assignment_of_12_partitions_to_5_consumers_is_3_3_2_2_2():
     assert got["consumer-0"] == [0, 1, 2] and got["consumer-4"] == [10, 11]
 
 
-@pytest.mark.parametrize("strategy, partitions, consumers", product(["range", "round_robin"], [1, 5, 12], [1, 3, 12, 20]))
+@pytest.mark.parametrize("strategy, partitions, consumers", list(product(["range", "round_robin"], [1, 5, 12], [1, 3, 12, 20])))
 def test_every_partition_has_exactly_one_reader_and_extra_consumers_idle(strategy, partitions, consumers):
     members = [f"m{i:02d}" for i in range(consumers)]
     got = assign(strategy, partitions, members)
