@@ -212,6 +212,10 @@ class ConsumerGroup(Group):
         ledger.waited(env.now - message.t_produce)
         if not self.at_least_once:
             cursor.commit(offset + 1)
+        if self.already_applied(message, first):
+            cursor.done = max(cursor.done, offset + 1)
+            self._release(member, cursor)
+            return
         deliveries = 0
         status = None
         while True:
@@ -222,7 +226,9 @@ class ConsumerGroup(Group):
                 break
         handled = True
         if status == OK:
-            if first:
+            if self.rolled_back(message, first):
+                pass
+            elif first:
                 ledger.processed(message, partition.index, started, env.now, member.code, deliveries)
             else:
                 ledger.count("duplicated")

@@ -11,13 +11,19 @@ Counts (:data:`~.spec.GROUP_COUNTS`):
 * ``dead_lettered`` — messages moved to the dead-letter topic after ``max_deliveries``;
 * ``lost`` and ``lost_<reason>`` — messages the group will never process (see
   :data:`~.spec.LOSS_REASONS`);
-* ``rebalances`` — reassignments after the first (consumer groups only).
+* ``rebalances`` — reassignments after the first (consumer groups only);
+* ``deduplicated`` — messages an idempotent group (``idempotency``) acknowledged without
+  applying them, the first time it handled them: a copy of a message whose id it had
+  processed (a producer's retry without ``enable_idempotence``, :mod:`.dedupe`);
+* ``replays_deduplicated`` — redeliveries of a message already handled that the dedupe
+  table stopped (without it they would be ``duplicated``).
 
 **Conservation.** For every group, at the end of the run::
 
-    produced = processed + dead_lettered + lost + in_flight + backlog
+    produced = processed + deduplicated + dead_lettered + lost + in_flight + backlog
 
-where ``produced`` counts the topic's messages (acknowledged, or sent with ``acks: 0``),
+where ``produced`` counts the topic's messages (acknowledged, or sent with ``acks: 0``;
+a producer's duplicate copy is a message of its own),
 ``in_flight`` the messages a member is handling for the first time and ``backlog`` those
 the group has not taken yet. Each message is in exactly one of these states
 (tests/test_broker.py checks the identity on several scenarios).
@@ -87,7 +93,7 @@ class Ledger:
         self.tallies["processed"](now)
         self.latencies.append(now - message.t_produce)
         self.add_row(message.t_produce, taken, now, self.code, partition, message.offset, message.request.key, member,
-                     deliveries)
+                     deliveries, message.id)
 
     def latency(self) -> dict[str, float | None]:
         """Mean, p50, p95 and p99 of produce → processed (``None`` when nothing was processed)."""

@@ -154,10 +154,15 @@ class ShareGroup(Group):
         env, ledger = self.env, self.ledger
         message = slot.partition.message(offset)
         ledger.waited(env.now - message.t_produce)
+        if self.already_applied(message, offset not in slot.processed):
+            self._settle(slot, offset)
+            return
         started = env.now
         status = yield from self.deliver(member, message, again)
         if status == OK:
-            if offset in slot.processed:
+            if self.rolled_back(message, offset not in slot.processed):
+                pass
+            elif offset in slot.processed:
                 ledger.count("duplicated")
             else:
                 ledger.processed(message, slot.partition.index, started, env.now, member.code, slot.deliveries[offset])
