@@ -23,6 +23,10 @@ fall at the same instant are one. The first assignment is not counted.
 **Failures.** A failed consumer call is retried by the same member at once, up to
 ``max_deliveries`` calls in all (the count starts again after a rebalance); then the
 message goes to the dead-letter topic (or is lost, ``failed``) and the member moves on.
+
+**Idempotency.** With ``idempotency``, a message whose id the group's dedupe table holds
+is acknowledged without a consumer call (:mod:`.dedupe`): a producer's duplicate copy, or a
+replay after a crash, is not applied twice.
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ status ``REJECTED``), drops its oldest such message, or blocks the producer for 
 (``max_block``); blocked producers get room first come first served. A caller's own
 timeout stops the caller waiting, not the produce (as for every call in sdsim).
 
+**Message ids.** Every message has an id, given by the broker (:meth:`Broker.new_message_id`)
+when it is produced, or earlier when a service's outbox row is written (the row's request
+carries it as ``message_id``: every produce of that row has the same id). Without
+``enable_idempotence`` a lost acknowledgement (``lost_ack_probability``) makes the
+producer's retry write a second copy, with the same id, right after the first (drawn on
+the stream ``<broker>/lost_acks``; the copy is not held back by a full partition).
+
 **Storing and consuming** — :mod:`.log` (partitions, retention, trimming),
 :mod:`.replication` (nodes, copies, failover), :mod:`.members` (members on the
 consumer service's replicas, pull loop, crashes), :mod:`.group` (consumer groups:
@@ -25,7 +32,9 @@ delivered, processed, redelivered, duplicated, dead-lettered and lost (in all an
 reason), rebalances, the backlog stored and the messages in flight at the end, the
 consumer lag in messages and in seconds (age of the oldest message not taken yet) at the
 end and at its maximum, and the produce → processed latency (mean, p50, p95, p99; exact
-in both record modes, at 8 bytes per processed message); the groups' ``processed``,
+in both record modes, at 8 bytes per processed message); with an idempotent group, what
+the dedupe tables stopped and their size; without the idempotent producer, the copies
+its retries wrote; the groups' ``processed``,
 ``lost``, ``dead_lettered`` and ``duplicated`` events as counts of the measurement window
 with the ratios the spec declares (``loss_ratio``, ``dead_letter_ratio``,
 ``duplicate_ratio``: what ``compare`` and sweeps compare); the

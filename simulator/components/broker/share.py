@@ -14,7 +14,10 @@ then it goes to the dead-letter topic (or is lost, ``failed``). A member whose r
 crashes holds its message until its lock expires (``lock_duration`` after it took it) or
 its session does (``session_timeout`` after the crash), whichever comes first; then the
 message is available again. If the call had in fact finished before the crash, the
-message is processed twice (counted ``duplicated``). Share groups never rebalance.
+message is processed twice (counted ``duplicated``), unless the group is idempotent
+(``idempotency``, :mod:`.dedupe`): then a message whose id the dedupe table holds is
+acknowledged without a consumer call, and of two copies processed at once only the first
+to commit is applied. Share groups never rebalance.
 """
 
 from __future__ import annotations
