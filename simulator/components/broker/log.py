@@ -30,16 +30,18 @@ if TYPE_CHECKING:
 
 
 class Message:
-    """One message: its ``offset`` in its partition, when it was produced, the request it carries and its
-    ``id`` (the producer's message id: two copies of one message, a producer's retry, share it)."""
+    """One message: its ``offset`` in its partition, when it was produced, the request it carries, its
+    ``id`` (the producer's message id: two copies of one message, a producer's retry, share it) and
+    whether it is such a second ``copy``."""
 
-    __slots__ = ("offset", "t_produce", "request", "id")
+    __slots__ = ("offset", "t_produce", "request", "id", "copy")
 
-    def __init__(self, offset: int, t_produce: float, request: Any, id: int):
+    def __init__(self, offset: int, t_produce: float, request: Any, id: int, copy: bool = False):
         self.offset = offset
         self.t_produce = t_produce
         self.request = request
         self.id = id
+        self.copy = copy
 
 
 class Reader(Protocol):
@@ -102,8 +104,8 @@ class Partition:
     def message(self, offset: int) -> Message:
         return self.log[offset - self.base]
 
-    def append(self, now: float, request: Any, id: int) -> Message:
-        message = Message(self.end, now, request, id)
+    def append(self, now: float, request: Any, id: int, copy: bool = False) -> Message:
+        message = Message(self.end, now, request, id, copy)
         self.log.append(message)
         self.end += 1
         return message

@@ -62,6 +62,7 @@ class Group:
         self.members: dict[str, Member] = {}  # members in the group (dead ones until it notices)
         self.consume: Callable[[Any, Any], Generator[Any, Any, int]] | None = None
         self.dedupe = DedupeTable(spec.idempotency.ttl) if spec.idempotency is not None else None
+        ledger.idempotent = self.dedupe is not None
 
     # -- membership ----------------------------------------------------------------------------
     def start(self, service, consume: Callable[[Any, Any], Generator[Any, Any, int]]) -> None:

@@ -228,7 +228,7 @@ class Broker(Component):
         copying = self.replication.written(partition)
         if self.lost_ack is not None and self.lost_ack() < spec.lost_ack_probability:
             # the acknowledgement was lost: the producer's retry, not recognised, writes a second copy
-            partition.append(env.now, request, message_id)
+            partition.append(env.now, request, message_id, copy=True)
             self.replication.written(partition)
             topic.duplicates += 1
         if copying and spec.acks == "all":
