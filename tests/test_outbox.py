@@ -115,6 +115,19 @@ def test_a_broker_outage_delays_outbox_messages_and_loses_none():
     conserved(outbox)
 
 
+def test_a_poll_relays_at_most_batch_size_rows():
+    """After a 10 s outage ~930 rows wait; with batch_size 100 each poll relays 100 of them (a 9 + 100 × k backlog
+    drains in about ten polls), never more."""
+    sc = outboxed(duration="60s", workload=EVERY_10MS, faults=BROKER_DOWN)
+    data = sc.model_dump(by_alias=True)
+    data["components"]["web"]["outbox"]["batch_size"] = 100
+    result = simulate(Scenario.model_validate(data))
+    per_poll = result.components["web"].table("outbox").groupby("relayed").size()
+    assert per_poll.max() == 100 and 9 <= (per_poll == 100).sum() <= 11
+    f = facts(result, "web")
+    assert f["outbox_written"] == f["outbox_relayed"] + f["outbox_pending"]
+
+
 def test_the_outbox_keeps_the_order_through_an_outage():
     """Rows reach the broker in the order they were written: the consumer applies ids 1, 2, 3, ... in order."""
     result = simulate(outboxed(duration="60s", workload=EVERY_10MS, faults=BROKER_DOWN))
