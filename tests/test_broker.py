@@ -66,9 +66,11 @@ def facts(result, name: str = "bus") -> dict[str, Any]:
 
 
 def assert_conserved(result, name: str = "bus") -> None:
-    """produced = processed + dead_lettered + lost + in_flight + backlog, for every group (ledger.py)."""
+    """produced = processed + deduplicated + dead_lettered + lost + in_flight + backlog, for every group
+    (ledger.py; ``deduplicated`` is 0 unless the group is idempotent)."""
     for g in groups(result, name).to_dict("records"):
-        assert g["produced"] == g["processed"] + g["dead_lettered"] + g["lost"] + g["in_flight"] + g["backlog"], g
+        assert g["produced"] == (g["processed"] + g["deduplicated"] + g["dead_lettered"] + g["lost"] + g["in_flight"]
+                                 + g["backlog"]), g
         assert g["lost"] == sum(v for k, v in g.items() if k.startswith("lost_")), g
 
 

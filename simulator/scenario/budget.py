@@ -118,6 +118,8 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
 
 
 def _count(n: float) -> str:
+    if isinstance(n, int) and n.bit_length() > 1000:  # no float holds it (math.isfinite would overflow)
+        return "an unbounded number of"
     if not math.isfinite(n):
         return "an unbounded number of"
     return f"{n:,.0f}" if n < 1e12 else f"{n:.2g}"

@@ -23,6 +23,10 @@ fall at the same instant are one. The first assignment is not counted.
 **Failures.** A failed consumer call is retried by the same member at once, up to
 ``max_deliveries`` calls in all (the count starts again after a rebalance); then the
 message goes to the dead-letter topic (or is lost, ``failed``) and the member moves on.
+
+**Idempotency.** With ``idempotency``, a message whose id the group's dedupe table holds
+is acknowledged without a consumer call (:mod:`.dedupe`): a producer's duplicate copy, or a
+replay after a crash, is not applied twice.
 """
 
 from __future__ import annotations
@@ -212,6 +216,10 @@ class ConsumerGroup(Group):
         ledger.waited(env.now - message.t_produce)
         if not self.at_least_once:
             cursor.commit(offset + 1)
+        if self.already_applied(message, first):
+            cursor.done = max(cursor.done, offset + 1)
+            self._release(member, cursor)
+            return
         deliveries = 0
         status = None
         while True:
@@ -222,7 +230,9 @@ class ConsumerGroup(Group):
                 break
         handled = True
         if status == OK:
-            if first:
+            if self.rolled_back(message, first):
+                pass
+            elif first:
                 ledger.processed(message, partition.index, started, env.now, member.code, deliveries)
             else:
                 ledger.count("duplicated")

@@ -7,17 +7,25 @@ Counts (:data:`~.spec.GROUP_COUNTS`):
   after a failed call, a replay after a rebalance, a release after a crash);
 * ``processed`` — messages whose consumer call succeeded, counted once per message;
 * ``duplicated`` — successful calls for a message already handled (processed, or
-  dead-lettered) before: at-least-once replays after a crash;
+  dead-lettered) before: at-least-once replays after a crash; and a producer's duplicate
+  copy that a group without a dedupe table processed (it is also ``processed``: a
+  message of its own, whose effect was applied a second time);
 * ``dead_lettered`` — messages moved to the dead-letter topic after ``max_deliveries``;
 * ``lost`` and ``lost_<reason>`` — messages the group will never process (see
   :data:`~.spec.LOSS_REASONS`);
-* ``rebalances`` — reassignments after the first (consumer groups only).
+* ``rebalances`` — reassignments after the first (consumer groups only);
+* ``deduplicated`` — messages an idempotent group (``idempotency``) acknowledged without
+  applying them, the first time it handled them: a copy of a message whose id it had
+  processed (a producer's retry without ``enable_idempotence``, :mod:`.dedupe`);
+* ``replays_deduplicated`` — redeliveries of a message already handled that the dedupe
+  table stopped (without it they would be ``duplicated``).
 
 **Conservation.** For every group, at the end of the run::
 
-    produced = processed + dead_lettered + lost + in_flight + backlog
+    produced = processed + deduplicated + dead_lettered + lost + in_flight + backlog
 
-where ``produced`` counts the topic's messages (acknowledged, or sent with ``acks: 0``),
+where ``produced`` counts the topic's messages (acknowledged, or sent with ``acks: 0``;
+a producer's duplicate copy is a message of its own),
 ``in_flight`` the messages a member is handling for the first time and ``backlog`` those
 the group has not taken yet. Each message is in exactly one of these states
 (tests/test_broker.py checks the identity on several scenarios).
@@ -45,7 +53,8 @@ TALLIED = ("processed", "lost", "dead_lettered", "duplicated")
 class Ledger:
     """The counts, lag and latencies of group ``code`` (its index in ``BrokerSpec.group_keys()``)."""
 
-    __slots__ = ("code", "counts", "latencies", "lag", "lag_max", "lag_seconds_max", "add_row", "tallies", "clock")
+    __slots__ = ("code", "counts", "latencies", "lag", "lag_max", "lag_seconds_max", "add_row", "tallies", "clock",
+                 "idempotent")
 
     def __init__(self, code: int, add_row, tallies: dict, clock):
         self.code = code
@@ -57,6 +66,7 @@ class Ledger:
         self.lag_max = 0
         self.lag_seconds_max = 0.0
         self.add_row = add_row  # the component's `messages` record table
+        self.idempotent = False  # its group keeps a dedupe table (set by the group)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -85,9 +95,11 @@ class Ledger:
         started at *taken* on *member* (its code) and ended *now*, after *deliveries* deliveries."""
         self.counts["processed"] += 1
         self.tallies["processed"](now)
+        if message.copy and not self.idempotent:  # its effect is applied a second time
+            self.count("duplicated")
         self.latencies.append(now - message.t_produce)
         self.add_row(message.t_produce, taken, now, self.code, partition, message.offset, message.request.key, member,
-                     deliveries)
+                     deliveries, message.id)
 
     def latency(self) -> dict[str, float | None]:
         """Mean, p50, p95 and p99 of produce → processed (``None`` when nothing was processed)."""

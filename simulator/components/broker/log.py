@@ -30,14 +30,18 @@ if TYPE_CHECKING:
 
 
 class Message:
-    """One message: its ``offset`` in its partition, when it was produced, and the request it carries."""
+    """One message: its ``offset`` in its partition, when it was produced, the request it carries, its
+    ``id`` (the producer's message id: two copies of one message, a producer's retry, share it) and
+    whether it is such a second ``copy``."""
 
-    __slots__ = ("offset", "t_produce", "request")
+    __slots__ = ("offset", "t_produce", "request", "id", "copy")
 
-    def __init__(self, offset: int, t_produce: float, request: Any):
+    def __init__(self, offset: int, t_produce: float, request: Any, id: int, copy: bool = False):
         self.offset = offset
         self.t_produce = t_produce
         self.request = request
+        self.id = id
+        self.copy = copy
 
 
 class Reader(Protocol):
@@ -100,8 +104,8 @@ class Partition:
     def message(self, offset: int) -> Message:
         return self.log[offset - self.base]
 
-    def append(self, now: float, request: Any) -> Message:
-        message = Message(self.end, now, request)
+    def append(self, now: float, request: Any, id: int, copy: bool = False) -> Message:
+        message = Message(self.end, now, request, id, copy)
         self.log.append(message)
         self.end += 1
         return message
@@ -169,7 +173,8 @@ class Partition:
 class Topic:
     """A topic: its partitions, its spec, how messages are spread, and what it counted."""
 
-    __slots__ = ("name", "index", "spec", "partitions", "next", "keys", "produced", "rejected", "lost", "arrival")
+    __slots__ = ("name", "index", "spec", "partitions", "next", "keys", "produced", "rejected", "lost", "arrival",
+                 "duplicates")
 
     def __init__(self, name: str, index: int, spec: "TopicSpec", placement: list[list[int]]):
         self.name = name
@@ -182,6 +187,7 @@ class Topic:
         self.rejected: dict[str, int] = {}
         self.lost: dict[str, int] = {}  # messages of a topic without groups deleted or cut
         self.arrival = None  # set while the retention timer waits for a message to come
+        self.duplicates = 0  # second copies a producer's retry wrote (enable_idempotence: false)
 
     def lost_unread(self, count: int, reason: str) -> None:
         self.lost[reason] = self.lost.get(reason, 0) + count

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 import simpy
 
 from ...core.request import ERROR, OK
+from .dedupe import DedupeTable
 from .ledger import Ledger
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class Group:
         self.ledger = ledger
         self.members: dict[str, Member] = {}  # members in the group (dead ones until it notices)
         self.consume: Callable[[Any, Any], Generator[Any, Any, int]] | None = None
+        self.dedupe = DedupeTable(spec.idempotency.ttl) if spec.idempotency is not None else None
+        ledger.idempotent = self.dedupe is not None
 
     # -- membership ----------------------------------------------------------------------------
     def start(self, service, consume: Callable[[Any, Any], Generator[Any, Any, int]]) -> None:
@@ -133,6 +136,22 @@ class Group:
             return (yield from self.consume(message.request, member.replica))
         except simpy.Interrupt:  # a crash the consumer call did not catch: the delivery failed
             return ERROR
+
+    def already_applied(self, message: "Message", first: bool) -> bool:
+        """An idempotent consumer's look-up before a delivery: *message*'s id is in the dedupe table, so it
+        is acknowledged without calling the consumer (*first*: the group had not handled this copy)."""
+        if self.dedupe is None or not self.dedupe.seen(message.id, self.env.now):
+            return False
+        self.ledger.count("deduplicated" if first else "replays_deduplicated")
+        return True
+
+    def rolled_back(self, message: "Message", first: bool) -> bool:
+        """After a successful call: the consumer's transaction writes the id; ``True`` when another delivery
+        of the same id committed meanwhile, so that this one is rolled back (counted as deduplicated)."""
+        if self.dedupe is None or self.dedupe.applied(message.id, self.env.now):
+            return False
+        self.ledger.count("deduplicated" if first else "replays_deduplicated")
+        return True
 
     def dead_letter(self, message: "Message") -> Generator[Any, Any, bool]:
         """Move *message* to the dead-letter topic (``True`` when it got there); without one, ``False``."""

@@ -14,6 +14,13 @@ status ``REJECTED``), drops its oldest such message, or blocks the producer for 
 (``max_block``); blocked producers get room first come first served. A caller's own
 timeout stops the caller waiting, not the produce (as for every call in sdsim).
 
+**Message ids.** Every message has an id, given by the broker (:meth:`Broker.new_message_id`)
+when it is produced, or earlier when a service's outbox row is written (the row's request
+carries it as ``message_id``: every produce of that row has the same id). Without
+``enable_idempotence`` a lost acknowledgement (``lost_ack_probability``) makes the
+producer's retry write a second copy, with the same id, right after the first (drawn on
+the stream ``<broker>/lost_acks``; the copy is not held back by a full partition).
+
 **Storing and consuming** — :mod:`.log` (partitions, retention, trimming),
 :mod:`.replication` (nodes, copies, failover), :mod:`.members` (members on the
 consumer service's replicas, pull loop, crashes), :mod:`.group` (consumer groups:
@@ -25,7 +32,9 @@ delivered, processed, redelivered, duplicated, dead-lettered and lost (in all an
 reason), rebalances, the backlog stored and the messages in flight at the end, the
 consumer lag in messages and in seconds (age of the oldest message not taken yet) at the
 end and at its maximum, and the produce → processed latency (mean, p50, p95, p99; exact
-in both record modes, at 8 bytes per processed message); the groups' ``processed``,
+in both record modes, at 8 bytes per processed message); with an idempotent group, what
+the dedupe tables stopped and their size; without the idempotent producer, the copies
+its retries wrote; the groups' ``processed``,
 ``lost``, ``dead_lettered`` and ``duplicated`` events as counts of the measurement window
 with the ratios the spec declares (``loss_ratio``, ``dead_letter_ratio``,
 ``duplicate_ratio``: what ``compare`` and sweeps compare); the
@@ -53,15 +62,20 @@ from .share import ShareGroup
 from .spec import GROUP_COUNTS, LOSS_REASONS, REJECT_REASONS
 
 GROUP_FIELDS = ("group", "produced", *GROUP_COUNTS, "in_flight", "backlog", "lag", "lag_max", "lag_seconds",
-                "lag_seconds_max", "latency_mean", "latency_p50", "latency_p95", "latency_p99")
-"""Columns of the ``groups`` table (``group``: the index in ``BrokerSpec.group_keys()``)."""
+                "lag_seconds_max", "latency_mean", "latency_p50", "latency_p95", "latency_p99", "dedupe_table_size",
+                "dedupe_table_max")
+"""Columns of the ``groups`` table (``group``: the index in ``BrokerSpec.group_keys()``; the dedupe table's
+size at the end and at its largest, 0 without ``idempotency``)."""
 TOPIC_FIELDS = ("topic", "produced", "rejected", *(f"rejected_{r}" for r in REJECT_REASONS), "lost_unread",
-                "stored")
-"""Columns of the ``topics`` table (``topic``: the index in ``topics``; ``lost_unread``: lost with no group)."""
-MESSAGE_FIELDS = ("produced", "taken", "processed", "group", "partition", "offset", "key", "member", "deliveries")
+                "stored", "producer_duplicates")
+"""Columns of the ``topics`` table (``topic``: the index in ``topics``; ``lost_unread``: lost with no group;
+``producer_duplicates``: second copies written by a producer's retry, included in ``produced``)."""
+MESSAGE_FIELDS = ("produced", "taken", "processed", "group", "partition", "offset", "key", "member", "deliveries",
+                  "id")
 """Columns of the ``messages`` table: one row per message a group processed (first time): when it was produced,
 when the delivery that succeeded started and ended, its partition, offset and key, the member (replica ×
-``consumers`` + slot) and how many deliveries it took."""
+``consumers`` + slot), how many deliveries it took and its message id. The table is what the group's
+consumers applied (their read model): with an idempotent group each id is in it at most once."""
 LAG_FIELDS = ("time", "group", "lag", "lag_seconds", "stored")
 """Columns of the ``consumer_lag`` table: each ``sample_interval``, each group's lag (messages visible and not
 taken), the age of its oldest such message, and the messages its topic stores."""
@@ -86,6 +100,9 @@ class Broker(Component):
         self.nodes = self.replication.nodes
         self.keyed = [w.keys is not None for w in world.scenario.workload]
         self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
+        retries = not spec.enable_idempotence and spec.lost_ack_probability > 0 and spec.acks != 0
+        self.lost_ack = world.uniform(f"{name}/lost_acks") if retries else None
+        self.ids = 0  # message ids given so far (new_message_id)
         add_message = log.table("messages", MESSAGE_FIELDS, summary="count")
         self.add_lag = log.table("consumer_lag", LAG_FIELDS, summary="keep")
         self.add_group = log.table("groups", GROUP_FIELDS, summary="keep")
@@ -132,6 +149,11 @@ class Broker(Component):
     def produce_to(self, topic: str, request) -> Generator[Any, Any, int]:
         """Produce into *topic* from inside the broker (a dead letter)."""
         return self.handle(self.by_name[topic], request)
+
+    def new_message_id(self) -> int:
+        """A fresh message id (a producer's: an outbox row takes one when it is written)."""
+        self.ids += 1
+        return self.ids
 
     def _partition(self, topic: Topic, request) -> Any:
         partitions = topic.partitions
@@ -195,12 +217,21 @@ class Broker(Component):
                 topic.reject("max_block")
                 return ERROR
             granted = True
-        partition.append(env.now, request)
+        message_id = getattr(request, "message_id", None)  # an outbox row carries its own
+        if message_id is None:
+            message_id = self.new_message_id()
+        partition.append(env.now, request, message_id)
         if topic.arrival is not None and not topic.arrival.triggered:  # the retention timer sleeps
             topic.arrival.succeed()
         if granted:
             partition.reserved -= 1
-        if self.replication.written(partition) and spec.acks == "all":
+        copying = self.replication.written(partition)
+        if self.lost_ack is not None and self.lost_ack() < spec.lost_ack_probability:
+            # the acknowledgement was lost: the producer's retry, not recognised, writes a second copy
+            partition.append(env.now, request, message_id, copy=True)
+            self.replication.written(partition)
+            topic.duplicates += 1
+        if copying and spec.acks == "all":
             epoch = partition.epoch
             visit = self._waiting()
             try:
@@ -278,7 +309,7 @@ class Broker(Component):
             self.log.add_unfinished(arrival, arrival, now)
         self.open.clear()
         totals = {name: 0 for name in GROUP_COUNTS}
-        lag = in_flight = backlog = 0
+        lag = in_flight = backlog = dedupe_size = dedupe_max = 0
         lag_max = 0
         age = age_max = 0.0
         for group in self.groups:
@@ -286,9 +317,14 @@ class Broker(Component):
             group_lag, group_age = group.lag_now(now)
             flying, group_backlog = group.in_flight(), group.backlog()
             latency = ledger.latency()
+            table = group.dedupe
+            size, largest = (0, 0) if table is None else (table.size(now), table.largest)
+            dedupe_size += size
+            dedupe_max += largest
             self.add_group(ledger.code, group.topic.produced, *(ledger.counts[n] for n in GROUP_COUNTS), flying,
                            group_backlog, group_lag, ledger.lag_max, group_age, max(ledger.lag_seconds_max, group_age),
-                           *(np.nan if latency[k] is None else latency[k] for k in ("mean", "p50", "p95", "p99")))
+                           *(np.nan if latency[k] is None else latency[k] for k in ("mean", "p50", "p95", "p99")),
+                           size, largest)
             for name in GROUP_COUNTS:
                 totals[name] += ledger.counts[name]
             lag += group_lag
@@ -300,7 +336,7 @@ class Broker(Component):
         for topic in self.topics:
             rejected = [topic.rejected.get(r, 0) for r in REJECT_REASONS]
             self.add_topic(topic.index, topic.produced, sum(rejected), *rejected, sum(topic.lost.values()),
-                           topic.stored)
+                           topic.stored, topic.duplicates)
             for reason, count in topic.lost.items():
                 totals["lost"] += count
                 totals[f"lost_{reason}"] += count
@@ -318,6 +354,11 @@ class Broker(Component):
             "consumer_lag_seconds": age, "consumer_lag_seconds_max": age_max,
             **{f"message_latency_{k}": v for k, v in latency.items()},
         }
+        if self.spec.idempotent_groups():
+            facts.update(deduplicated=totals["deduplicated"], replays_deduplicated=totals["replays_deduplicated"],
+                         dedupe_table_size=dedupe_size, dedupe_table_max=dedupe_max)
+        if not self.spec.enable_idempotence:
+            facts["producer_duplicates"] = sum(t.duplicates for t in self.topics)
         self.log.facts.update(facts)
 
 

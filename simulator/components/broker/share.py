@@ -14,7 +14,10 @@ then it goes to the dead-letter topic (or is lost, ``failed``). A member whose r
 crashes holds its message until its lock expires (``lock_duration`` after it took it) or
 its session does (``session_timeout`` after the crash), whichever comes first; then the
 message is available again. If the call had in fact finished before the crash, the
-message is processed twice (counted ``duplicated``). Share groups never rebalance.
+message is processed twice (counted ``duplicated``), unless the group is idempotent
+(``idempotency``, :mod:`.dedupe`): then a message whose id the dedupe table holds is
+acknowledged without a consumer call, and of two copies processed at once only the first
+to commit is applied. Share groups never rebalance.
 """
 
 from __future__ import annotations
@@ -154,10 +157,15 @@ class ShareGroup(Group):
         env, ledger = self.env, self.ledger
         message = slot.partition.message(offset)
         ledger.waited(env.now - message.t_produce)
+        if self.already_applied(message, offset not in slot.processed):
+            self._settle(slot, offset)
+            return
         started = env.now
         status = yield from self.deliver(member, message, again)
         if status == OK:
-            if offset in slot.processed:
+            if self.rolled_back(message, offset not in slot.processed):
+                pass
+            elif offset in slot.processed:
                 ledger.count("duplicated")
             else:
                 ledger.processed(message, slot.partition.index, started, env.now, member.code, slot.deliveries[offset])

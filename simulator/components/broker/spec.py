@@ -39,8 +39,24 @@ LOSS_REASONS = ("retention", "dropped", "at_most_once", "leader_failover", "no_l
 REJECT_REASONS = ("full", "max_block", "no_leader", "not_enough_replicas", "leader_failover", "error")
 """Why a produce failed (the producer saw an error status): see :mod:`.runtime`."""
 GROUP_COUNTS = ("delivered", "processed", "redelivered", "duplicated", "dead_lettered", "lost",
-                *(f"lost_{r}" for r in LOSS_REASONS), "rebalances")
-"""What a group counts, besides its lag and latency."""
+                *(f"lost_{r}" for r in LOSS_REASONS), "rebalances", "deduplicated", "replays_deduplicated")
+"""What a group counts, besides its lag and latency (:mod:`.ledger`)."""
+DEDUPE_FACTS = ("deduplicated", "replays_deduplicated", "dedupe_table_size", "dedupe_table_max")
+"""What a broker with an idempotent group reports (:mod:`.dedupe`)."""
+
+
+class Idempotency(Strict):
+    """An idempotent consumer: the group's consumer keeps a dedupe table of the message ids it processed.
+
+    The id is written in the same transaction as the consumer's effect (its read model), and
+    kept ``ttl`` after that (golden §11.1 ``consumer.idempotency: dedupe_table(ttl)``). A
+    delivery whose id is in the table is acknowledged without calling the consumer: a
+    producer's duplicate copy (``deduplicated``) or a redelivery of a message already
+    processed, after a crash with at-least-once (``replays_deduplicated``). A duplicate
+    whose id has expired gets through and is applied again (``duplicated``).
+    """
+
+    ttl: PositiveDuration = 86400.0
 
 
 class GroupSpec(Strict):
@@ -62,6 +78,8 @@ class GroupSpec(Strict):
     A message whose consumer call fails is delivered again, up to ``max_deliveries``
     deliveries in all; then it goes to the ``dead_letter`` topic of the same broker (or,
     without one, is counted lost with reason ``failed``).
+
+    ``idempotency: {ttl: 10m}`` makes the consumer idempotent (:class:`Idempotency`).
     """
 
     consumer: Consumer
@@ -74,6 +92,7 @@ class GroupSpec(Strict):
     lock_duration: PositiveDuration = 30.0
     max_deliveries: Annotated[int, Field(ge=1, le=1000)] = 5
     dead_letter: TopicName | None = None
+    idempotency: Idempotency | None = None
 
     @model_validator(mode="after")
     def _share(self):
@@ -125,6 +144,13 @@ class BrokerSpec(ComponentBase):
     crash (``crash`` with ``replicas: n`` hits n nodes) moves each of its partitions'
     leadership to a live follower after ``leader_election_time``; messages the dead leader
     had not copied yet are lost (``acks: 1``, ``0``) or were never acknowledged (``all``).
+
+    ``enable_idempotence`` (Kafka's producer knob, true since 3.0): a producer retry of a
+    message the broker already wrote is recognised (producer id and sequence number) and
+    written once. ``false`` with ``lost_ack_probability`` p: the acknowledgement of a
+    produce is lost with probability p, the producer's retry succeeds and writes a second
+    copy of the message, with the same message id, next to the first
+    (``producer_duplicates``; not with ``acks: 0``, which waits for no acknowledgement).
     """
 
     kind: Literal["broker"] = "broker"
@@ -140,11 +166,15 @@ class BrokerSpec(ComponentBase):
         Ratio("loss_ratio", "lost", ("processed", "dead_lettered", "lost")),
         Ratio("dead_letter_ratio", "dead_lettered", ("processed", "dead_lettered", "lost")),
         Ratio("duplicate_ratio", "duplicated", ("processed",)),
+        *(Fact(n, record=True, when=lambda spec, _: spec.idempotent_groups()) for n in DEDUPE_FACTS),
+        Fact("producer_duplicates", record=True, when=lambda spec, _: not spec.enable_idempotence),
     )
     """Facts: every message's fate over the whole run (summed over topics and groups), lag and latency.
     Counters and ratios: the groups' events in the measurement window; of the messages groups were
     done with (processed, dead-lettered or lost), the share lost and dead-lettered, and the extra
-    processings per processed message (what ``compare`` and sweeps compare)."""
+    processings per processed message (what ``compare`` and sweeps compare). With an idempotent group
+(``idempotency``) the dedupe counts and the dedupe tables' size (summed over groups, at the end and at
+the largest); without the idempotent producer, the duplicate copies written (``producer_duplicates``)."""
     store = True  # drawn at the bottom of its tier when it calls nothing
     replicas: Annotated[int, Field(ge=1, le=MAX_NODES)] = 1
     replication_factor: Annotated[int, Field(ge=1)] = 1
@@ -152,6 +182,8 @@ class BrokerSpec(ComponentBase):
     acks: Literal[0, 1, "all"] = "all"
     replication_lag: Duration = 0.005
     leader_election_time: Duration = 0.2
+    enable_idempotence: bool = True
+    lost_ack_probability: Annotated[float, Field(ge=0, lt=1)] = 0.0
     topics: Annotated[dict[TopicName, TopicSpec], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -162,7 +194,14 @@ class BrokerSpec(ComponentBase):
         if self.min_insync_replicas > self.replication_factor:
             raise ValueError(f"min_insync_replicas ({self.min_insync_replicas}) cannot exceed replication_factor "
                              f"({self.replication_factor}): acks=all writes could never succeed")
+        if self.lost_ack_probability > 0 and self.enable_idempotence:
+            raise ValueError("lost_ack_probability makes duplicates only without the idempotent producer: set "
+                             "enable_idempotence: false (with it, a retry is written once)")
         return self
+
+    def idempotent_groups(self) -> bool:
+        """Whether some group keeps a dedupe table (then the broker reports :data:`DEDUPE_FACTS`)."""
+        return any(g.idempotency is not None for t in self.topics.values() for g in t.groups.values())
 
     def ratio_terms(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """The declared ratios as the span log takes them (``log.ratios``: name → numerator, denominators)."""

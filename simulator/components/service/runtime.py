@@ -16,6 +16,9 @@ work, so the rest speeds up.
 
 Each visit emits one span: arrival, start (worker granted), release (worker freed),
 end (response sent) and status.
+
+With ``outbox:`` the service holds an :class:`~.outbox.Outbox` (``self.outbox``), which its
+``publish ... via: outbox`` steps write to and whose relay produces to the broker.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..autoscaler import Autoscaler
 from ..base import Component
 from ..station import Operation, Station
 from ..steps import compile_steps
+from .outbox import Outbox
 
 
 class Service(Component):
@@ -40,6 +44,7 @@ class Service(Component):
                                blocking=spec.io == "blocking")
         self.replicas, self.log = self.station.replicas, self.station.log
         self.handle = self.station.visit  # a call is one visit: bound directly, no frame of our own
+        self.outbox = None if spec.outbox is None else Outbox(world.env, spec.outbox, self.replicas, self.log)
         if spec.autoscaling is not None:
             world.env.process(Autoscaler(self.station, spec.autoscaling).run())
 
@@ -53,6 +58,8 @@ class Service(Component):
 
     def finish(self, now: float) -> None:
         self.station.finish(now)
+        if self.outbox is not None:
+            self.outbox.finish()
 
 
 RUNTIME = Service

@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
 from pydantic import Field, model_validator
 
-from ...metrics.descriptors import Metric
+from ...metrics.descriptors import Fact, Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase
 from ...scenario.source import Path
@@ -47,6 +47,24 @@ class Autoscaling(Strict):
         return self
 
 
+class Outbox(Strict):
+    """A transactional outbox: what ``publish: ... via: outbox`` writes, and its relay to the broker.
+
+    Every ``poll_interval`` the relay takes at most ``batch_size`` rows, oldest first, and
+    produces them in order (golden §11.1 ``outbox.poll_interval``; Debezium's
+    ``poll.interval.ms`` and ``max.batch.size`` by default). The semantics are in
+    :mod:`simulator.components.service.outbox`.
+    """
+
+    poll_interval: PositiveDuration = 0.5
+    batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 2048
+
+
+OUTBOX_FACTS = ("outbox_written", "outbox_relayed", "outbox_pending", "outbox_pending_max", "outbox_relay_failures",
+                "outbox_delay_mean", "outbox_delay_p50", "outbox_delay_p99")
+"""What a service with an outbox reports (written → acknowledged by the broker, for the delay)."""
+
+
 class ServiceSpec(ComponentBase):
     """A service: ``replicas`` × ``workers``, a bounded FIFO queue per replica, named operations.
 
@@ -68,11 +86,15 @@ class ServiceSpec(ComponentBase):
     replica (``null`` = unbounded); a full queue rejects. ``capacity`` is the alternative
     spelling of the same bound as queueing theory writes it (the K of M/M/c/K): the most
     requests one replica holds, in service and waiting.
+
+    ``outbox`` gives it a transactional outbox (:class:`Outbox`), which its ``publish``
+    steps with ``via: outbox`` write to.
     """
 
     kind: Literal["service"] = "service"
-    metrics: ClassVar[tuple[Metric, ...]] = ()
-    """None beyond every component's visits, waits and utilization."""
+    metrics: ClassVar[tuple[Metric, ...]] = tuple(
+        Fact(n, record=True, when=lambda spec, _: spec.outbox is not None) for n in OUTBOX_FACTS)
+    """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has one."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None
@@ -83,6 +105,7 @@ class ServiceSpec(ComponentBase):
                                                   "(default: the instance class's, else one per worker)")] | None = None
     speeds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None
     autoscaling: Autoscaling | None = None
+    outbox: Outbox | None = None
     operations: Annotated[dict[Name, Operation], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -114,9 +137,10 @@ class ServiceSpec(ComponentBase):
         return f"autoscaled {scaling.min_replicas}–{scaling.max_replicas}" if scaling is not None else ""
 
     def timers(self, components: Mapping[str, ComponentBase]) -> list[tuple[Path, float, float]]:
+        timers = [] if self.outbox is None else [(("outbox", "poll_interval"), self.outbox.poll_interval, 1)]
         if self.autoscaling is None:
-            return []
-        return [(("autoscaling", "interval"), self.autoscaling.interval, 1)]
+            return timers
+        return [*timers, (("autoscaling", "interval"), self.autoscaling.interval, 1)]
 
     def instances(self, measured: Iterable[Mapping[str, Any]] = ()) -> float:
         """Its replicas; autoscaled, the time-average ready replicas over the runs (none: ``max_replicas``)."""
