@@ -70,15 +70,15 @@ class ProjectionSpec(ComponentBase):
     (workload ``keys:``; without keys every request is key 0). **Projection lag** is acknowledged
     → applied, per write.
 
-    Golden G11.1: one projector at μ fed at λ (M/M/1) lags ``Exp(μ − λ)``, and a read ``d``
-    after its write is stale with probability ``exp(−(μ − λ) d)``.
+    One projector at μ fed at λ (M/M/1) lags ``Exp(μ − λ)``, and a read ``d`` after its write
+    is stale with probability ``exp(−(μ − λ) d)`` (golden G11.1).
     """
 
     kind: Literal["projection"] = "projection"
     metrics: ClassVar[tuple[Metric, ...]] = (
         *(Counter(n) for n in ("reads", "stale_reads", "stale_own_reads", "applied", "reapplied")),
         *(Counter(n, when=_token) for n in ("token_waits", "token_timeouts")),
-        Ratio("stale_ratio", "stale_reads", ("reads",), headline=True),
+        Ratio("stale_ratio", "stale_reads", ("reads",)),
         Ratio("stale_own_ratio", "stale_own_reads", ("reads",)),
         *(Fact(n, record=True) for n in (*LAG_FACTS, "staleness_mean", "staleness_p99", "unapplied")),
         *(Fact(n, record=True, when=_token) for n in ("token_wait_mean", "token_wait_p99")),
