@@ -16,6 +16,7 @@ BUILTIN = {
     "load_balancer": "simulator.components.load_balancer",
     "cache": "simulator.components.cache",
     "broker": "simulator.components.broker",
+    "projection": "simulator.components.projection",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

@@ -65,7 +65,7 @@ from .load_balancing import (
 from .messaging import (
     acks_all_write_availability, auto_commit_duplicates, catch_up_time, lag_before_reassignment,
     projection_lag_mean, projection_lag_quantile, replay_time, saga_expected_compensations, saga_latency,
-    saga_messages, saga_outcomes, stale_read_probability,
+    saga_messages, saga_outcomes, stale_read_probability, token_wait,
 )
 from .networks import MVAResult, NetworkMetrics, jackson, mva, tandem
 from .placement import consistent_keys_moved, mod_n_keys_moved, ring_share_cv
@@ -88,7 +88,7 @@ __all__ = [
     "random_routing_response_time", "round_robin_response_time", "supermarket_response_time",
     "supermarket_tail", "ring_share_cv", "mod_n_keys_moved", "consistent_keys_moved",
     "catch_up_time", "lag_before_reassignment", "auto_commit_duplicates", "acks_all_write_availability",
-    "projection_lag_mean", "projection_lag_quantile", "stale_read_probability", "replay_time",
+    "projection_lag_mean", "projection_lag_quantile", "stale_read_probability", "token_wait", "replay_time",
     "saga_outcomes", "saga_expected_compensations", "saga_messages", "saga_latency",
     "zipf_popularity", "che_characteristic_time", "lru_hit_ratio", "fifo_hit_ratio", "lfu_hit_ratio",
     "ttl_hit_ratio_after_write", "ttl_hit_ratio_after_access", "ttl_hit_ratio", "stampede_origin_loads",

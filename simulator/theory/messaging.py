@@ -12,7 +12,8 @@ Pure functions (stdlib ``math`` only), SI units. Each one names the golden resul
   each up with probability ``p`` accepts writes with ``P(at least m up)`` (golden G8.5).
 * **Projection lag** — one projector as an M/M/1: the lag from commit to read model is
   ``Exp(mu - lambda)``; a read ``d`` after its write is stale with ``exp(-(mu - lambda) d)``;
-  an outbox poller with interval ``P`` adds ``Uniform[0, P]`` (golden G11.1).
+  an outbox poller with interval ``P`` adds ``Uniform[0, P]`` (golden G11.1); a read-your-writes
+  token makes such a read wait ``Exp(mu - lambda)`` more when its write is missing (derived from it).
 * **Event sourcing** — rebuilding an aggregate replays the events since its last snapshot:
   ``(events mod snapshot_every) * replay_cost`` plus the snapshot load.
 * **Sagas** — ``n`` steps succeeding independently with ``p``: completion, failure at step
@@ -29,7 +30,7 @@ from .reliability import availability_k_of_n
 
 __all__ = [
     "catch_up_time", "lag_before_reassignment", "auto_commit_duplicates", "acks_all_write_availability",
-    "projection_lag_mean", "projection_lag_quantile", "stale_read_probability", "replay_time",
+    "projection_lag_mean", "projection_lag_quantile", "stale_read_probability", "token_wait", "replay_time",
     "saga_outcomes", "saga_expected_compensations", "saga_messages", "saga_latency",
 ]
 
@@ -96,6 +97,17 @@ def stale_read_probability(delay: float, event_rate: float, projector_rate: floa
     if not projector_rate > event_rate >= 0:
         raise ValueError("the projector keeps up only when projector_rate > event_rate >= 0")
     return math.exp(-(projector_rate - event_rate) * delay)
+
+
+def token_wait(delay: float, event_rate: float, projector_rate: float) -> tuple[float, float, float]:
+    """What a consistency token (read-your-writes) costs a read *delay* seconds after its own write,
+    with the lag ``Exp(mu - lambda)`` of golden G11.1: ``(share that waits, mean wait of those that
+    wait, mean wait over all reads)``. The lag is memoryless, so a read that finds its write missing
+    waits ``Exp(mu - lambda)`` more: ``exp(-(mu - lambda) d)``, ``1/(mu - lambda)`` and their product
+    (derived from golden G11.1)."""
+    waits = stale_read_probability(delay, event_rate, projector_rate)
+    mean = 1 / (projector_rate - event_rate)
+    return waits, mean, waits * mean
 
 
 def replay_time(events: int, replay_cost: float, snapshot_every: int | None = None,

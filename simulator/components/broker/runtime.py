@@ -117,11 +117,17 @@ class Broker(Component):
             kind = ShareGroup if group_spec.type == "share" else ConsumerGroup
             self.groups.append(kind(self, topic, group_name, group_spec, Ledger(code, add_message, tallies, clock)))
         self.open: dict[int, float] = {}  # produce visits waiting (blocked, or for copies): id -> arrival
+        self.acknowledged: list[list] = [[] for _ in self.topics]  # per topic: on_acknowledged callbacks
         self._visits = 0
         log.facts.update({"topics": len(self.topics), "partitions": sum(len(t.partitions) for t in self.topics)})
 
     def operation(self, name: str) -> Topic:
         return self.by_name[name]
+
+    def on_acknowledged(self, topic: str, callback) -> None:
+        """Call ``callback(request)`` whenever a produce into *topic* is acknowledged (answers OK): how a
+        projection learns which writes its read model must show (``kind: projection``)."""
+        self.acknowledged[self.by_name[topic].index].append(callback)
 
     def wire(self) -> None:
         world, env = self.world, self.env
@@ -144,6 +150,9 @@ class Broker(Component):
             status = yield from self._produce(topic, request)
         finally:
             self.record(arrival, arrival, arrival, self.env.now, status, topic.index)
+        if status == OK:
+            for heard in self.acknowledged[topic.index]:
+                heard(request)
         return status
 
     def produce_to(self, topic: str, request) -> Generator[Any, Any, int]:

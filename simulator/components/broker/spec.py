@@ -235,8 +235,9 @@ the largest); without the idempotent producer, the duplicate copies written (``p
         return calls
 
     def check(self, name, components) -> Problems:
-        """Each group's consumer is an operation of a (not autoscaled) service, its members are bounded,
-        and its dead-letter topic is another topic of this broker."""
+        """Each group's consumer is an operation of a (not autoscaled) service, or of a kind whose spec says
+        ``group_consumer = True`` (a projection), its members are bounded, and its dead-letter topic is
+        another topic of this broker."""
         problems: Problems = []
         for topic, spec in self.topics.items():
             for group_name, group in spec.groups.items():
@@ -245,14 +246,14 @@ the largest); without the idempotent producer, the duplicate copies written (``p
                 if service is None:
                     problems.append(((*here, "consumer"), f"consumer service {group.service!r} does not exist "
                                                           f"(expected one of: {', '.join(components)})"))
-                elif not isinstance(service, ServiceSpec):
+                elif not (isinstance(service, ServiceSpec) or getattr(service, "group_consumer", False)):
                     problems.append(((*here, "consumer"), f"consumer {group.service!r} is a {service.kind} "
                                      "(expected a service, whose replicas run the group's members)"))
                 elif group.operation not in service.operation_names(components):
                     ops = ", ".join(service.operation_names(components))
                     problems.append(((*here, "consumer"), f"{group.service!r} has no operation {group.operation!r} "
                                                           f"(it has: {ops})"))
-                elif service.autoscaling is not None:
+                elif getattr(service, "autoscaling", None) is not None:
                     problems.append(((*here, "consumer"), f"consumer service {group.service!r} is autoscaled: a "
                                      "group's members live on a fixed set of replicas (remove autoscaling)"))
                 elif service.replicas * group.consumers > MAX_MEMBERS:
