@@ -118,9 +118,8 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
 
 
 def _count(n: float) -> str:
-    if isinstance(n, int) and n >= 10 ** 12:  # an int too large for a float (a YAML value of 400 digits)
-        exponent = int(math.log10(n))
-        return f"{n / 10 ** exponent:.2g}e+{exponent:02d}"
+    if isinstance(n, int) and n.bit_length() > 1000:  # no float holds it (math.isfinite would overflow)
+        return "an unbounded number of"
     if not math.isfinite(n):
         return "an unbounded number of"
     return f"{n:,.0f}" if n < 1e12 else f"{n:.2g}"
