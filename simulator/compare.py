@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .core.rng import replication_seeds
-from .declared import declared
+from .declared import declared, step_metrics
 from .metrics.descriptors import Ratio
 from .metrics.result import Result
 from .scenario.model import Scenario
@@ -32,7 +32,8 @@ METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
 
 COMPONENT_METRICS = ("utilization",)
 """Per-component metrics compared when both designs have the component, before the ratios its kind
-declares (:class:`~simulator.metrics.descriptors.Ratio`: a cache's hit ratio, a database's stale ratio)."""
+declares (:class:`~simulator.metrics.descriptors.Ratio`: a cache's hit ratio, a database's stale ratio)
+and the ratios its steps add (:meth:`~simulator.steps.base.StepKind.ratios`: a saga's completed share)."""
 
 
 @dataclass
@@ -58,14 +59,16 @@ class Comparison:
         return out
 
     def _component_metrics(self) -> dict[str, Callable[[dict[str, Any]], float | None]]:
-        """Per-component utilization and declared ratios of the components both designs have."""
+        """Per-component utilization, declared ratios and step ratios of the components both designs have."""
         a, b = (self.summaries[n][0]["components"] for n in self.names)
+        scenarios = [self.first[n].scenario for n in self.names]
         out = {}
         for name in a:
             if name not in b:
                 continue
             ratios = [r.name for kind in dict.fromkeys((a[name]["kind"], b[name]["kind"]))
                       for r in declared(kind, Ratio)]
+            ratios += [r for scenario in scenarios for r in step_metrics(scenario, name)[1]]
             for key in dict.fromkeys((*COMPONENT_METRICS, *ratios)):
                 if a[name].get(key) is not None or b[name].get(key) is not None:
                     out[f"component.{name}.{key}"] = lambda s, name=name, key=key: s["components"][name].get(key)

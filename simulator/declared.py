@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from .metrics.descriptors import Metric, of_kind
 
-__all__ = ["declared", "metrics_of"]
+__all__ = ["declared", "metrics_of", "step_metrics"]
 
 M = TypeVar("M", bound=Metric)
 
@@ -29,6 +29,24 @@ def metrics_of(kind: str) -> tuple[Metric, ...]:
 def declared(kind: str, type_: type[M]) -> list[M]:
     """The declarations of *kind* of one descriptor type (e.g. every :class:`Ratio`)."""
     return [m for m in metrics_of(kind) if isinstance(m, type_)]
+
+
+def step_metrics(scenario, component: str) -> tuple[list[str], list[str]]:
+    """What the steps of *component*'s operations add to its summary entry (a saga's outcomes:
+    :meth:`~simulator.steps.base.StepKind.metrics`), and which of those are ratios
+    (:meth:`~simulator.steps.base.StepKind.ratios`); ``([], [])`` for a component not in *scenario*."""
+    from .scenario.topology import iter_steps
+    from .steps import kind_of
+
+    spec = scenario.components.get(component)
+    names: list[str] = []
+    ratios: list[str] = []
+    for steps in (spec.operation_steps().values() if spec is not None else ()):
+        for step, _, _ in iter_steps(steps, ()):
+            kind = kind_of(step)
+            names += kind.metrics(step)
+            ratios += kind.ratios(step)
+    return list(dict.fromkeys(names)), list(dict.fromkeys(ratios))
 
 
 def headline_ratios() -> dict[str, str]:

@@ -150,13 +150,15 @@ def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *,
     return rate(value, rate_digits, medium)
 
 
-SAGA_COUNTS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_messages", "saga_compensations")
+SAGA_COUNTS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_messages", "saga_compensations",
+               "sagas_started", "sagas_running")
 """The counts a component coordinating sagas reports (:mod:`simulator.steps.saga`)."""
-SAGA_KEYS = frozenset({"sagas", "saga_completed_ratio", *SAGA_COUNTS})
+SAGA_KEYS = frozenset({"sagas", "saga_completed_ratio", "saga_compensated_ratio", "saga_failed_ratio", *SAGA_COUNTS})
 """Every summary key of a component's sagas: shown in the sagas table, not among the details."""
-SAGA_COLUMNS = ("component", "saga", "sagas", "completed", "compensated", "failed", "completion", "msg/saga",
+SAGA_COLUMNS = ("component", "saga", "sagas", "completed", "compensated", "failed", "running", "completion", "msg/saga",
                 "undo/saga", "p50", "p99", "p99 comp.", "partial effects")
-"""The sagas table: p50 and p99 of completed sagas, p99 of compensated ones; undo/saga = compensations run."""
+"""The sagas table: p50 and p99 of completed sagas, p99 of compensated ones; undo/saga = compensations run;
+running: still under way when the run ended."""
 
 
 def saga_rows(summary: dict, medium: Medium = TERMINAL) -> list[list[str]]:
@@ -168,7 +170,7 @@ def saga_rows(summary: dict, medium: Medium = TERMINAL) -> list[list[str]]:
             lat = s["latency_s"]
             partial = ", ".join(f"{step} ×{n}" for step, n in s["partial_effects"].items()) or "none"
             rows.append([name, saga, count(s["count"]), count(s["completed"]), count(s["compensated"]),
-                         count(s["failed"]), percent(s["completed_ratio"], 2, medium), number(s["messages_per_saga"]),
+                         count(s["failed"]), count(s["running"]), percent(s["completed_ratio"], 2, medium), number(s["messages_per_saga"]),
                          number(s["compensations_per_saga"]), latency(lat["completed"]["p50"]),
                          latency(lat["completed"]["p99"]), latency(lat["compensated"]["p99"]), partial])
     return rows

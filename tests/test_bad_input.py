@@ -483,3 +483,12 @@ components:
     refused_text = text.replace("duration: 4s", "duration: 40s").replace("p: 0.99", "p: 0.999").replace(
         "p: 0.01", "p: 0.001")
     assert any("visits to operations" in m and "more than the 200,000,000" in m for m in problems(refused_text))
+
+
+def test_a_count_too_large_for_a_float_is_refused_located():
+    """Fuzz seed 20261206, mutant #1684: ``workers`` of 400 digits crashed the run budget's message
+    (``math.isfinite`` of an int beyond a float: OverflowError, exit 4). It is refused, located."""
+    assert VALID.count("workers: 1\n") == 1
+    found = [m for m in problems(VALID.replace("workers: 1\n", "workers: 1" + "0" * 400 + "\n"))
+             if "workers per replica" in m]
+    assert found and found[0].startswith("s.yaml:22:") and "more than the 1,000,000" in found[0], found

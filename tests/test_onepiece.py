@@ -132,11 +132,16 @@ def test_monolith_is_one_blocking_flask_app_and_one_postgres():
     assert spec.components["postgres"].kind == "database"
 
 
+THIRD_PARTY = {"push-provider"}
+
+
 @pytest.mark.parametrize("path", FILES, ids=_id)
 def test_every_service_has_the_vcpus_of_its_machine(path):
-    """An m7i.large has 2 vCPUs, shared by the work of its busy workers; Redis is single-threaded."""
+    """An m7i.large has 2 vCPUs, shared by the work of its busy workers; Redis is single-threaded.
+    A third-party API (event-driven.yaml's push provider) is no machine of the platform: its answer
+    time is its work, on as many workers as calls in flight."""
     for name, component in load_scenario(path).components.items():
-        if component.kind == "service":
+        if component.kind == "service" and name not in THIRD_PARTY:
             assert component.vcpus == (1 if name == "redis-queue" else 2), f"{name} on {component.vcpus} vCPUs"
 
 

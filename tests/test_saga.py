@@ -473,3 +473,112 @@ def test_the_readme_saga_example_validates_and_runs(tmp_path):
     assert trading["sagas"]["trade"]["latency_s"]["completed"]["p50"] == pytest.approx(0.010, rel=1e-9)
     assert trading["sagas_completed"] == summary["requests"]["ok"] > 300
     assert [v["passed"] for v in summary["slos"]] == [True, True]
+
+
+# ----------------------------------------------------------------------------- per-step call options
+
+
+def with_step_options(sc: Scenario, step: int, **options) -> Scenario:
+    """*sc* with *options* (``timeout``…) on saga step *step* (1-based) of ``shop.trade``."""
+    data = sc.model_dump(by_alias=True, exclude_none=True)
+    data["components"]["shop"]["operations"]["trade"]["steps"][0]["saga"]["steps"][step - 1].update(options)
+    return Scenario.model_validate(data)
+
+
+def slow(sc: Scenario, component: str, operation: str, work: float) -> Scenario:
+    data = sc.model_dump(by_alias=True, exclude_none=True)
+    data["components"][component]["operations"][operation]["work"] = work
+    return Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_steps_timeout_bounds_a_participant_that_hangs(style):
+    """p2 answers after 2 s; step 2's ``timeout: 50ms`` gives up on it: the saga is compensated at
+    step 2 after T1 + 50 ms + C1 (G12.3 with the timeout for T2), with G12.2's messages."""
+    sc = with_step_options(slow(trade(style, duration="10s"), "p2", "do", 2.0), 2, timeout=0.05)
+    result = simulate(sc)
+    saga = saga_of(result)
+    count = saga["count"]
+    assert count > 100 and saga["compensated"] == count and saga["failed_at"] == {"p2.do": count}
+    assert saga["messages"] == saga_messages(4, style, failed_at=2) * count
+    undone = rows(result, "compensated")
+    assert undone.latency.to_numpy() == pytest.approx(T[0] + 0.05 + C[0], rel=1e-9)
+    assert saga["compensations"] == count  # step 1's undo, once each
+
+
+def test_a_steps_timeout_bounds_each_attempt_of_its_undo():
+    """Step 2 always fails; u1 answers after 2 s and step 1's ``timeout: 50ms`` bounds each of its
+    3 attempts (waits 10 ms, 20 ms): the compensation gives up and step 1's effect stays."""
+    sc = trade(fail={"p2": 1.0}, retry={"max_attempts": 3, "backoff": "10ms"}, duration="10s")
+    result = simulate(with_step_options(slow(sc, "u1", "undo", 2.0), 1, timeout=0.05))
+    saga = saga_of(result)
+    count = saga["count"]
+    assert count > 100 and saga["failed"] == count and saga["partial_effects"] == {"p1.do": count}
+    assert saga["messages_per_saga"] == 2 * (2 + 3)
+    assert rows(result, "failed").latency.to_numpy() == pytest.approx(T[0] + T[1] + 3 * 0.05 + 0.010 + 0.020,
+                                                                      rel=1e-9)
+
+
+def test_a_step_without_a_timeout_waits_for_the_participant():
+    result = simulate(slow(trade(duration="10s"), "p2", "do", 0.5))
+    done = rows(result, "completed")
+    assert len(done) > 100 and done.latency.to_numpy() == pytest.approx(sum(T) - T[1] + 0.5, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- every saga accounted for
+
+
+@pytest.mark.parametrize("records", ["full", "summary"])
+def test_sagas_under_way_when_the_run_ends_are_counted_running(records):
+    """Step 2 takes 1 s and the run stops at 10 s without draining: the sagas started in the last
+    second are still under way. Each is counted once, running: started = completed +
+    compensated + failed + running, in both records modes."""
+    sc = slow(trade(fail={"p3": 0.2}, duration="10s", drain=0, records=records), "p2", "do", 1.0)
+    result = simulate(sc, seed=4)
+    shop = result.summary()["components"]["shop"]
+    saga = shop["sagas"]["trade"]
+    assert shop["sagas_running"] == saga["running"] > 5
+    assert shop["sagas_started"] == saga["count"] == result.summary()["requests"]["issued"]
+    assert saga["count"] == saga["completed"] + saga["compensated"] + saga["failed"] + saga["running"]
+    assert shop["saga_completed_ratio"] == saga["completed"] / saga["count"]
+    assert shop["saga_compensated_ratio"] == saga["compensated"] / saga["count"]
+    assert shop["saga_failed_ratio"] == 0.0
+    if records == "full":
+        running = result.components["shop"].table("sagas").query("outcome == 3")
+        assert len(running) == saga["running"]
+        assert (running.end == 10.0).all() and (running.start > 10.0 - 1.0 - sum(T)).all()
+        assert (running.failed_at == 0).all() and (running.partial_effect == 0).all()
+        assert (running.messages == 4).all()  # step 1 done (2), step 2 commanded and not answered yet (2)
+
+
+def test_a_drained_run_has_no_saga_running():
+    shop = simulate(trade(fail={"p3": 0.2}, duration="10s")).summary()["components"]["shop"]
+    assert shop["sagas_running"] == 0 and shop["sagas_started"] == shop["sagas_completed"] + shop["sagas_compensated"]
+
+
+# ----------------------------------------------------------------------------- compare and sweeps
+
+
+def test_compare_and_sweep_records_carry_the_saga_numbers():
+    """``compare`` compares the saga's shares as it does a kind's declared ratios; a sweep's
+    record has every saga number, counts included."""
+    from simulator.compare import compare
+    from simulator.experiments.runs import RunSpec, record
+
+    a, b = trade(fail={"p3": 0.1}, duration="10s"), trade(fail={"p3": 0.3}, duration="10s")
+    rows_ = {row["metric"]: row for row in compare(a, b, replications=3).rows()}
+    for key in ("saga_completed_ratio", "saga_compensated_ratio", "saga_failed_ratio"):
+        assert f"component.shop.{key}" in rows_, sorted(rows_)
+    completed = rows_["component.shop.saga_completed_ratio"]
+    assert completed["a"] == pytest.approx(0.9, abs=0.05) and completed["b"] == pytest.approx(0.7, abs=0.05)
+    assert completed["significant"] and completed["diff"] < 0
+    assert rows_["component.shop.saga_failed_ratio"]["a"] == 0.0
+    assert "component.p1.saga_completed_ratio" not in rows_  # only the coordinator runs sagas
+    result = simulate(a, 5)
+    shop = result.summary()["components"]["shop"]
+    flat = record(RunSpec("saga.yaml", (), (), 5, 0, 0), result)
+    for key in ("sagas_completed", "sagas_compensated", "sagas_failed", "sagas_started", "sagas_running",
+                "saga_messages", "saga_compensations", "saga_completed_ratio", "saga_compensated_ratio",
+                "saga_failed_ratio"):
+        assert flat[f"component.shop.{key}"] == shop[key], key
+    assert isinstance(flat["component.shop.sagas_completed"], int) and flat["component.shop.sagas_completed"] > 100

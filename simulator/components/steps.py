@@ -80,6 +80,9 @@ class StepCompiler:
     def uniform(self) -> Callable[[], float]:
         return self.world.uniform(self.stream)
 
+    def at_end(self, callback: Callable[[float], None]) -> None:
+        self.world.at_end.append(callback)
+
 
 def _arrived(op, request):
     """The visit of a message that needs no work: it has arrived."""

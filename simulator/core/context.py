@@ -40,6 +40,8 @@ class Context(Protocol):
     crashable: set[str]
     erratic: set[str]
     degradable_links: set[frozenset]
+    at_end: list[Callable[[float], None]]
+    """Called with the end time when the run is over, before the records are read (a step's work under way)."""
 
     def rng(self, name: str) -> np.random.Generator:
         """The random generator of stream *name* under this run's seed (common random numbers)."""

@@ -37,6 +37,7 @@ class World:
         self.issued = 0
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
+        self.at_end: list[Callable[[float], None]] = []  # steps' callbacks for work under way at the end
         self._versions: dict[str, dict[int, int]] = {}
         self.faults = [FAULTS[f.kind].runtime(f) for f in scenario.faults]
         for fault in self.faults:
@@ -88,6 +89,8 @@ class World:
         for request in self.pending.values():
             self.recorder.request_done(request.t_issue, end, TIMEOUT, request.workload, request.operation)
         self.pending.clear()
+        for callback in self.at_end:
+            callback(end)
         for component in self.components.values():
             component.finish(end)
         if progress is not None:

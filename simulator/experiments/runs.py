@@ -23,7 +23,9 @@ to the scenario's path).
 ``component.<name>.<m>``                       utilization, p_wait, wait_mean (s),
                                                queue_len_mean per component; the ratios its
                                                kind declares, ``capacity_mean`` when resized,
-                                               and the declared facts marked ``record``
+                                               and the declared facts marked ``record``;
+                                               what its steps add (a saga's
+                                               ``sagas_completed`` … ``saga_failed_ratio``)
 ``component.<name>.count.<event>``             each tallied event's count
 ``slo.<name>.value``, ``slo.<name>.passed``    each SLO's measured value and verdict
 ``events``                                     simulation events processed
@@ -44,7 +46,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..declared import declared
+from ..declared import declared, step_metrics
 from ..jsonsafe import json_safe
 from ..metrics.descriptors import Fact, Ratio
 from .grid import format_value
@@ -182,6 +184,9 @@ def record(spec: RunSpec, result: "Result", *, wall_time_s: float | None = None)
         rec[f"component.{name}.wait_mean"] = json_safe(comp["wait_s"]["mean"])
         rec[f"component.{name}.queue_len_mean"] = json_safe(comp["queue_len_mean"])
         for key in component_extras(comp["kind"]):
+            if key in comp:
+                rec[f"component.{name}.{key}"] = json_safe(comp[key])
+        for key in step_metrics(result.scenario, name)[0]:  # what its steps add (a saga's outcomes), counts included
             if key in comp:
                 rec[f"component.{name}.{key}"] = json_safe(comp[key])
         for key, value in comp.items():  # whatever else the kind reports as a measurement (an objective may read it)

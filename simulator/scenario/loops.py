@@ -107,6 +107,27 @@ def _radius(group: list[Op], matrix: dict[Op, dict[Op, float]], rounds: int = 50
     return radius
 
 
+def _cycle_through(graph: nx.DiGraph, group: list[Op]) -> list[Op]:
+    """One cycle of *group* (a strongly connected set) through its first operation, in call order."""
+    start = group[0]
+    if graph.has_edge(start, start):
+        return [start]
+    sub = graph.subgraph(group)
+    paths = [nx.shortest_path(sub, nxt, start) for nxt in sub.successors(start)]
+    return [start, *min(paths, key=len)[:-1]]
+
+
+def _written_at(scenario: Scenario, cycle: list[Op]) -> Path:
+    """Where the loop shows in the file: the first operation on it written in a component's
+    ``operations`` (a broker's topic, which calls its consumers by itself, is not)."""
+    for comp, op in cycle:
+        spec = scenario.components.get(comp)
+        if spec is not None and op in spec.operation_steps():
+            return ("components", comp, "operations", op)
+    comp = cycle[0][0]
+    return ("components", comp) if comp in scenario.components else ()
+
+
 def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
     """``(errors, warnings)``: loops that never end on average, loops that can deadlock."""
     errors: list[tuple[Path, str]] = []
@@ -117,8 +138,9 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         ops = sorted(group)
         if len(ops) == 1 and not graph.has_edge(ops[0], ops[0]):
             continue
-        loop = " → ".join(f"{c}.{o}" for c, o in ops + [ops[0]])
-        where = ("components", ops[0][0], "operations", ops[0][1]) if ops[0][0] in scenario.components else ()
+        cycle = _cycle_through(graph, ops)
+        loop = " → ".join(f"{c}.{o}" for c, o in cycle + [cycle[0]])
+        where = _written_at(scenario, cycle)
         radius = _radius(ops, matrix)
         if radius >= 1.0 - 1e-9:
             errors.append((where, f"this feedback loop never ends on average: {loop} makes {radius:.3g} calls "

@@ -68,6 +68,9 @@ class StepBuilder(Protocol):
     def uniform(self) -> Callable[[], float]:
         """A U(0,1) sampler on this step's own random stream."""
 
+    def at_end(self, callback: Callable[[float], None]) -> None:
+        """Call ``callback(end)`` when the run is over, before its records are read (work still under way)."""
+
 
 class StepKind:
     """One kind of step: ``name`` (its YAML key), ``spec`` (its model) and its three faces."""
@@ -99,6 +102,11 @@ class StepKind:
         """The metric names a step of this kind adds to its component's summary entry (what its
         record table's digest presents, e.g. a saga's ``sagas_completed``); an objective may read
         them. None by default."""
+        return ()
+
+    def ratios(self, spec: Any) -> tuple[str, ...]:
+        """Which of :meth:`metrics` are shares of a whole (in [0, 1]): what ``sdsim compare`` compares
+        beside the kinds' declared ratios. None by default."""
         return ()
 
     def compile(self, spec: Any, ctx: StepBuilder) -> StepFn:

@@ -19,6 +19,15 @@ Semantics (Garcia-Molina & Salem, "Sagas", SIGMOD 1987; the names of microservic
   coordinator mid-saga ends it **failed** at the step in flight.
 * The request is ``OK`` only when the saga completed. A compensated saga is a failed request
   (``ERROR``): the order did not happen, so availability counts it as failed.
+* A saga still under way when the run ends (a detached one, or one the drain did not wait
+  for) is **running**: its row is written at the end with the time it has run so far, the
+  messages and compensations so far and no step named. So every saga started in the
+  window is counted once: started = completed + compensated + failed + running.
+* **Per-step call options.** A step's ``timeout`` bounds each attempt of its ``do`` and of its
+  ``undo``, as the ``timeout`` of a ``call:`` step does (the call policy
+  :class:`~simulator.steps.policies.Timeout`): the saga stops waiting and the attempt fails
+  (the participant's work goes on, and may still commit: a timed-out ``do`` is not undone,
+  the classic saga hazard). In a choreography it bounds the wait for the participant's event.
 
 **Styles** (message counts: golden G12.2; latency: golden G12.3):
 
@@ -44,8 +53,10 @@ component's summary entry: ``sagas`` (per saga name: counts by outcome, completi
 messages, compensations, where sagas failed and left partial effects, latency per outcome)
 and, over the sagas the component coordinates, ``sagas_completed``, ``sagas_compensated``,
 ``sagas_failed``, ``saga_completed_ratio``, ``saga_messages`` and ``saga_compensations``,
-which objectives read as component metrics. A saga still running when the run stops is not
-counted.
+``sagas_started``, ``sagas_running`` and the shares ``saga_compensated_ratio`` and
+``saga_failed_ratio``, which objectives read as component metrics; the three ratios are
+what ``sdsim compare`` compares (:meth:`SagaKind.ratios`) and every number is in sweep
+records.
 """
 
 from __future__ import annotations
@@ -57,12 +68,15 @@ from pydantic import Field, model_validator
 
 from ..core.request import ERROR, OK
 from ..metrics.digest import Digest, Group
-from ..scenario.types import Duration, Name, Strict
+from ..scenario.types import Duration, Name, PositiveDuration, Strict
 from .base import StepKind, StepSpec, Target
 
-OUTCOMES = ("completed", "compensated", "failed")
-"""Outcome codes of the ``sagas`` table, in order (0, 1, 2)."""
-COMPLETED, COMPENSATED, FAILED = range(3)
+OUTCOMES = ("completed", "compensated", "failed", "running")
+"""Outcome codes of the ``sagas`` table, in order (0, 1, 2, 3); ``running``: still under way when the run ended."""
+COMPLETED, COMPENSATED, FAILED, RUNNING = range(4)
+
+STEP_POLICIES = ("timeout",)
+"""The call policies a saga step takes, with the fields of a ``call:`` step that configure them."""
 
 FIELDS = ("start", "end", "latency", "saga", "outcome", "failed_at", "messages", "compensations", "partial_effect")
 """One row per saga: start and end times, latency (s), the saga's code (its index in
@@ -79,6 +93,8 @@ class SagaAction(Strict):
     do: Target
     undo: Target | None = None
     pivot: bool = False
+    timeout: PositiveDuration | None = Field(None, description="bounds each attempt of the do and of the undo, "
+                                                              "as a call's timeout")
 
 
 class SagaRetry(Strict):
@@ -140,8 +156,11 @@ class SagaStep(StepSpec):
 
 
 SUMMARY_METRICS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_completed_ratio", "saga_messages",
-                   "saga_compensations")
+                   "saga_compensations", "sagas_started", "sagas_running", "saga_compensated_ratio",
+                   "saga_failed_ratio")
 """The numbers a component's sagas add to its summary entry (beside the per-saga ``sagas`` block)."""
+RATIOS = ("saga_completed_ratio", "saga_compensated_ratio", "saga_failed_ratio")
+"""The shares of the sagas started (in the window) by outcome: what ``compare`` compares."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +174,13 @@ class SagaSummary:
                   for code, (name, labels) in enumerate(self.sagas)}
         count = {outcome: sum(b[outcome] for b in blocks.values()) for outcome in OUTCOMES}
         total = sum(count.values())
-        numbers = (count["completed"], count["compensated"], count["failed"],
-                   count["completed"] / total if total else None,
-                   sum(b["messages"] for b in blocks.values()), sum(b["compensations"] for b in blocks.values()))
+
+        def share(outcome: str) -> float | None:
+            return count[outcome] / total if total else None
+
+        numbers = (count["completed"], count["compensated"], count["failed"], share("completed"),
+                   sum(b["messages"] for b in blocks.values()), sum(b["compensations"] for b in blocks.values()),
+                   total, count["running"], share("compensated"), share("failed"))
         return {"sagas": blocks, **dict(zip(SUMMARY_METRICS, numbers, strict=True))}
 
     @staticmethod
@@ -236,6 +259,9 @@ class SagaKind(StepKind):
     def metrics(self, spec: SagaStep) -> tuple[str, ...]:
         return SUMMARY_METRICS
 
+    def ratios(self, spec: SagaStep) -> tuple[str, ...]:
+        return RATIOS
+
     def compile(self, spec: SagaStep, ctx):
         saga = spec.saga
         summary = summary_of(ctx.scenario, ctx.component)
@@ -246,21 +272,32 @@ class SagaKind(StepKind):
             spread="latency", when="start", window=(ctx.scenario.warmup, ctx.scenario.duration), present=summary))
         run = _driver(saga, *(_choreography if saga.style == "choreography" else _orchestration)(saga, ctx))
         env = ctx.env
+        running: dict[Progress, float] = {}  # sagas under way, with their start
 
         def saga_step(request):
             start = env.now
             done = Progress()
+            running[done] = start
             try:
                 yield from run(request, done)
             except Exception:  # the coordinator crashed (an interrupt): the saga stops where it was
                 done.crashed()
+                del running[done]
                 add(start, env.now, env.now - start, code, done.outcome, done.failed_at, done.messages,
                     done.compensations, done.partial_effect)
                 raise
+            del running[done]
             add(start, env.now, env.now - start, code, done.outcome, done.failed_at, done.messages,
                 done.compensations, done.partial_effect)
             return OK if done.outcome == COMPLETED else ERROR
 
+        def unfinished(now: float) -> None:
+            """The run is over: a row for every saga still under way (outcome running, no step named)."""
+            for done, start in running.items():
+                add(start, now, now - start, code, RUNNING, 0, done.messages, done.compensations, 0)
+            running.clear()
+
+        ctx.at_end(unfinished)
         return saga_step
 
 
@@ -322,9 +359,20 @@ def _driver(saga: Saga, transact, finish):
     return run
 
 
+def _with_options(step, action: SagaAction, ctx):
+    """*step* (one attempt of a ``do`` or an ``undo``) wrapped by the call policies the action asks
+    for (:data:`STEP_POLICIES`), in the call step's order."""
+    from .policies import in_order  # the registry of policies (imported late: steps/__init__ reads this module)
+
+    for policy in in_order():
+        if policy.name in STEP_POLICIES and policy.applies(action):
+            step = policy.wrap(step, action, ctx)
+    return step
+
+
 def _orchestration(saga: Saga, ctx):
     """The coordinator commands each step and waits for the reply: a call, 2 messages per attempt."""
-    calls = {(j, undo): ctx.call(target) for j, action in enumerate(saga.steps)
+    calls = {(j, undo): _with_options(ctx.call(target), action, ctx) for j, action in enumerate(saga.steps)
              for undo, target in ((False, action.do), (True, action.undo)) if target}
     waits, env = saga.retry.waits(), ctx.env
 
@@ -348,19 +396,19 @@ def _choreography(saga: Saga, ctx):
                for undo, target in ((False, action.do), (True, action.undo)) if target}
     owner = {target: target.partition(".")[0] for target in targets.values()}
     senders = [None, *sorted(set(owner.values()))]  # None: the initiator (this component)
-    send = {(sender, target): ctx.send(target, sender) for sender in senders for target in owner}
+    send = {(sender, j, undo): _with_options(ctx.send(target, sender), saga.steps[j], ctx)
+            for sender in senders for (j, undo), target in targets.items()}
     arrive = {sender: ctx.receive(sender) for sender in senders if sender is not None}
     waits, env = saga.retry.waits(), ctx.env
 
     def transact(j: int, undo: bool, tries: int, request, progress: Progress):
-        target = targets[j, undo]
-        here = owner[target]
-        succeeded = not (yield from send[progress.holder, target](request))
+        here = owner[targets[j, undo]]
+        succeeded = not (yield from send[progress.holder, j, undo](request))
         for k in range(1, tries):
             if succeeded:
                 break
             yield env.timeout(waits[k - 1])
-            succeeded = not (yield from send[here, target](request))
+            succeeded = not (yield from send[here, j, undo](request))
         progress.holder = here
         progress.messages += 1  # its outcome, as an event
         return succeeded
