@@ -132,22 +132,33 @@ def plus_minus(mean: float | None, half_width: float | None, decimals: int | Non
     return f"{text} ± {significant(half_width)}"
 
 
+DURATION_WORDS = frozenset({"latency", "seconds", "staleness", "delay", "wait", "time", "lag", "s"})
+"""Words of a metric's name that make it a duration in seconds (``message_latency_p99``,
+``consumer_lag_seconds_max``, ``projection_lag_p99``, ``token_wait_mean``, ``replay_time_max``);
+``consumer_lag`` alone counts messages."""
+
+
 def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
-    """*value* of the metric named *metric*, read by its name: ``latency*`` a duration, ``availability``
-    and ``error_rate`` a percentage with 3 decimals, ``*ratio`` / ``*utilization`` a percentage with 2,
-    a saga count (``sagas_failed``, ``saga_messages``…) a count, anything else a rate."""
+    """*value* of the metric named *metric*, read by its name: ``availability`` and ``error_rate`` a
+    percentage with 3 decimals, ``*ratio`` / ``*utilization`` / ``p_*`` (a probability) a percentage with 2, ``throughput``,
+    ``goodput`` and ``*_rps`` a rate, a name with a word of :data:`DURATION_WORDS` a duration
+    (``consumer_lag`` without ``seconds`` is a count of messages), anything else a count when whole
+    and a plain number otherwise (``messages_lost``, ``visits_per_request``, ``queue_len_mean``)."""
     if missing(value):
         return medium.missing_text
     name = metric.rsplit(".", 1)[-1]
-    if name in SAGA_COUNTS:
-        return count(int(value))
-    if name.startswith("latency"):
-        return latency(value)
+    words = set(name.split("_"))
     if name in ("availability", "error_rate"):
         return percent(value, 3, medium)
-    if name.endswith(("ratio", "utilization")):
+    if name.endswith(("ratio", "utilization")) or name.startswith("p_"):
         return percent(value, 2, medium)
-    return rate(value, rate_digits, medium)
+    if name in ("throughput", "goodput") or name.endswith("_rps"):
+        return rate(value, rate_digits, medium)
+    if words & DURATION_WORDS and not (name.startswith("consumer_lag") and "seconds" not in words):
+        return latency(value)
+    if float(value).is_integer():
+        return count(int(value))
+    return number(value)
 
 
 SAGA_COUNTS = ("sagas_completed", "sagas_compensated", "sagas_failed", "saga_messages", "saga_compensations",

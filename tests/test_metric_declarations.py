@@ -217,6 +217,15 @@ def test_the_formatting_vocabulary():
     assert present.metric_value("availability", 0.5) == "50.000%"
     assert present.metric_value("component.c.hit_ratio", 0.25) == "25.00%"
     assert present.metric_value("throughput", 10.0, present.HTML) == "10.0 req/s"
+    # component metrics by their names: counts, durations, probabilities, plain numbers (never a rate)
+    assert present.metric_value("component.bus.messages_lost", 0.0) == "0"
+    assert present.metric_value("consumer_lag", 1234.0) == "1,234"  # messages
+    assert present.metric_value("consumer_lag_seconds_max", 41.2) == "41.2 s"
+    assert present.metric_value("projection_lag_p99", 0.023) == "23 ms"
+    assert present.metric_value("message_latency_p99", 0.5) == "500 ms"
+    assert present.metric_value("p_wait", 0.5) == "50.00%"
+    assert present.metric_value("visits_per_request", 2.5) == "2.5"
+    assert present.metric_value("throughput_rps", 12.34) == "12.3/s"
 
 
 def test_json_safe_cleans_what_json_cannot_hold():
