@@ -185,7 +185,7 @@ def test_a_cycle_of_events_through_two_topics_is_refused_where_it_is_written(tmp
     assert code == 3 and "Traceback" not in out, out
     [located] = [line for line in out.splitlines() if "feedback loop never ends" in line]
     assert ("analytics.relist → bus.trades → price-update.publish_price → bus.prices → analytics.relist makes 1 "
-            "calls round the loop") in located, out
+            "call round the loop") in located, out
     assert located.startswith(f"{tmp_path / 'event-driven.yaml'}:{line_of(text, 'relist: {work')}:"), out
     assert ": components.analytics.operations.relist: " in located
 

@@ -143,8 +143,8 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         where = _written_at(scenario, cycle)
         radius = _radius(ops, matrix)
         if radius >= 1.0 - 1e-9:
-            errors.append((where, f"this feedback loop never ends on average: {loop} makes {radius:.3g} calls "
-                                  "round the loop per visit (it must be below 1: lower the branch's p, or do not "
+            errors.append((where, f"this feedback loop never ends on average: {loop} makes {radius:.3g} "
+                                  f"call{'' if radius == 1 else 's'} round the loop per visit (it must be below 1: lower the branch's p, or do not "
                                   "call or publish back more than once)"))
             continue
         for comp, op in ops:
