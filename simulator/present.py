@@ -141,7 +141,7 @@ DURATION_WORDS = frozenset({"latency", "seconds", "staleness", "delay", "wait", 
 def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
     """*value* of the metric named *metric*, read by its name: ``availability`` and ``error_rate`` a
     percentage with 3 decimals, ``*ratio`` / ``*utilization`` / ``p_*`` (a probability) a percentage with 2, ``throughput``,
-    ``goodput`` and ``*_rps`` a rate, a name with a word of :data:`DURATION_WORDS` a duration
+    ``goodput`` and ``*_rps`` a rate, a name with a word of :data:`DURATION_WORDS` a duration (``*_ms``: in milliseconds)
     (``consumer_lag`` without ``seconds`` is a count of messages), anything else a count when whole
     and a plain number otherwise (``messages_lost``, ``visits_per_request``, ``queue_len_mean``)."""
     if missing(value):
@@ -154,6 +154,8 @@ def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *,
         return percent(value, 2, medium)
     if name in ("throughput", "goodput") or name.endswith("_rps"):
         return rate(value, rate_digits, medium)
+    if name.endswith("_ms"):  # a plug-in's fact in milliseconds
+        return latency(value / 1000)
     if words & DURATION_WORDS and not (name.startswith("consumer_lag") and "seconds" not in words):
         return latency(value)
     if float(value).is_integer():

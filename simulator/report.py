@@ -108,8 +108,8 @@ def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         for key, value in c.items():
             if key in shown:
                 continue
-            bits.append(f"{key.replace('_', ' ')} {present.number(value)}" if isinstance(value, float) else
-                        f"{key.replace('_', ' ')} {value}")
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            bits.append(f"{key.replace('_', ' ')} {present.metric_value(key, value) if numeric else value}")
         if bits:
             rows.append((name, c["kind"], ", ".join(bits)))
     return rows
