@@ -13,12 +13,18 @@ so before any other watcher such as a broker group's members):
 * with ``replay_on_start``, every replica replays at time 0 and first comes up after that
   (it is not announced to the watchers: nothing had seen it go down).
 
-Replicas an autoscaler adds later do not replay (their provisioning delay stands for it).
+Each replay is a row of the service's record table ``replays`` (``start``, ``replica``, ``events``,
+``snapshots``, ``duration``: kept in both records modes), read with
+``result.components[name].table("replays")``. Replicas an autoscaler adds later do not
+replay (their provisioning delay stands for it).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+REPLAY_FIELDS = ("start", "replica", "events", "snapshots", "duration")
+"""One row per replay: when it started, the replica, the events and snapshots it read, its seconds."""
 
 
 class Replayer:
@@ -32,6 +38,7 @@ class Replayer:
         log = station.log
         self.count = log.counter("replays")
         self.facts = log.facts
+        self.add_row = log.table("replays", REPLAY_FIELDS, summary="keep")
         self.times: list[float] = []
         self.events = self.snapshots = 0
         self.epoch: dict[int, int] = {}  # replica index -> number of its current replay
@@ -63,6 +70,7 @@ class Replayer:
         self.times.append(duration)
         self.events += events
         self.snapshots += snapshots
+        self.add_row(env.now, replica.index, events, snapshots, duration)
         replica.up = False
         epoch = self.epoch[replica.index] = self.epoch.get(replica.index, 0) + 1
 
