@@ -57,7 +57,7 @@ class EventStoreSpec(ComponentBase):
     kind: Literal["event_store"] = "event_store"
     metrics: ClassVar[tuple[Metric, ...]] = (
         *(Counter(n) for n in ("appends", "conflicts", "append_retries", "appends_failed", "snapshots", "reads")),
-        Ratio("conflict_ratio", "conflicts", ("appends", "conflicts"), headline=True),
+        Ratio("conflict_ratio", "conflicts", ("appends", "conflicts")),
         *(Fact(n, record=True) for n in ("streams", "events_stored", "events_since_snapshot")),
         Fact("snapshot_every"), Fact("on_conflict", in_words=True),
     )
