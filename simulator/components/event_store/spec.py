@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from ...metrics.descriptors import Counter, Fact, Metric, Ratio
 from ...scenario.distributions import Distribution
@@ -26,7 +26,13 @@ def _whole(value: Any) -> Any:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_whole), Field(ge=0)]
+def _count_schema(minimum: int) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [{"type": "integer", "minimum": minimum},
+                                     {"type": "string", "pattern": r"^\s*[0-9.]+([eE]\+?[0-9]+)?\s*$"}],
+                           "description": f"a whole number >= {minimum}, such as 1000000 or 1e6"})
+
+
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=0), _count_schema(0)]
 """A non-negative whole number, written ``1000000`` or ``1e6``."""
 
 
@@ -75,7 +81,7 @@ class EventStoreSpec(ComponentBase):
     on_conflict: Literal["fail", "retry"] = "fail"
     max_retries: Annotated[int, Field(ge=0)] | None = None
     initial_events: Count = 0
-    initial_streams: Annotated[int, BeforeValidator(_whole), Field(ge=1)] = 1
+    initial_streams: Annotated[int, BeforeValidator(_whole), Field(ge=1), _count_schema(1)] = 1
 
     @model_validator(mode="after")
     def _knobs(self):
