@@ -143,6 +143,23 @@ def test_a_crash_during_the_replay_starts_it_again():
     assert result.summary()["requests"]["error"] == down
 
 
+def test_a_broker_consumer_on_a_replaying_replica_takes_nothing_until_the_replay_is_over():
+    """The replay watcher runs before the broker group's: the members of the restarted replica
+    rejoin when it comes up after its replay (3 s + 500 events x 1 ms), not at the restart."""
+    comps = {"bus": {"kind": "broker", "topics": {"t": {"groups": {"g": {"consumer": "svc.op"}}}}},
+             "svc": sourced(replay_cost="1ms", steps=[]), "es": store(initial_events=500)}
+    faults = [{"kind": "crash", "target": "svc", "at": "2s", "for": "1s"}]
+    result = simulate(scenario(comps, entry="bus", operation="t", duration="6s", rate="100/s", faults=faults),
+                      records="summary")  # the replays table is kept in both records modes
+    rows = result.components["svc"].table("replays").to_dict("records")
+    assert rows == [{"start": 3.0, "replica": 0.0, "events": 500.0, "snapshots": 0.0, "duration": 0.5}]
+    assert result.summary()["components"]["bus"]["messages_lost"] == 0
+    full = simulate(scenario(comps, entry="bus", operation="t", duration="6s", rate="100/s", faults=faults))
+    messages = full.components["bus"].table("messages")
+    after = messages["taken"][messages["taken"] > 2.0]
+    assert after.min() >= 3.5 and not ((messages["processed"] >= 2.0) & (messages["processed"] < 3.5)).any()
+
+
 def test_the_mean_replay_over_random_crash_moments_is_half_a_snapshot_interval_per_stream(golden_zscores):
     """A view service of 20 streams, written by another service at 500/s (keys uniform); its crash
     moment is uniform in [10 s, 40 s]. Each stream's length mod 50 is then uniform on 0..49."""
