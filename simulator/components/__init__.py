@@ -17,6 +17,7 @@ BUILTIN = {
     "cache": "simulator.components.cache",
     "broker": "simulator.components.broker",
     "projection": "simulator.components.projection",
+    "event_store": "simulator.components.event_store",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

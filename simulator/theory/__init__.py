@@ -47,6 +47,8 @@ One module per topic, every name re-exported here (``simulator.theory.mmc`` and
 * :mod:`~simulator.theory.placement` — consistent-hashing shares and keys moved;
 * :mod:`~simulator.theory.messaging` — consumer lag, auto-commit duplicates, ``acks=all``,
   projection lag and stale reads, event-sourcing replay, saga outcomes;
+* :mod:`~simulator.theory.event_sourcing` — a store's recovery time by replay with snapshots,
+  its mean over crash moments, optimistic-concurrency conflicts;
 * caches — :mod:`simulator.caching.theory`.
 """
 
@@ -57,6 +59,10 @@ from __future__ import annotations
 from ..caching.theory import (
     che_characteristic_time, fifo_hit_ratio, lfu_hit_ratio, lru_hit_ratio, stampede_origin_loads,
     ttl_hit_ratio, ttl_hit_ratio_after_access, ttl_hit_ratio_after_write, zipf_popularity,
+)
+from .event_sourcing import (
+    conflict_probability, conflict_ratio, expected_recovery_time, lost_update_probability, recovery_time,
+    replayed_events,
 )
 from .load_balancing import (
     random_routing_response_time, round_robin_response_time, supermarket_response_time,
@@ -90,6 +96,8 @@ __all__ = [
     "catch_up_time", "lag_before_reassignment", "auto_commit_duplicates", "acks_all_write_availability",
     "projection_lag_mean", "projection_lag_quantile", "stale_read_probability", "token_wait", "replay_time",
     "saga_outcomes", "saga_expected_compensations", "saga_messages", "saga_latency",
+    "recovery_time", "replayed_events", "expected_recovery_time", "conflict_probability",
+    "lost_update_probability", "conflict_ratio",
     "zipf_popularity", "che_characteristic_time", "lru_hit_ratio", "fifo_hit_ratio", "lfu_hit_ratio",
     "ttl_hit_ratio_after_write", "ttl_hit_ratio_after_access", "ttl_hit_ratio", "stampede_origin_loads",
 ]

@@ -28,6 +28,7 @@ from functools import partial
 from ...core.process import run_sequence
 from ..autoscaler import Autoscaler
 from ..base import Component
+from ..event_store.replay import Replayer
 from ..station import Operation, Station
 from ..steps import compile_steps
 from .outbox import Outbox
@@ -47,11 +48,15 @@ class Service(Component):
         self.outbox = None if spec.outbox is None else Outbox(world.env, spec.outbox, self.replicas, self.log)
         if spec.autoscaling is not None:
             world.env.process(Autoscaler(self.station, spec.autoscaling).run())
+        # watching its replicas from here, before any other watcher, so a restart is held for the replay
+        self.replayer = Replayer(self.station, spec.event_sourced, world) if spec.event_sourced else None
 
     def wire(self) -> None:
         for op_name, op in self.spec.operations.items():
             steps = compile_steps(op.steps, self.world, self.zone, f"{self.name}/{op_name}/steps")
             self.station.ops[op_name].body = partial(run_sequence, steps) if steps else None  # a failed step: ERROR
+        if self.replayer is not None:
+            self.replayer.wire()
 
     def operation(self, name: str) -> Operation:
         return self.station.ops[name]
@@ -60,6 +65,8 @@ class Service(Component):
         self.station.finish(now)
         if self.outbox is not None:
             self.outbox.finish()
+        if self.replayer is not None:
+            self.replayer.finish(now)
 
 
 RUNTIME = Service

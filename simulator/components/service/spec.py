@@ -8,10 +8,11 @@ from pydantic import Field, model_validator
 
 from ...metrics.descriptors import Fact, Metric
 from ...scenario.distributions import Const, Distribution
-from ...scenario.kinds import ComponentBase
+from ...scenario.kinds import ComponentBase, Problems
 from ...scenario.source import Path
 from ...scenario.model import Operation
 from ...scenario.types import Duration, Name, PositiveDuration, Strict
+from ..event_store.spec import REPLAY_METRICS, EventSourced
 
 
 class Autoscaling(Strict):
@@ -88,13 +89,17 @@ class ServiceSpec(ComponentBase):
     requests one replica holds, in service and waiting.
 
     ``outbox`` gives it a transactional outbox (:class:`Outbox`), which its ``publish``
-    steps with ``via: outbox`` write to.
+    steps with ``via: outbox`` write to. ``event_sourced`` rebuilds each replica's state
+    from an event store on start and after a crash, down meanwhile
+    (:class:`~simulator.components.event_store.spec.EventSourced`).
     """
 
     kind: Literal["service"] = "service"
-    metrics: ClassVar[tuple[Metric, ...]] = tuple(
-        Fact(n, record=True, when=lambda spec, _: spec.outbox is not None) for n in OUTBOX_FACTS)
-    """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has one."""
+    metrics: ClassVar[tuple[Metric, ...]] = (
+        *(Fact(n, record=True, when=lambda spec, _: spec.outbox is not None) for n in OUTBOX_FACTS),
+        *REPLAY_METRICS)
+    """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has
+    one; an event-sourced one's replays."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None
@@ -106,6 +111,7 @@ class ServiceSpec(ComponentBase):
     speeds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] | None = None
     autoscaling: Autoscaling | None = None
     outbox: Outbox | None = None
+    event_sourced: EventSourced | None = None
     operations: Annotated[dict[Name, Operation], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -127,6 +133,11 @@ class ServiceSpec(ComponentBase):
     @property
     def queue_limit(self) -> int | None:
         return self.capacity - self.workers if self.capacity is not None else self.queue
+
+    def check(self, name: str, components) -> Problems:
+        if self.event_sourced is None:
+            return []
+        return self.event_sourced.check(("components", name, "event_sourced"), components)
 
     def fault_units(self) -> tuple[int, str]:
         replicas = self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas
