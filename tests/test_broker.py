@@ -480,6 +480,55 @@ def test_the_lag_chart(tmp_path):
     fig.savefig(tmp_path / "lag.png")
 
 
+def test_lag_per_partition_adds_up_and_the_hot_partitions_grow_at_offered_minus_served(golden_zscores):
+    """hot-partition.yaml: 600/s with Zipf(0.99) keys over 1,000 characters, 8 partitions, one
+    reader per partition serving 100/s (10 ms each). Partition p is offered 600 × Σ P(key) over
+    the keys murmur2 puts on p (computed here from the Zipf weights, not read off the run); an
+    overloaded one's lag grows at (offered − 100)/s (fluid), the others stay near 0. Every sample:
+    the partitions' lags sum to the group's lag and the oldest age is the group's."""
+    from simulator.components.broker.frames import partition_lag
+
+    weights = np.array([1 / (i + 1) ** 0.99 for i in range(1000)])
+    offered = np.zeros(8)
+    for key, w in enumerate(weights / weights.sum()):
+        offered[partition_for(key, 8)] += 600 * w
+    hot = [p for p in range(8) if offered[p] > 100]
+    assert hot == [4, 7]  # offered about 127/s and 119/s
+    spec = load_scenario(EVENTS / "hot-partition.yaml")
+    ends = {p: [] for p in hot}
+    for seed in range(1, 11):
+        result = simulate(spec, seed)
+        per, total = partition_lag(result, "bus"), lag(result, "bus")
+        summed = per.groupby("time").agg(lag=("lag", "sum"), age=("lag_seconds", "max"))
+        assert np.array_equal(summed.lag.to_numpy(), total.lag.to_numpy())
+        assert np.allclose(summed.age.to_numpy(), total.lag_seconds.to_numpy())
+        last = per[per.time == per.time.max()].set_index("partition")
+        for p in hot:
+            ends[p].append(last.lag[p] / last.time[p])
+        assert all(last.lag[p] < 100 for p in range(8) if p not in hot)
+    for p in hot:
+        assert_replications_within_3se(golden_zscores, ends[p], offered[p] - 100, f"hot partition {p} lag growth (/s)")
+
+
+def test_the_partition_lag_chart(tmp_path):
+    result = simulate(load_scenario(EVENTS / "hot-partition.yaml"))
+    fig = result.plot.partition_lag("bus", "price-update")
+    assert {line.get_label() for line in fig.axes[0].get_lines()} >= {f"p{i}" for i in range(8)}
+    fig.savefig(tmp_path / "partitions.png")
+    with pytest.raises(ValueError, match=r"no group 'nope' \(its groups: trades/price-update\)"):
+        result.plot.partition_lag("bus", "nope")
+
+
+def test_a_topic_of_many_partitions_keeps_only_the_groups_lag():
+    from simulator.components.broker.frames import partition_lag
+    from simulator.components.broker.runtime import PARTITION_LAG_MAX
+
+    sc = scenario({"bus": {"kind": "broker", "topics": {"t": {"partitions": PARTITION_LAG_MAX + 1, "groups": {
+        "g": {"consumer": "app.op"}}}}}, "app": service()}, entry="bus", operation="t", duration="5s")
+    result = simulate(sc, 1)
+    assert partition_lag(result, "bus").empty and not lag(result, "bus").empty
+
+
 def test_the_cost_model_counts_broker_nodes():
     spec = Scenario.model_validate(replicated("all").model_dump(by_alias=True)).components["bus"]
     assert spec.instances() == 3 and spec.fault_units() == (3, "nodes")

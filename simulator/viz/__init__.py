@@ -17,7 +17,7 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
 
 from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
-from .messaging import plot_consumer_lag
+from .messaging import plot_consumer_lag, plot_partition_lag
 
 from .topology import plot_topology
 
@@ -30,10 +30,12 @@ RESULT_CHARTS = {
     "hit_ratio": plot_hit_ratio,
     "shares": plot_shares,
     "consumer_lag": plot_consumer_lag,
+    "partition_lag": plot_partition_lag,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
 (:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
 
 __all__ = ["RESULT_CHARTS", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
-           "plot_hit_ratio", "plot_latency", "plot_replicas", "plot_shares", "plot_throughput", "plot_topology"]
+           "plot_hit_ratio", "plot_latency", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
+           "plot_topology"]

@@ -44,3 +44,14 @@ def lag(result, component: str) -> "pd.DataFrame":
     frame.insert(1, "group", [keys[c][1] for c in codes])
     frame.insert(1, "topic", [keys[c][0] for c in codes])
     return frame
+
+
+def partition_lag(result, component: str) -> "pd.DataFrame":
+    """Each group's lag per partition each ``sample_interval`` (topics of at most
+    :data:`~.runtime.PARTITION_LAG_MAX` partitions): time, topic, group, partition, lag, lag_seconds."""
+    keys = result.scenario.components[component].group_keys()
+    frame = result.components[component].table("partition_lag")
+    codes = frame.pop("group").astype(int)
+    frame.insert(1, "group", [keys[c][1] for c in codes])
+    frame.insert(1, "topic", [keys[c][0] for c in codes])
+    return frame.astype({"partition": int, "lag": int})

@@ -261,14 +261,15 @@ class ConsumerGroup(Group):
             Group.wake(cursor.owner)
 
     # -- what the broker reads -----------------------------------------------------------------
-    def lag_now(self, now: float) -> tuple[int, float]:
-        lag, age = 0, 0.0
+    def partition_lag(self, now: float) -> list[tuple[int, int, float]]:
+        rows = []
         for cursor in self.cursors:
             p = cursor.partition
             if cursor.position < p.hw:
-                lag += p.hw - cursor.position
-                age = max(age, now - p.message(cursor.position).t_produce)
-        return lag, age
+                rows.append((p.index, p.hw - cursor.position, now - p.message(cursor.position).t_produce))
+            else:
+                rows.append((p.index, 0, 0.0))
+        return rows
 
     def in_flight(self) -> int:
         return sum(1 for c in self.cursors if c.holder is not None and c.first)

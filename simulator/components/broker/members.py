@@ -174,9 +174,15 @@ class Group:
         """The end of the partition's produced messages: ``hw`` under ``acks: all`` (the rest were not acknowledged)."""
         return partition.hw if self.broker.spec.acks == "all" else partition.end
 
-    def lag_now(self, now: float) -> tuple[int, float]:
-        """Messages visible and not taken yet, and the age of the oldest of them."""
+    def partition_lag(self, now: float) -> list[tuple[int, int, float]]:
+        """Per partition of the topic: ``(index, messages visible and not taken yet, age of the oldest
+        of them)`` (0 and 0.0 when there are none)."""
         raise NotImplementedError
+
+    def lag_now(self, now: float) -> tuple[int, float]:
+        """Messages visible and not taken yet, and the age of the oldest of them, over the partitions."""
+        rows = self.partition_lag(now)
+        return sum(r[1] for r in rows), max((r[2] for r in rows), default=0.0)
 
     def in_flight(self) -> int:
         raise NotImplementedError

@@ -39,7 +39,8 @@ its retries wrote; the groups' ``processed``,
 with the ratios the spec declares (``loss_ratio``, ``dead_letter_ratio``,
 ``duplicate_ratio``: what ``compare`` and sweeps compare); the
 record tables ``messages`` (one row per processed message: full records only),
-``consumer_lag`` (every group's lag each ``sample_interval``), ``groups`` (each group's
+``consumer_lag`` (every group's lag each ``sample_interval``), ``partition_lag`` (the same per
+partition, for topics of at most :data:`PARTITION_LAG_MAX` partitions), ``groups`` (each group's
 counts at the end, the conservation identity of :mod:`.ledger`) and ``topics``. Each
 produce is one span (no worker: utilization 0).
 """
@@ -77,6 +78,11 @@ when the delivery that succeeded started and ended, its partition, offset and ke
 ``consumers`` + slot), how many deliveries it took and its message id. The table is what the group's
 consumers applied (their read model): with an idempotent group each id is in it at most once."""
 LAG_FIELDS = ("time", "group", "lag", "lag_seconds", "stored")
+PARTITION_LAG_FIELDS = ("time", "group", "partition", "lag", "lag_seconds")
+"""Columns of the ``partition_lag`` table: each ``sample_interval``, each partition's lag in each group."""
+PARTITION_LAG_MAX = 100
+"""Topics with more partitions record their groups' lag per group only: one line per partition stops
+being readable well before, and the table would grow with partitions × samples."""
 """Columns of the ``consumer_lag`` table: each ``sample_interval``, each group's lag (messages visible and not
 taken), the age of its oldest such message, and the messages its topic stores."""
 
@@ -105,6 +111,7 @@ class Broker(Component):
         self.ids = 0  # message ids given so far (new_message_id)
         add_message = log.table("messages", MESSAGE_FIELDS, summary="count")
         self.add_lag = log.table("consumer_lag", LAG_FIELDS, summary="keep")
+        self.add_partition_lag = log.table("partition_lag", PARTITION_LAG_FIELDS, summary="keep")
         self.add_group = log.table("groups", GROUP_FIELDS, summary="keep")
         self.add_topic = log.table("topics", TOPIC_FIELDS, summary="keep")
         self.groups: list[Group] = []
@@ -301,8 +308,15 @@ class Broker(Component):
         while True:
             now = env.now
             for group in self.groups:
-                lag, age = group.lag_now(now)
-                self.add_lag(now, group.ledger.code, lag, age, group.topic.stored)
+                code = group.ledger.code
+                if len(group.topic.partitions) > PARTITION_LAG_MAX:
+                    lag, age = group.lag_now(now)
+                else:
+                    rows = group.partition_lag(now)
+                    for index, n, oldest in rows:
+                        self.add_partition_lag(now, code, index, n, oldest)
+                    lag, age = sum(r[1] for r in rows), max((r[2] for r in rows), default=0.0)
+                self.add_lag(now, code, lag, age, group.topic.stored)
             yield env.timeout(interval)
 
     # -- faults ------------------------------------------------------------------------------------

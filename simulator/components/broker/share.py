@@ -213,18 +213,17 @@ class ShareGroup(Group):
         self.later(max(0.0, at - self.env.now), lambda: self._release(slot, offset))
 
     # -- what the broker reads -----------------------------------------------------------------
-    def lag_now(self, now: float) -> tuple[int, float]:
-        lag, age = 0, 0.0
+    def partition_lag(self, now: float) -> list[tuple[int, int, float]]:
+        rows = []
         for slot in self.slots:
             p = slot.partition
             oldest = [o for o in slot.available if o not in slot.processed]
+            lag = len(slot.available)
             if slot.next < p.hw:
                 lag += p.hw - slot.next
                 oldest.append(slot.next)
-            lag += len(slot.available)
-            if oldest:
-                age = max(age, now - p.message(min(oldest)).t_produce)
-        return lag, age
+            rows.append((p.index, lag, now - p.message(min(oldest)).t_produce if oldest else 0.0))
+        return rows
 
     def in_flight(self) -> int:
         return sum(1 for s in self.slots for o in s.acquired if o not in s.processed)
