@@ -27,10 +27,9 @@ import pytest
 import yaml
 
 from bands import assert_binomial_within_3se, assert_replications_within_3se
-from helpers import scenario, service
+from helpers import located_problems, scenario, service
 from simulator import Scenario, load_scenario, simulate
 from simulator.components.broker.frames import groups, lag, topics
-from simulator.errors import ScenarioError
 from simulator.messaging import partition_for
 from simulator.objectives import judge, parse_objective
 from simulator.scenario.load import check_scenario
@@ -538,16 +537,7 @@ def test_the_cost_model_counts_broker_nodes():
 
 
 def problems_of(components: dict[str, Any], entry: str = "bus", operation: str = "t") -> list[str]:
-    """The located problems of a scenario file with *components* (each ``FILE:LINE:COL: path: message``)."""
-    data = {"name": "bad", "duration": "10s",
-            "workload": [{"name": "w", "entry": entry, "operation": operation,
-                          "arrivals": {"kind": "poisson", "rate": "1/s"}}],
-            "components": components}
-    with pytest.raises(ScenarioError) as caught:
-        check_scenario("s.yaml", text=yaml.safe_dump(data, sort_keys=False))
-    found = [str(p) for p in caught.value.problems]
-    assert found and all(p.startswith("s.yaml:") for p in found), found
-    return found
+    return located_problems(components, entry=entry, operation=operation)
 
 
 @pytest.mark.parametrize("change, where, message", [

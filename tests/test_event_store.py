@@ -30,9 +30,8 @@ import pytest
 import yaml
 
 from bands import assert_replications_within_3se
-from helpers import scenario
+from helpers import located_problems, scenario
 from simulator import Scenario, load_scenario, simulate
-from simulator.errors import ScenarioError
 from simulator.scenario.load import check_scenario
 from simulator.theory import (
     conflict_probability, conflict_ratio, expected_recovery_time, lost_update_probability, recovery_time,
@@ -250,14 +249,7 @@ def test_slos_read_the_store_and_the_replays():
 
 
 def problems_of(components: dict[str, Any], slos: list | None = None) -> list[str]:
-    data = {"name": "bad", "duration": "10s",
-            "workload": [{"name": "w", "entry": "svc", "operation": "op", "arrivals": {"kind": "poisson", "rate": "1/s"}}],
-            "components": components, **({"slos": slos} if slos else {})}
-    with pytest.raises(ScenarioError) as caught:
-        check_scenario("s.yaml", text=yaml.safe_dump(data, sort_keys=False))
-    found = [str(p) for p in caught.value.problems]
-    assert found and all(re.match(r"s\.yaml:\d+:\d+: ", p) for p in found), found
-    return found
+    return located_problems(components, entry="svc", **({"slos": slos} if slos else {}))
 
 
 @pytest.mark.parametrize("change, where, message", [

@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from bands import assert_binomial_within_3se, assert_replications_within_3se
-from helpers import scenario, service
+from helpers import located_problems, scenario, service
 from simulator import Scenario, simulate
 from simulator.components.broker.frames import groups
-from simulator.errors import ScenarioError
 from simulator.scenario.load import check_scenario
 
 EVERY_10MS = {"arrivals": {"kind": "closed", "users": 1, "think": "10ms"}}  # exactly 100 messages/s
@@ -261,15 +260,7 @@ def test_objectives_read_the_outbox_and_dedupe_facts():
 
 
 def problems_of(components: dict[str, Any]) -> list[str]:
-    data = {"name": "bad", "duration": "10s",
-            "workload": [{"name": "w", "entry": "web", "operation": "op",
-                          "arrivals": {"kind": "poisson", "rate": "1/s"}}],
-            "components": components}
-    with pytest.raises(ScenarioError) as caught:
-        check_scenario("s.yaml", text=yaml.safe_dump(data, sort_keys=False))
-    found = [str(p) for p in caught.value.problems]
-    assert found and all(p.startswith("s.yaml:") for p in found), found
-    return found
+    return located_problems(components, entry="web")
 
 
 @pytest.mark.parametrize("change, where, message", [

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from bands import assert_replications_within_3se
-from helpers import scenario, service
+from helpers import located_problems, scenario, service
 from simulator import Scenario, load_scenario, simulate
 from simulator.components.projection.frames import reads, stale_curve
 from simulator.errors import ScenarioError
@@ -261,14 +261,7 @@ def test_an_slo_on_the_token_wait_without_a_token_is_refused_located():
 
 
 def problems_of(components: dict[str, Any]) -> list[str]:
-    data = {"name": "bad", "duration": "10s", "components": components,
-            "workload": [{"name": "w", "entry": "web", "operation": "op", "arrivals": {"kind": "poisson",
-                                                                                       "rate": "1/s"}}]}
-    with pytest.raises(ScenarioError) as caught:
-        check_scenario("s.yaml", text=yaml.safe_dump(data, sort_keys=False))
-    found = [str(p) for p in caught.value.problems]
-    assert found and all(re.match(r"s\.yaml:\d+:\d+: ", p) for p in found), found
-    return found
+    return located_problems(components, entry="web")
 
 
 @pytest.mark.parametrize("change, where, message", [

@@ -29,6 +29,28 @@ if TYPE_CHECKING:
 TABLE = "consumer_lag"
 
 
+def _lag_axes(result: "Result", figsize, show_drain: bool):
+    """A figure with the lag in messages (above) and in seconds (below), warm-up and faults shaded:
+    ``(fig, top, bottom, (t_end, time scale, time unit))``."""
+    fig = _figure(figsize)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    t_end = _t_end(result, show_drain)
+    tscale, tunit = time_scale(t_end)
+    for ax in (top, bottom):
+        _shade(ax, result, tscale, t_end, label=ax is top)
+        style_axes(ax)
+    return fig, top, bottom, (t_end, tscale, tunit)
+
+
+def _label_lag_axes(top, bottom, t_end: float, tscale: float, tunit: str) -> None:
+    top.set_ylabel("lag (messages)")
+    bottom.set_ylabel("oldest not taken (s)")
+    for ax in (top, bottom):
+        ax.set_ylim(bottom=0)
+    _time_axis(top, t_end, tscale, tunit, label=False)
+    _time_axis(bottom, t_end, tscale, tunit)
+
+
 def _with_lag(result: "Result") -> list[str]:
     return [name for name, rec in result.components.items() if TABLE in rec.tables]
 
@@ -37,13 +59,7 @@ def plot_consumer_lag(result: "Result", components: Sequence[str] | None = None,
                       title: str | None = None, show_drain: bool = True) -> "Figure":
     """Consumer lag of every group of *components* (default: every component that records it):
     messages visible and not taken yet (above), age of the oldest of them in seconds (below)."""
-    fig = _figure(figsize)
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    t_end = _t_end(result, show_drain)
-    tscale, tunit = time_scale(t_end)
-    for ax in (top, bottom):
-        _shade(ax, result, tscale, t_end, label=ax is top)
-        style_axes(ax)
+    fig, top, bottom, (t_end, tscale, tunit) = _lag_axes(result, figsize, show_drain)
     names = list(components) if components is not None else _with_lag(result)
     colour = 0
     for name in names:
@@ -59,12 +75,7 @@ def plot_consumer_lag(result: "Result", components: Sequence[str] | None = None,
             bottom.step(rows["time"] / tscale, rows["lag_seconds"], where="post", color=c, lw=1.3, label=label)
     if colour == 0:
         no_data(top, "no consumer group")
-    top.set_ylabel("lag (messages)")
-    bottom.set_ylabel("oldest not taken (s)")
-    for ax in (top, bottom):
-        ax.set_ylim(bottom=0)
-    _time_axis(top, t_end, tscale, tunit, label=False)
-    _time_axis(bottom, t_end, tscale, tunit)
+    _label_lag_axes(top, bottom, t_end, tscale, tunit)
     _legend(top, title=f"sampled every {result.scenario.sample_interval:g} s")
     fig.suptitle(title_for(result, title or "consumer lag"), fontsize=11, x=0.01, ha="left")
     return fig
@@ -84,13 +95,7 @@ def plot_partition_lag(result: "Result", component: str, group: str | None = Non
             raise ValueError(f"broker {component!r}: {'no' if not matches else 'more than one'} group {group!r} "
                              f"(its groups: {', '.join(names)})")
         code = matches[0]
-    fig = _figure(figsize)
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    t_end = _t_end(result, show_drain)
-    tscale, tunit = time_scale(t_end)
-    for ax in (top, bottom):
-        _shade(ax, result, tscale, t_end, label=ax is top)
-        style_axes(ax)
+    fig, top, bottom, (t_end, tscale, tunit) = _lag_axes(result, figsize, show_drain)
     frame = result.components[component].table("partition_lag") if keys else None
     rows = frame[(frame["group"] == code) & (frame["time"] <= t_end)] if frame is not None else None
     if rows is None or rows.empty:
@@ -100,12 +105,7 @@ def plot_partition_lag(result: "Result", component: str, group: str | None = Non
             c = CYCLE[i % len(CYCLE)]
             top.step(part["time"] / tscale, part["lag"], where="post", color=c, lw=1.2, label=f"p{int(partition)}")
             bottom.step(part["time"] / tscale, part["lag_seconds"], where="post", color=c, lw=1.2)
-    top.set_ylabel("lag (messages)")
-    bottom.set_ylabel("oldest not taken (s)")
-    for ax in (top, bottom):
-        ax.set_ylim(bottom=0)
-    _time_axis(top, t_end, tscale, tunit, label=False)
-    _time_axis(bottom, t_end, tscale, tunit)
+    _label_lag_axes(top, bottom, t_end, tscale, tunit)
     if rows is not None and not rows.empty and rows["partition"].nunique() <= 24:
         _legend(top, title="partition")
     label = names[code] if keys else "no group"
