@@ -37,7 +37,9 @@ class StepBuilder(Protocol):
     * ``guarded(generator)`` — the root of a detached process (a crash ends it with ``ERROR``);
     * ``run_sequence(steps, request)`` — run compiled steps in order, ``ERROR`` at the first failure;
     * ``scenario`` — the validated scenario; ``component`` — the name of the component whose
-      operation the step belongs to.
+      operation the step belongs to;
+    * ``world`` — the world being wired (``world.components``: the built components by name), for
+      a step that hands its work to a component's own machinery (``publish ... via: outbox``).
     """
 
     env: Any
@@ -45,6 +47,7 @@ class StepBuilder(Protocol):
     run_sequence: Callable[[list, Any], Any]
     scenario: Any
     component: str
+    world: Any
 
     def call(self, target: str) -> StepFn:
         """A step visiting ``component.operation`` from this component, through the network hop."""
