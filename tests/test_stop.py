@@ -147,3 +147,27 @@ def problems_with_faults(components: dict[str, Any], faults: list) -> list[str]:
     found = [str(p) for p in caught.value.problems]
     assert found and all(p.startswith("s.yaml:") for p in found), found
     return found
+
+
+@pytest.mark.parametrize("delivery", ["at_least_once", "at_most_once"])
+def test_a_call_failing_while_its_member_leaves_is_left_to_the_next_reader(delivery):
+    """Every call fails from 20.00 to 20.03 s; replica 0 stops at 20.02 s while its member's call (50 ms) is
+    in flight, and that call fails. The leaving member does not retry it, nor count it failed: at least
+    once, the other member takes the message again (a redelivery) and processes it; at most once,
+    its offset was committed when taken, so it is lost (``at_most_once``), as with a crash."""
+    slow = {"arrivals": {"kind": "closed", "users": 1, "think": "60ms"}}
+    comps = {"bus": broker({"g": group(delivery=delivery, session_timeout="10s")}), "c": service("50ms", replicas=2)}
+    sc = produce_into(comps, duration="40s", workload=slow,
+                      faults=[{"kind": "errors", "target": "c", "probability": 1.0, "at": "20s", "for": "30ms"},
+                              {"kind": "stop", "target": "c", "replicas": 1, "at": "20.02s", "for": "1000s"}])
+    result = simulate(sc)
+    assert_conserved(result)
+    g = the_group(result)
+    assert g.lost_failed == g.dead_lettered == g.duplicated == 0 and g.rebalances == 1
+    if delivery == "at_least_once":
+        messages = result.components["bus"].table("messages")
+        again = messages[(messages.produced < 20.02) & (messages.taken >= 20.02)]
+        assert g.lost == 0 and g.redelivered == 1
+        assert len(again) == 1 and again.member.iloc[0] == 1  # produced before the stop, processed by member 1
+    else:
+        assert g.lost == g.lost_at_most_once == 1

@@ -25,7 +25,8 @@ the group rebalances at that instant (no ``session_timeout`` wait) and the membe
 every partition it is revoked as it gives it up, a held one once the call in flight there
 has finished (the call is not interrupted). So nothing it processed is replayed: a clean
 leave makes no duplicates. A call that fails meanwhile is not retried and not counted
-failed: its message is left uncommitted, for the partition's next reader.
+failed: its message is left uncommitted, for the partition's next reader (at most once it
+is lost, ``at_most_once``: its offset was committed when it was taken).
 
 **Failures.** A failed consumer call is retried by the same member at once, up to
 ``max_deliveries`` calls in all (the count starts again after a rebalance); then the
