@@ -11,7 +11,8 @@ events fewer than ``Resource.request()`` + ``release()``, with the same FIFO sem
 :meth:`Replica.acquire` / :meth:`Replica.release` are the whole protocol.
 
 While a crash fault could hit the replica, the processes inside it are remembered so
-that a crash can interrupt them: in-flight work fails.
+that a crash can interrupt them: in-flight work fails. A clean stop (:meth:`Replica.stop`)
+takes the replica out of service the same way but interrupts nothing: work it holds finishes.
 
 CPU: a replica with fewer ``vcpus`` than ``workers`` gets a
 :class:`~simulator.components.cpu.Processor` (``cpu``): the work of its busy workers
@@ -50,7 +51,8 @@ class Replica:
     """
 
     __slots__ = ("env", "index", "workers", "in_use", "waiting", "serving", "queue_limit", "up", "registered",
-                 "slowdown", "error_probability", "inflight", "busy", "arrivals", "cpu", "watchers")
+                 "slowdown", "error_probability", "inflight", "busy", "arrivals", "cpu", "watchers",
+                 "graceful")
 
     def __init__(self, env: simpy.Environment, index: int, workers: int, queue_limit: int | None,
                  track_inflight: bool, speed: float = 1.0, vcpus: int | None = None):
@@ -70,6 +72,7 @@ class Replica:
         self.arrivals = 0
         self.cpu = Processor(env, vcpus) if vcpus is not None and vcpus < workers else None
         self.watchers: list = []  # called as watcher(replica) after a crash or a restart (see watch)
+        self.graceful = False  # down by a clean stop, not a crash (what its watchers read)
 
     # -- the worker pool ---------------------------------------------------------------------
     def full(self) -> bool:
@@ -123,8 +126,9 @@ class Replica:
                 del self.inflight[process]
 
     def watch(self, watcher) -> None:
-        """Call ``watcher(replica)`` each time this replica crashes or restarts (read ``up`` to tell
-        which): what runs *on* a replica without being a visit to it (a broker's consumers)."""
+        """Call ``watcher(replica)`` each time this replica crashes, stops or restarts (read ``up`` to
+        tell a restart, ``graceful`` to tell a clean stop from a crash): what runs *on* a replica
+        without being a visit to it (a broker's consumers)."""
         self.watchers.append(watcher)
 
     def crash(self) -> None:
@@ -137,8 +141,16 @@ class Replica:
         for watcher in self.watchers:
             watcher(self)
 
+    def stop(self) -> None:
+        """Shut down cleanly: take no new work (as when down), let the work in flight here finish."""
+        self.up = False
+        self.graceful = True
+        for watcher in self.watchers:
+            watcher(self)
+
     def restart(self) -> None:
         self.up = True
+        self.graceful = False
         for watcher in self.watchers:
             watcher(self)
 

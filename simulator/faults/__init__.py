@@ -11,6 +11,7 @@ from ..registry import KindRegistry
 
 BUILTIN = {
     "crash": "simulator.faults.crash",
+    "stop": "simulator.faults.stop",
     "slowdown": "simulator.faults.slowdown",
     "latency": "simulator.faults.latency",
     "errors": "simulator.faults.errors",

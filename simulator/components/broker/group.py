@@ -20,6 +20,14 @@ partitions they are revoked, and a partition's new reader starts from the commit
 offset, after the old reader (if alive) finished the message it holds. Rebalances that
 fall at the same instant are one. The first assignment is not counted.
 
+**Clean leaves** (a ``stop`` fault). A member whose replica stops cleanly sends LeaveGroup:
+the group rebalances at that instant (no ``session_timeout`` wait) and the member commits
+every partition it is revoked as it gives it up, a held one once the call in flight there
+has finished (the call is not interrupted). So nothing it processed is replayed: a clean
+leave makes no duplicates. A call that fails meanwhile is not retried and not counted
+failed: its message is left uncommitted, for the partition's next reader (at most once it
+is lost, ``at_most_once``: its offset was committed when it was taken).
+
 **Failures.** A failed consumer call is retried by the same member at once, up to
 ``max_deliveries`` calls in all (the count starts again after a rebalance); then the
 message goes to the dead-letter topic (or is lost, ``failed``) and the member moves on.
@@ -137,6 +145,9 @@ class ConsumerGroup(Group):
 
         self.later(self.spec.session_timeout, expire)
 
+    def leave(self, member: Member) -> None:
+        self._soon()
+
     def _soon(self) -> None:
         """Rebalance at this instant, once however many joins and expiries fall on it."""
         if not self.rebalancing:
@@ -163,8 +174,9 @@ class ConsumerGroup(Group):
             Group.wake(owner)
 
     def _hand_over(self, cursor: Cursor, old: Member | None) -> None:
-        """*old* gives *cursor* up: a live reader commits what it processed, a dead one's progress is lost."""
-        if old is not None and old.alive:  # eager: every revoked partition is committed
+        """*old* gives *cursor* up: a live (or cleanly leaving) reader commits what it processed, a crashed
+        one's progress is lost."""
+        if old is not None and (old.alive or old.left):  # eager: every revoked partition is committed
             cursor.commit(cursor.position)
         elif old is not None or cursor.owner is not None:
             cursor.move(max(cursor.committed, cursor.partition.start))
@@ -250,6 +262,8 @@ class ConsumerGroup(Group):
             cursor.done = max(cursor.done, gone[0])
         elif handled:
             cursor.done = max(cursor.done, offset + 1)
+        elif member.left:  # abandoned by a member leaving cleanly: its commit must stop before it
+            cursor.move(offset)
         self._release(member, cursor)
 
     def _release(self, member: Member, cursor: Cursor) -> None:

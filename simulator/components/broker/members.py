@@ -11,7 +11,10 @@ member is free to take it.
 A member lives and dies with its replica (:meth:`~simulator.components.replica.Replica.watch`):
 a crash of the replica kills its members at once (a call in flight there is interrupted
 and fails), and the group only notices after ``session_timeout`` (a crash sends no
-LeaveGroup). When the replica restarts, fresh members join at once.
+LeaveGroup). A clean stop of the replica (a ``stop`` fault, a rolling deploy) makes its
+members *leave*: each takes no new message, lets the call it has in flight finish (nothing
+is interrupted) and sends LeaveGroup, so the group acts at once (:meth:`Group.leave`).
+When the replica restarts, fresh members join at once.
 
 :class:`Group` holds what both group types share; :mod:`.group` (consumer groups) and
 :mod:`.share` (share groups) say which message a member takes and what its outcome does.
@@ -33,15 +36,17 @@ if TYPE_CHECKING:
 
 
 class Member:
-    """One consumer: its ``id``, the ``replica`` it runs on, whether it is ``alive``, and its loop's state."""
+    """One consumer: its ``id``, the ``replica`` it runs on, whether it is ``alive`` (``left``: it
+    ended by leaving the group cleanly, not by a crash), and its loop's state."""
 
-    __slots__ = ("id", "code", "replica", "alive", "died_at", "wake", "cursors", "turn", "next_commit")
+    __slots__ = ("id", "code", "replica", "alive", "left", "died_at", "wake", "cursors", "turn", "next_commit")
 
     def __init__(self, id: str, code: int, replica: Any):
         self.id = id
         self.code = code  # replica index × consumers + slot (the `member` column of the messages table)
         self.replica = replica
         self.alive = True
+        self.left = False
         self.died_at = 0.0
         self.wake: simpy.Event | None = None  # set while idle
         self.cursors: list = []  # consumer groups: the partitions assigned to it
@@ -92,16 +97,23 @@ class Group:
         for member in list(self.members.values()):
             if member.replica is replica and member.alive:
                 member.alive = False
+                member.left = replica.graceful
                 member.died_at = now
                 if member.wake is not None and not member.wake.triggered:
                     member.wake.succeed()  # an idle member ends its loop
-                self.died(member)
+                if member.left:
+                    self.leave(member)
+                else:
+                    self.died(member)
 
     def joined(self, initial: bool) -> None:
         """Members joined (all of them at the start)."""
 
     def died(self, member: Member) -> None:
         """*member*'s replica crashed; the group has not noticed yet."""
+
+    def leave(self, member: Member) -> None:
+        """*member*'s replica stopped cleanly: it sent LeaveGroup (its call in flight, if any, goes on)."""
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
         """Run *action* after *delay* simulated seconds (a timer, not a process)."""

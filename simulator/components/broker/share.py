@@ -17,7 +17,10 @@ message is available again. If the call had in fact finished before the crash, t
 message is processed twice (counted ``duplicated``), unless the group is idempotent
 (``idempotency``, :mod:`.dedupe`): then a message whose id the dedupe table holds is
 acknowledged without a consumer call, and of two copies processed at once only the first
-to commit is applied. Share groups never rebalance.
+to commit is applied. A member whose replica stops cleanly (a ``stop`` fault) lets its
+call in flight finish and acknowledges it; if that call fails, it releases the message at
+once for another member (no ``lock_duration`` wait), and
+it takes no new message. Share groups never rebalance.
 """
 
 from __future__ import annotations
@@ -169,11 +172,13 @@ class ShareGroup(Group):
                 ledger.count("duplicated")
             else:
                 ledger.processed(message, slot.partition.index, started, env.now, member.code, slot.deliveries[offset])
-            if not member.alive:  # done, but it cannot acknowledge: the lock will expire
+            if not member.alive and not member.left:  # done, but it cannot acknowledge: the lock will expire
                 slot.processed.add(offset)
                 self._expire(member, slot, offset)
                 return
             self._settle(slot, offset)
+        elif member.left:  # leaving cleanly: give the message back now
+            self._release(slot, offset)
         elif not member.alive:
             self._expire(member, slot, offset)
         elif offset not in slot.gone and slot.deliveries[offset] >= self.spec.max_deliveries:

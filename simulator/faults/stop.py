@@ -1,0 +1,60 @@
+"""``kind: stop`` — some replicas of a component shut down cleanly for a while (a rolling deploy).
+
+Routing is as for a ``crash``: a stopped replica is down, so a direct call picks another
+replica (or fails when none is up) and a call sent to it is refused; a database fails its
+stopped primaries over and a cache comes back empty, as after a crash. Unlike a crash,
+nothing in flight is interrupted: every visit the replica already holds, running or queued,
+finishes. A broker group's members on the stopped replicas leave the group cleanly
+(LeaveGroup, :mod:`simulator.components.broker.members`): a consumer group rebalances at
+once and each leaving member commits what it processed, so a clean stop replays nothing
+(no duplicates); a share group's member acknowledges the message its call finished, or
+releases it at once. ``for`` later the replicas come back and fresh members join (a
+rebalance), as after a crash's restart. A broker's own nodes cannot be stopped (use ``crash``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Mapping
+
+from pydantic import Field
+
+from ..scenario.kinds import ComponentBase, Problems, TargetFault
+from .base import Fault
+
+
+class StopFault(TargetFault):
+    """``target`` (or ``replicas`` of its replicas) stops cleanly; in-flight work there finishes."""
+
+    kind: Literal["stop"] = "stop"
+    replicas: Annotated[int, Field(ge=1)] | None = None
+
+    def check(self, index: int, components: Mapping[str, ComponentBase]) -> Problems:
+        problems = super().check(index, components)
+        if not problems and components[self.target].kind == "broker":
+            problems = [(("faults", index, "target"), f"cannot stop broker {self.target!r}: its nodes only "
+                                                      f"crash (expected a component with replicas, or kind: crash)")]
+        return problems
+
+
+class Stop(Fault):
+    """``target`` (or ``replicas`` of its replicas; a database's primaries first) stops cleanly for ``for``."""
+
+    kind = "stop"
+
+    def apply(self, world) -> None:
+        component = world.components[self.spec.target]
+        self._hit = component.crash_targets(self.spec.replicas)
+        for replica in self._hit:
+            replica.stop()
+        component.on_crash(self._hit)
+
+    def revert(self, world) -> None:
+        for replica in self._hit:
+            replica.restart()
+        world.components[self.spec.target].on_restart(self._hit)
+
+    def describe(self) -> tuple[str, str]:
+        return self.spec.target, f"{self.spec.replicas} replicas" if self.spec.replicas else "all replicas"
+
+
+SPEC, RUNTIME = StopFault, Stop
