@@ -31,8 +31,12 @@ class Crash(Fault):
         component = world.components[self.spec.target]
         self._hit = component.crash_targets(self.spec.replicas)
         for replica in self._hit:
-            replica.crash()
+            self.take_down(replica)
         component.on_crash(self._hit)
+
+    def take_down(self, replica) -> None:
+        """What happens to each replica hit: it crashes (in-flight work there fails)."""
+        replica.crash()
 
     def revert(self, world) -> None:
         for replica in self._hit:

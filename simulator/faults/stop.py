@@ -19,7 +19,7 @@ from typing import Annotated, Literal, Mapping
 from pydantic import Field
 
 from ..scenario.kinds import ComponentBase, Problems, TargetFault
-from .base import Fault
+from .crash import Crash
 
 
 class StopFault(TargetFault):
@@ -36,25 +36,17 @@ class StopFault(TargetFault):
         return problems
 
 
-class Stop(Fault):
-    """``target`` (or ``replicas`` of its replicas; a database's primaries first) stops cleanly for ``for``."""
+class Stop(Crash):
+    """``target`` (or ``replicas`` of its replicas; a database's primaries first) stops cleanly for ``for``:
+    a crash that interrupts nothing, so nothing in flight needs tracking."""
 
     kind = "stop"
 
-    def apply(self, world) -> None:
-        component = world.components[self.spec.target]
-        self._hit = component.crash_targets(self.spec.replicas)
-        for replica in self._hit:
-            replica.stop()
-        component.on_crash(self._hit)
+    def prepare(self, world) -> None:
+        pass
 
-    def revert(self, world) -> None:
-        for replica in self._hit:
-            replica.restart()
-        world.components[self.spec.target].on_restart(self._hit)
-
-    def describe(self) -> tuple[str, str]:
-        return self.spec.target, f"{self.spec.replicas} replicas" if self.spec.replicas else "all replicas"
+    def take_down(self, replica) -> None:
+        replica.stop()
 
 
 SPEC, RUNTIME = StopFault, Stop
