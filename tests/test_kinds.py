@@ -88,8 +88,8 @@ def test_an_unknown_name_lists_the_valid_ones():
         KINDS["databse"]
     assert str(caught.value) == ("unknown component kind 'databse' (did you mean 'database'? valid component kinds: "
                                  "service, database, load_balancer, cache, broker, projection, event_store)")
-    with pytest.raises(KeyError, match="valid fault kinds: crash, stop, slowdown, latency, errors"):
-        FAULTS["partition"]
+    with pytest.raises(KeyError, match="valid fault kinds: crash, stop, slowdown, latency, errors, partition"):
+        FAULTS["earthquake"]
 
 
 def test_the_listeners_hear_every_change():

@@ -43,6 +43,14 @@ class Component:
         """The compiled operation *name*, passed back to :meth:`handle`."""
         raise NotImplementedError
 
+    def operation_from(self, name: str, zone: str | None) -> Any:
+        """The compiled operation *name* as called from *zone* (the caller's; ``None``: no zone).
+
+        A kind whose behaviour depends on where the caller is (a store spread over zones
+        that serves each caller from its nearest replica) overrides this; the default is
+        :meth:`operation`."""
+        return self.operation(name)
+
     def handle(self, operation: Any, request: Any) -> Generator[Any, Any, int]:
         """Serve *request* for *operation*; a SimPy process body returning a status."""
         raise NotImplementedError

@@ -27,8 +27,8 @@ class Context(Protocol):
     * ``recorder`` — the observer components and faults emit records into;
     * ``links`` — the network between zones (faults degrade it);
     * ``hops`` — the compiled hop pipeline per (from-zone, to-zone): ``hops.between(a, b).call(handle, op)``;
-    * ``crashable``, ``erratic``, ``degradable_links`` — what faults announce at build
-      time that they may touch (a component keeps crash bookkeeping only when it may crash).
+    * ``crashable``, ``erratic``, ``degradable_links``, ``cuttable_links`` — what faults announce
+      at build time that they may touch (a component keeps crash bookkeeping only when it may crash).
     """
 
     env: simpy.Environment
@@ -40,6 +40,7 @@ class Context(Protocol):
     crashable: set[str]
     erratic: set[str]
     degradable_links: set[frozenset]
+    cuttable_links: set[tuple[str, str]]
     at_end: list[Callable[[float], None]]
     """Called with the end time when the run is over, before the records are read (a step's work under way)."""
 

@@ -10,9 +10,9 @@ a load balancer's forward) goes through the :class:`Hop` of its (from-zone, to-z
 compiled once by :class:`Hops`: a list of stages, outermost first, each wrapping the
 visit of the target. A stage (:class:`HopStage`) sees the request on its way there and
 the status on its way back; :data:`STAGES` lists the factories that make a hop's stages,
-in order. Today the only stage is :class:`LinkDelay` (the link's delay both ways,
-latency faults included); network partitions, mTLS handshakes and trace spans are stages
-to come. A hop whose only stage is the delay compiles to one closure that yields the two
+in order: :class:`LinkDelay` (the link's delay both ways, latency faults included), then
+:class:`Cut` (a link a partition may cut: messages lost); mTLS handshakes and trace spans
+are stages to come. A hop whose only stage is the delay compiles to one closure that yields the two
 delays around the visit (no extra generator level, no extra event); a hop with no stage
 is the visit itself.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, Callable, Generator, Protocol
 
 from ..scenario.model import Network
+from ..core.request import TIMEOUT
 from ..core.sampling import Sampler, is_zero, sampler
 
 
@@ -48,11 +49,35 @@ class Link:
 class Links:
     """Creates one :class:`Link` per zone pair on first use, with its own random stream."""
 
-    def __init__(self, network: Network, rng: Callable[[str], object], may_degrade: set[frozenset]):
+    def __init__(self, network: Network, rng: Callable[[str], object], may_degrade: set[frozenset],
+                 may_cut: set[tuple[str, str]] = frozenset()):
         self.network = network
         self.rng = rng
         self.may_degrade = may_degrade
+        self.may_cut = may_cut
+        self.cuts: dict[tuple[str, str], int] = {}  # (from zone, to zone) -> partitions cutting it now
+        self.lost = [0]  # messages lost at cut links so far
         self._links: dict[frozenset, Link | None] = {}
+
+    def reachable(self, a: str | None, b: str | None) -> bool:
+        """Whether a message sent now from zone *a* to zone *b* arrives (no partition cuts *a* → *b*).
+
+        Inside one zone, and to or from a component with no zone, always."""
+        return not self.cuts or (a, b) not in self.cuts
+
+    def cut(self, pairs: list[tuple[str, str]]) -> None:
+        """Messages from each pair's first zone to its second are lost until :meth:`heal`."""
+        for pair in pairs:
+            self.cuts[pair] = self.cuts.get(pair, 0) + 1
+
+    def heal(self, pairs: list[tuple[str, str]]) -> None:
+        """Undo one :meth:`cut` of *pairs* (another partition may still cut some of them)."""
+        for pair in pairs:
+            left = self.cuts[pair] - 1
+            if left:
+                self.cuts[pair] = left
+            else:
+                del self.cuts[pair]
 
     def between(self, a: str | None, b: str | None) -> Link | None:
         """The link a call from zone *a* to zone *b* uses, or ``None`` if it is always instant."""
@@ -157,7 +182,63 @@ def link_delay(env, links: Links, a: str | None, b: str | None) -> LinkDelay | N
     return None if link is None else LinkDelay(env, link)
 
 
-STAGES: list[Callable[..., HopStage | None]] = [link_delay]
+class Cut:
+    """A link a partition may cut: what crosses it while cut is **lost**, not delayed.
+
+    A request lost on the way there never reaches the callee; a reply lost on the way back
+    leaves the callee's work done (and its effects) and the caller without an answer. Either
+    way the caller hears nothing: it waits ``network.unreachable_timeout`` and the call ends
+    as a ``TIMEOUT`` (a caller's own shorter ``timeout`` gives up first). The cut is looked
+    at when the message would cross (after the link's delay there, when the reply leaves).
+    """
+
+    __slots__ = ("env", "links", "there", "back", "lost")
+
+    def __init__(self, env, links: Links, a: str, b: str, lost: list[int]):
+        self.env = env
+        self.links = links
+        self.there, self.back = (a, b), (b, a)
+        self.lost = lost  # [messages lost], shared by every cut stage of the run
+
+    def _unanswered(self):
+        self.lost[0] += 1
+        yield self.env.timeout(self.links.network.unreachable_timeout)
+        return TIMEOUT
+
+    def wrap(self, inner: Visit) -> Visit:
+        cuts, there, back = self.links.cuts, self.there, self.back
+
+        def across(request, *where):
+            if cuts and there in cuts:
+                return (yield from self._unanswered())
+            status = yield from inner(request, *where)
+            if cuts and back in cuts:
+                return (yield from self._unanswered())
+            return status
+
+        return across
+
+    def one_way(self, inner: Visit) -> Visit:
+        """A one-way message across a cut is lost: the visit never happens (the sender does not wait)."""
+        cuts, there = self.links.cuts, self.there
+
+        def there_only(request, *where):
+            if cuts and there in cuts:
+                self.lost[0] += 1
+                return TIMEOUT
+            return (yield from inner(request, *where))
+
+        return there_only
+
+
+def cut(env, links: Links, a: str | None, b: str | None) -> Cut | None:
+    """The partition stage of a hop from *a* to *b*, or ``None`` when no partition may cut it."""
+    if a is None or b is None or a == b or ((a, b) not in links.may_cut and (b, a) not in links.may_cut):
+        return None
+    return Cut(env, links, a, b, links.lost)
+
+
+STAGES: list[Callable[..., HopStage | None]] = [link_delay, cut]
 """The stage factories of every hop, outermost first: ``factory(env, links, from_zone, to_zone)``."""
 
 

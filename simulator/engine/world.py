@@ -32,6 +32,7 @@ class World:
         self.crashable: set[str] = set()
         self.erratic: set[str] = set()  # components an error-rate fault may hit
         self.degradable_links: set[frozenset] = set()
+        self.cuttable_links: set[tuple[str, str]] = set()  # (from zone, to zone) a partition may cut
         self.components: dict[str, Component] = {}
         self._cycles: dict[str, int] | None = None  # operation -> its feedback loop (see on_cycle)
         self.issued = 0
@@ -42,7 +43,7 @@ class World:
         self.faults = [FAULTS[f.kind].runtime(f) for f in scenario.faults]
         for fault in self.faults:
             fault.prepare(self)
-        self.links = Links(scenario.network, self.rng, self.degradable_links)
+        self.links = Links(scenario.network, self.rng, self.degradable_links, self.cuttable_links)
         self.hops = Hops(self.env, self.links)
 
     # -- randomness ---------------------------------------------------------------------
@@ -119,4 +120,4 @@ class World:
         """A step function calling ``component.operation`` from *zone*, through the hop between the zones."""
         name, _, op_name = target.partition(".")
         component = self.components[name]
-        return self.hops.between(zone, component.zone).call(component.handle, component.operation(op_name))
+        return self.hops.between(zone, component.zone).call(component.handle, component.operation_from(op_name, zone))

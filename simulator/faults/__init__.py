@@ -15,6 +15,7 @@ BUILTIN = {
     "slowdown": "simulator.faults.slowdown",
     "latency": "simulator.faults.latency",
     "errors": "simulator.faults.errors",
+    "partition": "simulator.faults.partition",
 }
 """The built-in fault kinds: YAML ``kind:`` → the module defining ``SPEC`` and ``RUNTIME``."""
 

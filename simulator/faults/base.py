@@ -44,4 +44,5 @@ class Fault:
         self.apply(world)
         yield env.timeout(self.spec.for_)
         self.revert(world)
+        target, detail = self.describe()  # again: the end may say what the fault did
         world.recorder.fault(env.now, "end", self.kind, target, detail)

@@ -160,12 +160,24 @@ class Link(Strict):
 
 
 class Network(Strict):
-    """Zones and the latency of their links. Calls inside one zone pay ``local``."""
+    """Zones and the latency of their links. Calls inside one zone pay ``local``.
+
+    ``regions`` groups zones (``{eu: [eu-a, eu-b]}``), so a fault can name a whole region where it
+    names zones (a partition's sides). ``unreachable_timeout``: how long a caller with no timeout of
+    its own waits for an answer that a partition lost (a request or its reply dropped at a cut
+    link) before the call fails as a timeout — a TCP connection retransmitting into the void.
+    """
 
     zones: list[Name] = []
+    regions: dict[Name, list[Name]] = {}
     local: Distribution = ZERO
     default: Distribution | None = None
     links: list[Link] = []
+    unreachable_timeout: PositiveDuration = 30.0
+
+    def zones_of(self, name: str) -> list[str]:
+        """The zones *name* stands for: a region's zones, or the zone itself."""
+        return list(self.regions[name]) if name in self.regions else [name]
 
 
 # ----------------------------------------------------------------------------- SLOs

@@ -152,10 +152,38 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
     used += [(("network", "links", i, "between", j), z) for i, l in enumerate(net.links) for j, z in enumerate(l.between)]
     used += [(("faults", i, "between", j), z) for i, f in enumerate(scenario.faults)
              for j, z in enumerate(getattr(f, "between", []))]
+    used += [(("network", "regions", r, j), z) for r, zones in net.regions.items() for j, z in enumerate(zones)]
     for path, zone in used:
         if zone not in declared:
             expected = ", ".join(sorted(declared)) if declared else "declare it under network.zones"
             errors.append((path, f"unknown zone {zone!r} (expected one of: {expected})"))
+    region_of: dict[str, str] = {}
+    for region, zones in net.regions.items():
+        if region in declared:
+            errors.append((("network", "regions", region), f"region {region!r} has the name of a zone "
+                                                           "(a region needs a name of its own)"))
+        for j, zone in enumerate(zones):
+            if zone in region_of:
+                errors.append((("network", "regions", region, j), f"zone {zone!r} is already in region "
+                                                                  f"{region_of[zone]!r} (a zone is in one region)"))
+            region_of.setdefault(zone, region)
+    places = declared | set(net.regions)
+    for i, f in enumerate(scenario.faults):
+        sides = getattr(f, "sides", None)
+        if sides is None:
+            continue
+        seen: dict[str, int] = {}
+        for s, side in enumerate(sides):
+            for j, name in enumerate(side):
+                path = ("faults", i, "sides", s, j)
+                if name not in places:
+                    expected = ", ".join(sorted(places)) if places else "declare zones under network.zones"
+                    errors.append((path, f"unknown zone or region {name!r} (expected one of: {expected})"))
+                    continue
+                for zone in net.zones_of(name):
+                    if seen.setdefault(zone, s) != s:
+                        errors.append((path, f"zone {zone!r} is on two sides of the partition "
+                                             f"(sides {seen[zone]} and {s})"))
     if net.default is not None:
         return
     linked = {frozenset(l.between) for l in net.links}
