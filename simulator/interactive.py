@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PLOTS", "explore", "run_and_summarise", "run_sets", "slider_bounds", "summary_line"]
 
-#: chart name accepted by :func:`explore` → what it draws: ``result.plot.<name>()`` (the charts of :mod:`simulator.viz`)
+#: chart name accepted by :func:`explore` → what it draws, ``result.plot.<name>()`` (:mod:`simulator.viz`)
 PLOTS = {"latency": "latency percentiles over time", "throughput": "throughput and availability over time",
          "components": "utilization and queue per component", "distribution": "latency histogram and CDF",
          "replicas": "ready replicas and autoscaler decisions", "hit_ratio": "each cache's hit ratio over time",
