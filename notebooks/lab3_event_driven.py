@@ -74,7 +74,7 @@ import pandas as pd
 
 from simulator import load_scenario, simulate, theory
 from simulator.components.broker.frames import lag
-from simulator.components.projection.frames import reads
+from simulator.components.projection.frames import stale_curve
 from simulator.interactive import explore
 
 ROOT = Path.cwd().resolve()
@@ -328,10 +328,8 @@ rows = []
 for i in range(REPLICATIONS):
     result = simulate(load_scenario(projection_file, params=[f"projector_rate={PROJECTOR_RATE}"],
                                     sets=[f"duration={PROJECTION_RUN}"]), seed=SEED + i)
-    frame = reads(result, "trade_view")
-    for (d, part) in zip(delays, frame.groupby(pd.cut(frame["age"], edges, right=False), observed=False)):
-        rows.append({"d (ms)": d * 1e3, "run": i, "age (ms)": part[1]["age"].mean() * 1e3,
-                     "stale": part[1]["stale"].mean()})
+    ratios = stale_curve(result, "trade_view", edges)["stale_ratio"]  # P(stale) per bin of read age
+    rows += [{"d (ms)": d * 1e3, "run": i, "stale": ratio} for d, ratio in zip(delays, ratios)]
 stale = pd.DataFrame(rows)
 curve = {}
 for d, runs in stale.groupby("d (ms)"):
