@@ -28,7 +28,7 @@ from __future__ import annotations
 from .history import History, Op, group_by_key
 from .linearizability import DEFAULT_BUDGET, Verdict, check_register
 from .report import Report, check
-from .sessions import SessionReport, check_sessions, write_order
+from .sessions import SessionReport, WriteOrder, check_sessions
 
 __all__ = ["Op", "History", "group_by_key", "check_register", "Verdict", "DEFAULT_BUDGET",
-           "check_sessions", "SessionReport", "write_order", "check", "Report"]
+           "check_sessions", "SessionReport", "WriteOrder", "check", "Report"]

@@ -23,7 +23,8 @@ it the verdict is *unknown* (``ok is None``), never a guess.
 
 On a violation the verdict carries a **minimal example**: the shortest prefix of the
 history (by completion time; ops still pending at its end become optional) that already
-fails, then shrunk by dropping ops one at a time while it still fails (never a write whose
+fails, then shrunk by dropping ops while it still fails (delta debugging: halves, quarters,
+..., single ops) (never a write whose
 value a remaining read returned, so the example stays self-explanatory), in words.
 """
 
@@ -36,7 +37,7 @@ from typing import Iterable
 from .history import Op
 
 DEFAULT_BUDGET = 100_000
-SHRINK_CHECKS = 64  # searches spent on dropping ops one at a time, after the prefix search
+SHRINK_CHECKS = 200  # searches spent on dropping ops (in halves, quarters, ... one at a time) after the prefix search
 
 
 @dataclass(frozen=True)
@@ -192,20 +193,25 @@ def minimal_example(ops: list[Op], budget: int) -> list[Op]:
             passing = middle
     chosen = prefix(failing) if done else [(op, op) for op in ops]
     checks = SHRINK_CHECKS
-    changed = True
-    while changed and checks > 0:
-        changed = False
-        for pair in sorted(chosen, key=lambda p: -p[1].invoke):
-            if checks <= 0:
-                break
-            op = pair[1]
-            read_values = {o.value for _, o in chosen if o.kind == "read"}
-            if op.kind == "write" and op.value in read_values:
-                continue
-            rest = [p for p in chosen if p is not pair]
-            checks -= 1
-            if fails(rest):
-                chosen, changed = rest, True
+    chunk = max(1, len(chosen) // 2)
+    while checks > 0:
+        removed_any = False
+        start = 0
+        while start < len(chosen) and checks > 0:
+            part = chosen[start:start + chunk]
+            rest = chosen[:start] + chosen[start + chunk:]
+            still_read = {o.value for _, o in rest if o.kind == "read"}
+            drop = [p for p in part if not (p[1].kind == "write" and p[1].value in still_read)]
+            if drop:
+                kept = [p for p in chosen if not any(p is d for d in drop)]
+                checks -= 1
+                if fails(kept):
+                    chosen, removed_any = kept, True
+                    continue  # the next part now starts where this one did
+            start += chunk
+        if chunk == 1 and not removed_any:
+            break
+        chunk = max(1, chunk // 2)
     return sorted((recorded for _, recorded in chosen), key=lambda op: (op.invoke, op.end))
 
 
