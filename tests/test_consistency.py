@@ -327,3 +327,13 @@ def test_20000_ops_over_100_keys_check_in_a_few_seconds():
     elapsed = time.perf_counter() - start
     assert report.linearizable is True and report.keys_checked == 100 and report.ops_checked == 20_000
     assert elapsed < 10.0, f"{elapsed:.1f} s"
+
+
+def test_one_hot_key_with_50000_ops_is_decided_by_the_default_budget():
+    """A sequential history needs one state per op: the default budget grows with the key
+    (100 000 + 10 per op), so a hot key is decided, and a stale read in it still found."""
+    ops = atomic_history(random.Random(2), 50_000, 1, spread=1.0)
+    assert check_register(ops).ok is True
+    index, old = next(candidate for candidate in stale_candidates(ops[-40:]))
+    ops[-40 + index] = dataclasses.replace(ops[-40 + index], value=old)
+    assert check_register(ops, explain=False).ok is False

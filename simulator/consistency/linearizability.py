@@ -18,8 +18,9 @@ The search (Wing & Gong 1993, with Lowe's 2017 memoisation, as in Knossos and Po
 walks the invoke and completion events in time order, tries to linearize each op that has
 been invoked while no pending op has completed yet, and backtracks when an op completes
 before it could be placed. Every state (the set of linearized ops as a bitset, the
-register's value) is explored at most once. ``budget`` bounds the states explored: over
-it the verdict is *unknown* (``ok is None``), never a guess.
+register's value) is explored at most once. ``budget`` bounds the states explored (by
+default 100 000 plus 10 per op): over it the verdict is *unknown* (``ok is None``), never a
+guess.
 
 On a violation the verdict carries a **minimal example**: the shortest prefix of the
 history (by completion time; ops still pending at its end become optional) that already
@@ -37,6 +38,7 @@ from typing import Iterable
 from .history import Op
 
 DEFAULT_BUDGET = 100_000
+STATES_PER_OP = 10  # the default budget grows with the history: a sequential one needs one state per op
 SHRINK_CHECKS = 200  # searches spent on dropping ops (in halves, quarters, ... one at a time) after the prefix search
 
 
@@ -63,22 +65,25 @@ class Verdict:
         return f"{where}not linearizable: {self.explanation} (ops: {'; '.join(op.describe() for op in self.example)})"
 
 
-def check_register(ops: Iterable[Op], *, budget: int = DEFAULT_BUDGET, explain: bool = True) -> Verdict:
+def check_register(ops: Iterable[Op], *, budget: int | None = None, explain: bool = True) -> Verdict:
     """Check the ops of one key against a read/write register (initial value ``None``).
 
     Args:
         ops: The key's ops, in any order (all must name the same key).
-        budget: Most states the search may explore before it answers unknown (>= 1).
+        budget: Most states the search may explore before it answers unknown (>= 1); None:
+            ``DEFAULT_BUDGET + STATES_PER_OP × ops`` (100 000 + 10 per op).
         explain: On a violation, search for a minimal example (a few more searches).
     """
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1, got {budget!r}")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+        raise ValueError(f"budget must be an integer >= 1 or None, got {budget!r}")
     everything = list(ops)
     keys = {op.key for op in everything}
     if len(keys) > 1:
         raise ValueError(f"check_register checks one key at a time, got keys {sorted(keys)}")
     key = next(iter(keys), None)
     placed = _placeable(everything)
+    if budget is None:
+        budget = DEFAULT_BUDGET + STATES_PER_OP * len(placed)
     ok, states = search(placed, budget)
     if ok is not False or not explain:
         return Verdict(ok, key, len(placed), states)
@@ -122,25 +127,45 @@ def search(ops: list[Op], budget: int) -> tuple[bool | None, int]:
             before[after[node]] = node
         after[before[node]] = node
 
-    seen: set[tuple[int, int | None]] = set()
-    stack: list[tuple[int, int | None]] = []
+    # The linearized set, kept small: ok ops are numbered in invoke order, and the search
+    # linearizes them roughly in that order, so it is "every ok op below `low`, plus the
+    # bits of `window` above it" (a window as wide as the concurrency, not the history);
+    # info writes, which may stay unlinearized for ever, get a bitset of their own.
+    ok_rank: dict[int, int] = {}
+    info_rank: dict[int, int] = {}
+    for i in sorted(range(len(ops)), key=lambda i: (ops[i].invoke, i)):
+        if ops[i].outcome == "info":
+            info_rank[i] = len(info_rank)
+        else:
+            ok_rank[i] = len(ok_rank)
+    seen: set[tuple[int, int, int, int | None]] = set()
+    stack: list[tuple[int, int | None, int, int, int]] = []
     value: int | None = None
-    linearized = 0
+    low = window = info = 0
     states = 0
     node = after[head]
     while node != -1:
-        op = ops[op_of[node]]
+        i = op_of[node]
+        op = ops[i]
         if is_call[node]:
             if op.kind == "write" or op.value == value:
                 new_value = op.value if op.kind == "write" else value
-                new_set = linearized | (1 << op_of[node])
-                if (new_set, new_value) not in seen:
-                    seen.add((new_set, new_value))
+                new_low, new_window, new_info = low, window, info
+                if i in info_rank:
+                    new_info |= 1 << info_rank[i]
+                else:
+                    new_window |= 1 << (ok_rank[i] - low)
+                    while new_window & 1:
+                        new_window >>= 1
+                        new_low += 1
+                state = (new_low, new_window, new_info, new_value)
+                if state not in seen:
+                    seen.add(state)
                     states += 1
                     if states > budget:
                         return None, states
-                    stack.append((node, value))
-                    value, linearized = new_value, new_set
+                    stack.append((node, value, low, window, info))
+                    low, window, info, value = new_low, new_window, new_info, new_value
                     unlink(node)
                     unlink(partner[node])
                     node = after[head]
@@ -151,8 +176,7 @@ def search(ops: list[Op], budget: int) -> tuple[bool | None, int]:
                 return True, states
             if not stack:  # this op completed before any order could place it
                 return False, states
-            node, value = stack.pop()
-            linearized &= ~(1 << op_of[node])
+            node, value, low, window, info = stack.pop()
             relink(partner[node])
             relink(node)
             node = after[node]

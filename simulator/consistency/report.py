@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from .history import Op, group_by_key
-from .linearizability import DEFAULT_BUDGET, check_register
+from .linearizability import check_register
 from .sessions import check_sessions
 
 MAX_EXAMPLES = 3  # minimal examples worked out (each costs a few more searches) and kept per guarantee
@@ -57,7 +57,7 @@ class Report:
 
 
 def check(history_ops: Iterable[Op], *, max_keys: int | None = None, seed: int = 0,
-          budget: int = DEFAULT_BUDGET) -> Report:
+          budget: int | None = None) -> Report:
     """Check a history, key by key.
 
     Args:
@@ -65,7 +65,8 @@ def check(history_ops: Iterable[Op], *, max_keys: int | None = None, seed: int =
             or any iterable of :class:`~simulator.consistency.history.Op`).
         max_keys: Check at most this many keys, a sample drawn with ``seed`` (None: all).
         seed: Seed of the key sample (the same history, seed and ``max_keys`` give the same keys).
-        budget: States each key's linearizability search may explore before it is unknown.
+        budget: States each key's linearizability search may explore before it is unknown
+            (None: 100 000 plus 10 per op of the key, :func:`check_register`).
     """
     if max_keys is not None and (isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1):
         raise ValueError(f"max_keys must be an integer >= 1 or None, got {max_keys!r}")
