@@ -357,3 +357,18 @@ def test_the_readme_example_runs_as_documented():
     assert set(report.to_dict()) == {"keys_checked", "keys_total", "ops_checked", "linearizable",
                                      "linearizability_violations", "unknown", "ryw_violations",
                                      "monotonic_read_violations", "examples", "violating_keys"}
+
+
+def test_many_timed_out_writes_nobody_read_do_not_slow_the_search():
+    """A partition's minority side times out thousands of writes: the ones never read can
+    never be needed (leaving a write out is always allowed), so the verdicts stay right and fast."""
+    ops = atomic_history(random.Random(3), 2_000, 1, spread=1.0)
+    timed_out = [w(10_000 + i, 10**6 + i, i * 0.5, None, outcome="info", key=ops[0].key) for i in range(3_000)]
+    assert check_register(ops + timed_out, budget=50_000).ok is True
+    end = max(op.complete for op in ops)
+    # Read after everything: the timed-out write of 10^6 + 5 took effect last. Linearizable.
+    late = r(99_999, 10**6 + 5, end + 1.0, end + 2.0, key=ops[0].key)
+    assert check_register(ops + timed_out + [late], budget=50_000).ok is True
+    # A read at 10 s of the write invoked at 1499.5 s: it had not been invoked yet.
+    early = r(99_999, 10**6 + 2_999, 10.0, 10.5, key=ops[0].key)
+    assert check_register(ops + timed_out + [early], budget=50_000).ok is False

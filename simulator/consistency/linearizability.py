@@ -10,7 +10,8 @@ key by key):
 * ``fail`` ops certainly did not take effect and are dropped (so a read of a failed write's
   value cannot be placed);
 * ``info`` writes (timed out) may be linearized at any instant after their invoke, or
-  never; ``info`` reads returned nothing anyone saw and are dropped;
+  never (one whose value no read returned is left out: it can never be needed); ``info``
+  reads returned nothing anyone saw and are dropped;
 * an op that completes at the same instant another is invoked counts as concurrent with it
   (simulated clocks tie; the checker never flags an order it cannot be sure of).
 
@@ -92,8 +93,13 @@ def check_register(ops: Iterable[Op], *, budget: int | None = None, explain: boo
 
 
 def _placeable(ops: list[Op]) -> list[Op]:
-    """The ops the search must (ok) or may (info writes) place."""
-    return [op for op in ops if op.outcome == "ok" or (op.outcome == "info" and op.kind == "write")]
+    """The ops the search must (ok) or may (info writes) place.
+
+    An info write whose value no ok read returned is left out: placing it can never help
+    (no read needs it), and leaving it out is always allowed, so the verdict is the same,
+    and a partition's many timed-out writes do not multiply the search."""
+    seen = {op.value for op in ops if op.kind == "read" and op.outcome == "ok"}
+    return [op for op in ops if op.outcome == "ok" or (op.outcome == "info" and op.kind == "write" and op.value in seen)]
 
 
 def search(ops: list[Op], budget: int) -> tuple[bool | None, int]:
