@@ -59,6 +59,7 @@ def test_one_injected_stale_read_is_flagged_and_the_example_names_it_golden_g10_
     assert "session 12 at [3.500 s, 3.600 s] returned 41" in verdict.explanation
     assert "write 42 completed at 3.100 s and overwrote 41" in verdict.explanation
     assert check_register(verdict.example).ok is False  # the example fails on its own
+    assert check_register(history, explain=False).text == "key 7: not linearizable"
     report = check(history)
     assert report.linearizable is False and report.linearizability_violations == 1
     assert report.violating_keys == [7] and "session 12" in report.examples[0]

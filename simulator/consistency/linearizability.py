@@ -63,6 +63,8 @@ class Verdict:
             return f"{where}linearizable ({self.ops} ops)"
         if self.ok is None:
             return f"{where}unknown (budget exhausted after {self.states} states)"
+        if not self.example:  # checked with explain=False
+            return f"{where}not linearizable"
         return f"{where}not linearizable: {self.explanation} (ops: {'; '.join(op.describe() for op in self.example)})"
 
 
