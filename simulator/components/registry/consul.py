@@ -1,18 +1,21 @@
 """Consul-style checks (``ttl``, ``health_check``) and DNS records (``dns``): how the registry learns.
 
-Each class is the ``mode`` of a :class:`~.runtime.Registry`: ``start(instance, new)`` when an
-instance registers (``new``: it was not in the registry), ``crashed(instance)`` when its
-replica crashes, ``cancelled(instance)`` when it deregisters gracefully. The registry lists
-and unlists (``passing`` / ``critical``), and publishes each change at once.
+Each class is the ``mode`` of a :class:`~.runtime.Registry`: ``start(instance, new, phase)``
+when an instance registers (``new``: it was not in the registry; ``phase``: for an instance
+already running when the run starts, where in its period it is, a uniform fraction),
+``crashed(instance)`` when its replica crashes, ``cancelled(instance)`` when it deregisters
+gracefully. The registry lists and unlists (``passing`` / ``critical``), and publishes each
+change at once.
 
 * :class:`TtlChecks` — the instance passes its TTL check at its registration and every
-  ``heartbeat`` after (if up, and if the pass reaches the registry); ``ttl`` after the last pass
-  the check goes critical. A crash at a uniformly random time after a pass is therefore
-  detected ``Uniform[ttl − heartbeat, ttl]`` later (golden G9.1).
+  ``heartbeat`` after (an instance running at the start: first after ``phase`` × heartbeat),
+  if up and if the pass reaches the registry; ``ttl`` after the last pass the check goes
+  critical. A crash at a uniformly random time after a pass is therefore detected
+  ``Uniform[ttl − heartbeat, ttl]`` later (golden G9.1).
 * :class:`HealthChecks` — the registry probes every instance every ``interval`` from its
-  registration: an instance up and reachable passes at once; otherwise the probe fails
-  ``timeout`` later. ``failures_before_critical`` failures in a row: critical;
-  ``success_before_passing`` passes in a row: passing again.
+  registration (at the start: from a uniformly random phase): an instance up and reachable
+  passes at once; otherwise the probe fails ``timeout`` later. ``failures_before_critical``
+  failures in a row: critical; ``success_before_passing`` passes in a row: passing again.
 * :class:`DnsRecords` — the record of a crashed instance is removed at once (detection 0 s).
 
 With ``deregister_critical_service_after`` a check critical that long deregisters its instance
@@ -57,15 +60,17 @@ class _Consul:
 class TtlChecks(_Consul):
     """Consul TTL checks: passes every ``heartbeat``; ``ttl`` without one makes the check critical."""
 
-    def start(self, instance, new: bool) -> None:
+    def start(self, instance, new: bool, phase: float | None = None) -> None:
         instance.generation += 1
         self._pass(instance)
-        self.env.process(self._beating(instance, instance.generation))
+        self.env.process(self._beating(instance, instance.generation, phase))
 
-    def _beating(self, instance, generation: int):
+    def _beating(self, instance, generation: int, phase: float | None):
         registry, replica, heartbeat = self.registry, instance.replica, self.spec.heartbeat
+        wait = heartbeat if phase is None else phase * heartbeat
         while True:
-            yield self.env.timeout(heartbeat)
+            yield self.env.timeout(wait)
+            wait = heartbeat
             if instance.generation != generation or not replica.up or registry.instances.get(replica) is not instance:
                 return  # crashed, stopped, deregistered or registered again (another loop passes)
             if registry.reaches(instance.zone):
@@ -86,16 +91,18 @@ class TtlChecks(_Consul):
 class HealthChecks(_Consul):
     """Consul HTTP/TCP checks: a probe every ``interval``; failures and passes in a row change the status."""
 
-    def start(self, instance, new: bool) -> None:
+    def start(self, instance, new: bool, phase: float | None = None) -> None:
         if new:
             instance.failures = instance.successes = 0
-            self.env.process(self._probing(instance))
+            self.env.process(self._probing(instance, phase))
 
-    def _probing(self, instance):
+    def _probing(self, instance, phase: float | None):
         registry, replica, spec = self.registry, instance.replica, self.spec
         links, zone = registry.world.links, registry.zone
+        wait = spec.interval if phase is None else phase * spec.interval
         while True:
-            yield self.env.timeout(spec.interval)
+            yield self.env.timeout(wait)
+            wait = spec.interval
             if registry.instances.get(replica) is not instance:
                 return  # deregistered; a new registration probes on its own
             if not registry.server.up:
@@ -123,7 +130,7 @@ class HealthChecks(_Consul):
 class DnsRecords(_Consul):
     """Records follow the instances at once: a crash removes its record (and a restart adds it back)."""
 
-    def start(self, instance, new: bool) -> None:
+    def start(self, instance, new: bool, phase: float | None = None) -> None:
         """Nothing to check: the record is there while the instance is."""
 
     def crashed(self, instance) -> None:

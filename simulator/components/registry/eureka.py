@@ -3,7 +3,8 @@
 Netflix Eureka's server, as its code behaves (golden G9.2, G9.3):
 
 * an instance's lease starts at its registration (``lastUpdateTimestamp`` = now) and each
-  renewal, every ``lease_renewal_interval`` from the registration, sets it to now +
+  renewal, every ``lease_renewal_interval`` from the registration (for an instance running when
+  the run starts, from a uniformly random phase), sets it to now +
   ``lease_expiration_duration`` (``Lease.renew()``); a lease is expired when now > last update +
   duration, so a dead instance expires 2 × duration after its last renewal;
 * a renewal that finds no lease (the instance was evicted) is answered 404 and the instance
@@ -16,6 +17,14 @@ Netflix Eureka's server, as its code behaves (golden G9.2, G9.3):
   (``isLeaseExpirationEnabled``), at most size − int(size × renewal_percent_threshold) leases per
   run, drawn at random among the expired ones when there are more;
 * clients read the response cache, which copies the registry every ``response_cache_update_interval``.
+
+The server's timers run from its start (t = 0): the response cache every
+``response_cache_update_interval``, the minute buckets every 60 s and the evictor every
+``eviction_interval``; at an instant where several are due the evictor runs last, so an
+eviction is published at the next refresh of the cache, up to a whole interval later: the
+worst case a client keeps a dead instance is 2 × duration + ``eviction_interval`` +
+``response_cache_update_interval`` + the client's fetch interval (300 s with the defaults:
+golden G9.2).
 
 ``preserving`` (self-preservation holds evictions back) is judged from the first full minute
 on: before it no minute was counted and Eureka does not evict either, which is not counted.
@@ -47,13 +56,13 @@ class EurekaLeases:
         env.process(self._evicting())
 
     # -- instances --------------------------------------------------------------------------------
-    def start(self, instance, new: bool) -> None:
+    def start(self, instance, new: bool, phase: float | None = None) -> None:
         instance.last_update = self.env.now
         if new:
             self.expected += 1
             self._update_threshold()
         instance.generation += 1
-        self.env.process(self._renewing(instance, instance.generation))
+        self.env.process(self._renewing(instance, instance.generation, phase))
 
     def crashed(self, instance) -> None:
         """A crash cancels nothing: the lease stays until it expires and is evicted."""
@@ -62,10 +71,12 @@ class EurekaLeases:
         self.expected -= 1
         self._update_threshold()
 
-    def _renewing(self, instance, generation: int):
+    def _renewing(self, instance, generation: int, phase: float | None):
         registry, replica, interval = self.registry, instance.replica, self.spec.lease_renewal_interval
+        wait = interval if phase is None else phase * interval
         while True:
-            yield self.env.timeout(interval)
+            yield self.env.timeout(wait)
+            wait = interval
             if instance.generation != generation or not replica.up:
                 return  # it crashed, stopped or registered again (another loop renews)
             if not registry.reaches(instance.zone):
@@ -110,6 +121,7 @@ class EurekaLeases:
         registry, env, duration = self.registry, self.env, self.duration
         while True:
             yield env.timeout(self.spec.eviction_interval)
+            yield env.timeout(0)  # after everything else due now: a response-cache refresh due now misses it
             if not self.expiration_enabled():
                 continue
             now = env.now

@@ -5,7 +5,8 @@ The registry holds one :class:`Instance` per registered replica of every service
 :mod:`.eureka`) decides when an instance stops being listed; :mod:`.views` holds the
 callers' caches and gives each discovered service's replica set its ``pick()``.
 
-* **Registration**: every registered replica at the start, a replica again when it restarts
+* **Registration**: every registered replica at the start (each at a uniformly random phase of
+  its heartbeat, renewal or probe period: it was running before), a replica again when it restarts
   after a crash or stop, a replica an autoscaler made ready (``ReplicaSet.register``).
 * **Graceful deregistration**: a ``stop`` fault or a scale-down (``ReplicaSet.retire``) removes
   the instance at once (Consul deregister, Eureka cancel). A crash removes nothing.
@@ -91,14 +92,15 @@ class Registry(Component):
                                  self._gone)
         self.mode = MODES[spec.mode](self)
         misdirected = self.count["misdirected"]
+        phases = world.uniform(f"{self.name}/heartbeat_phases")
         for index, service in enumerate(self.services):
             replica_set = service.replicas
             self.service_of[id(replica_set)] = index
             replica_set.discovery = self
             replica_set.pick = self.views.picker(index, misdirected)
             for replica in replica_set.replicas:
-                if replica.registered:
-                    self.register(index, replica)
+                if replica.registered:  # running before the run: somewhere in its heartbeat period
+                    self.register(index, replica, phase=phases())
             self.publish(index, now=True)
         self.views.start()
 
@@ -156,7 +158,7 @@ class Registry(Component):
         """Whether a message from an instance in *zone* reaches the registry now."""
         return self.server.up and self.world.links.reachable(zone, self.zone)
 
-    def register(self, service: int, replica) -> None:
+    def register(self, service: int, replica, phase: float | None = None) -> None:
         instance = self.instances.get(replica)
         new = instance is None
         if new:
@@ -166,7 +168,7 @@ class Registry(Component):
                 replica.watch(partial(self._changed, service))
         self.count["registrations"](self.env.now)
         self.event(service, replica.index, "registered")
-        self.mode.start(instance, new)
+        self.mode.start(instance, new, phase)
         if new:
             self.publish(service)
 
