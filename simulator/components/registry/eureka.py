@@ -11,8 +11,8 @@ Netflix Eureka's server, as its code behaves (golden G9.2, G9.3):
   registers again at once;
 * renewals are counted in one-minute buckets from the server's start (``MeasuredRate``); the
   threshold is ``int(expected × 60 / lease_renewal_interval × renewal_percent_threshold)`` with
-  *expected* the instances registered (a registration adds one, a cancel removes one, an
-  eviction does not); the evictor runs every ``eviction_interval`` and evicts only when
+  *expected* the instances registered (a registration adds one; a cancel or an eviction,
+  both ``internalCancel``, removes one); the evictor runs every ``eviction_interval`` and evicts only when
   self-preservation is off or the last full minute counted more renewals than the threshold
   (``isLeaseExpirationEnabled``), at most size − int(size × renewal_percent_threshold) leases per
   run, drawn at random among the expired ones when there are more;
@@ -68,7 +68,8 @@ class EurekaLeases:
         """A crash cancels nothing: the lease stays until it expires and is evicted."""
 
     def cancelled(self, instance) -> None:
-        self.expected -= 1
+        """A cancel or an eviction: one instance fewer expected to renew."""
+        self.expected = max(self.expected - 1, 0)
         self._update_threshold()
 
     def _renewing(self, instance, generation: int, phase: float | None):

@@ -196,6 +196,7 @@ class Registry(Component):
     def evict(self, instance: Instance) -> None:
         self.count["evictions"](self.env.now)
         self._remove(instance, "evicted")
+        self.mode.cancelled(instance)  # Eureka's evict() goes through internalCancel
 
     def _remove(self, instance: Instance, event: str) -> None:
         del self.instances[instance.replica]

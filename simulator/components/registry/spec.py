@@ -93,7 +93,7 @@ class RegistrySpec(ComponentBase):
       and the threshold is ⌊expected × ``renewal_percent_threshold``⌋ (170 for 100 instances: golden
       G9.3); the evictor evicts only when the renewals counted in the last full minute exceed the
       threshold (Eureka's ``isLeaseExpirationEnabled``), so in the first minute nothing is evicted.
-      A graceful cancel lowers the expected count, an eviction does not. Clients read the server's
+      A cancel or an eviction lowers the expected count (Eureka's ``internalCancel``). Clients read the server's
       response cache, refreshed every ``response_cache_update_interval``: worst case a dead
       instance is in a client's view 180 + 60 + 30 + 30 = 300 s (golden G9.2).
     * ``dns`` — DNS records that follow the instances at once (an orchestrator updates them):
