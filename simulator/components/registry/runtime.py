@@ -30,14 +30,9 @@ from ..base import Component
 from ..replica import ReplicaSet
 from .consul import DnsRecords, HealthChecks, TtlChecks
 from .eureka import EurekaLeases
-from .spec import OPERATION
+from .spec import EVENTS, OPERATION
 from .views import ClientViews
 
-EVENTS = ("registered", "passing", "critical", "deregistered", "evicted", "crashed", "propagated",
-          "self_preservation_on", "self_preservation_off")
-"""What a row of ``registry_events`` records: an instance registered, listed again, gone critical,
-deregistered (gracefully, by ``deregister_critical_service_after`` or a DNS record removed), evicted
-(Eureka), its replica crashed, the crash gone from the last client view; self-preservation on or off."""
 EVENT_FIELDS = ("time", "service", "replica", "event")
 MODES = {"ttl": TtlChecks, "health_check": HealthChecks, "eureka": EurekaLeases, "dns": DnsRecords}
 

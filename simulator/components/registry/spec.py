@@ -31,6 +31,12 @@ MODE_KNOBS = {
 DELAY_FACTS = ("detection_delay_mean", "detection_delay_max", "propagation_delay_mean", "propagation_delay_max")
 """Per crash of a registered replica: crash → no longer listed by the registry (detection) and crash → gone
 from the last client view (propagation), in seconds, over the crashes whose delay ended in the run."""
+EVENTS = ("registered", "passing", "critical", "deregistered", "evicted", "crashed", "propagated",
+          "self_preservation_on", "self_preservation_off")
+"""The events of the record table ``registry_events``: an instance registered, listed again, gone
+critical, deregistered (gracefully, by ``deregister_critical_service_after``, or a DNS record
+removed), evicted (Eureka); its replica crashed; the crash gone from the last client view;
+self-preservation on or off."""
 MIN_DEREGISTER_AFTER = 60.0
 """Consul's floor for ``deregister_critical_service_after`` (1 minute; golden §9.1)."""
 
