@@ -2,8 +2,8 @@
 
 Golden numbers are copied here with their source (simulator/docs/golden.md §9, the course's
 reference sheet): golden G9.1 a TTL check with heartbeat h < TTL T detects a crash at a
-random time Uniform[T − h, T] later, mean T − h/2 (T = 15 s, h = 10 s: mean 10 s); golden
-G9.2 Eureka's ``renew()`` sets the last update to now + duration, so a dead instance expires
+random time Uniform[T − h, T] later, mean T − h/2 (T = 15 s, h = 10 s: mean 10 s);
+golden G9.2 Eureka's ``renew()`` sets the last update to now + duration, so a dead instance expires
 2 × 90 = 180 s after its last renewal, and a client may keep it 180 + 60 (evictor) + 30
 (response cache) + 30 (fetch) = 300 s; golden G9.3 100 instances renewing every 30 s give a
 self-preservation threshold of int(200 × 0.85) = 170 renewals a minute, and eviction stops
@@ -68,11 +68,11 @@ def times(frame, event: str, replica: int | None = None) -> list[float]:
     return rows["time"].tolist()
 
 
-# ----------------------------------------------------------------------------- G9.1 TTL checks
+# ----------------------------------------------------------------------------- golden G9.1 TTL checks
 
 
 def test_g9_1_ttl_detection_delay_is_uniform_between_ttl_minus_heartbeat_and_ttl(golden_zscores):
-    """Golden G9.1: T = 15 s, h = 10 s; ten replicas crash at 100 s, each somewhere in its heartbeat
+    """golden G9.1: T = 15 s, h = 10 s; ten replicas crash at 100 s, each somewhere in its heartbeat
     period (their phases are independent): every delay in [5, 15] s, the mean 10 s within 3 SE."""
     means = []
     for seed in range(1, 21):
@@ -85,7 +85,7 @@ def test_g9_1_ttl_detection_delay_is_uniform_between_ttl_minus_heartbeat_and_ttl
         assert facts["failures_detected"] == 10 and facts["detection_delay_max"] <= 15
         assert facts["detection_delay_mean"] == pytest.approx(delays.mean())
         means.append(delays.mean())
-    assert_replications_within_3se(golden_zscores, means, 15 - 10 / 2, "G9.1 TTL detection delay mean (s)")
+    assert_replications_within_3se(golden_zscores, means, 15 - 10 / 2, "golden G9.1 TTL detection delay mean (s)")
 
 
 def test_a_pass_after_a_restart_lists_the_replica_again_at_once():
@@ -172,7 +172,7 @@ def test_autoscaled_replicas_register_and_retired_ones_deregister():
     assert counts["misdirected"] == 0  # a watch hears of a scale-down at once
 
 
-# ----------------------------------------------------------------------------- G9.2 Eureka
+# ----------------------------------------------------------------------------- golden G9.2 Eureka
 
 
 def eureka(**kw: Any) -> dict[str, Any]:
@@ -211,7 +211,7 @@ def test_g9_2_worst_case_chain_is_300_seconds():
     assert entry(result)["propagation_delay_max"] <= 300
 
 
-# ----------------------------------------------------------------------------- G9.3 self-preservation
+# ----------------------------------------------------------------------------- golden G9.3 self-preservation
 
 
 def self_preservation(enabled: bool, duration: str = "550s", **knobs: Any):
@@ -246,14 +246,15 @@ def test_without_self_preservation_the_evictor_takes_at_most_15_percent_per_run(
     assert entry(result)["renewal_threshold"] == int(75 * 2 * 0.85)  # evictions lower the expected renewals
 
 
-# ----------------------------------------------------------------------------- G9.4 DNS TTL
+# ----------------------------------------------------------------------------- golden G9.4 DNS TTL
 
 
 def test_g9_4_dns_stale_traffic_3000_misdirected(golden_zscores):
     sc = design(registry("dns", client={"ttl": "30s", "caches": 100}), 5, faults=[crash("60s")],
                 rate="1000/s", duration="100s")
     misdirected = [entry(simulate(sc, seed))["counts"]["misdirected"] for seed in range(1, 11)]
-    assert_replications_within_3se(golden_zscores, misdirected, 1000 * 0.2 * 15, "G9.4 DNS misdirected requests")
+    assert_replications_within_3se(golden_zscores, misdirected, 1000 * 0.2 * 15,
+                                   "golden G9.4 DNS misdirected requests")
 
 
 def test_dns_records_follow_the_instances_at_once():

@@ -96,11 +96,11 @@ class RegistrySpec(ComponentBase):
       expired leases, at most the registry's size − ⌊size × ``renewal_percent_threshold``⌋ per run
       (drawn at random, as Eureka). **Self-preservation** (``self_preservation: true``): the
       expected renewals per minute are the registered instances × 60 / ``lease_renewal_interval``
-      and the threshold is ⌊expected × ``renewal_percent_threshold``⌋ (170 for 100 instances: golden
-      G9.3); the evictor evicts only when the renewals counted in the last full minute exceed the
+      and the threshold is ⌊expected × ``renewal_percent_threshold``⌋ (170 for 100 instances:
+      golden G9.3); the evictor evicts only when the renewals counted in the last full minute exceed the
       threshold (Eureka's ``isLeaseExpirationEnabled``), so in the first minute nothing is evicted.
-      A cancel or an eviction lowers the expected count (Eureka's ``internalCancel``). Clients read the server's
-      response cache, refreshed every ``response_cache_update_interval``: worst case a dead
+      A cancel or an eviction lowers the expected count (Eureka's ``internalCancel``). Clients
+      read the server's response cache, refreshed every ``response_cache_update_interval``: worst case a dead
       instance is in a client's view 180 + 60 + 30 + 30 = 300 s (golden G9.2).
     * ``dns`` — DNS records that follow the instances at once (an orchestrator updates them):
       detection takes 0 s; the staleness is the resolvers' cache, ``client.ttl`` (golden G9.4).
