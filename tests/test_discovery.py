@@ -172,6 +172,21 @@ def test_autoscaled_replicas_register_and_retired_ones_deregister():
     assert counts["misdirected"] == 0  # a watch hears of a scale-down at once
 
 
+def test_an_event_sourced_replica_registers_again_when_its_replay_is_over():
+    """Its restart is held for the replay (down again at once): one crash, one registration after it."""
+    svc = discovered(2, event_sourced={"store": "es", "replay_cost": "1ms"})
+    svc["operations"]["op"]["steps"] = [{"call": "es.append"}]
+    sc = scenario({"reg": registry(client={"fetch_interval": 0}), "svc": svc,
+                   "es": {"kind": "event_store", "workers": 8, "initial_events": 5000}},
+                  faults=[crash("30s", "10s")], duration="60s")
+    result = simulate(sc, 1)
+    frame = events(result, "reg")
+    assert times(frame, "crashed", 0) == [30.0]
+    replay = result.components["svc"].table("replays").iloc[-1]  # the log as it had grown by 40 s
+    assert replay["events"] > 5000
+    assert times(frame, "registered", 0) == [0.0, pytest.approx(40 + replay["duration"])]
+
+
 # ----------------------------------------------------------------------------- golden G9.2 Eureka
 
 

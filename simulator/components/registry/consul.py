@@ -71,9 +71,9 @@ class TtlChecks(_Consul):
         while True:
             yield self.env.timeout(wait)
             wait = heartbeat
-            if instance.generation != generation or not replica.up or registry.instances.get(replica) is not instance:
-                return  # crashed, stopped, deregistered or registered again (another loop passes)
-            if registry.reaches(instance.zone):
+            if instance.generation != generation or registry.instances.get(replica) is not instance:
+                return  # deregistered or registered again (another loop passes)
+            if replica.up and registry.reaches(instance.zone):  # a dead replica passes nothing
                 self._pass(instance)
 
     def _pass(self, instance) -> None:

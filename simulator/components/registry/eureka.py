@@ -78,13 +78,15 @@ class EurekaLeases:
         while True:
             yield self.env.timeout(wait)
             wait = interval
-            if instance.generation != generation or not replica.up:
-                return  # it crashed, stopped or registered again (another loop renews)
-            if not registry.reaches(instance.zone):
-                continue  # lost on the way: not counted
-            if registry.instances.get(replica) is not instance:
-                registry.register(instance.service, replica)  # evicted: 404, so register again
-                return
+            if instance.generation != generation:
+                return  # it registered again (another loop renews)
+            if not replica.up or not registry.reaches(instance.zone):
+                continue  # dead, or lost on the way: not counted
+            current = registry.instances.get(replica)
+            if current is not instance:
+                if current is None and replica.registered:  # evicted: 404, so register again
+                    registry.register(instance.service, replica)
+                return  # (or a retired replica, which cancelled; or registered again meanwhile)
             instance.last_update = self.env.now + self.duration  # Lease.renew(): the 2 × duration quirk
             self.current += 1
 

@@ -72,6 +72,7 @@ class Registry(Component):
         self.service_of: dict[int, int] = {}  # id(replica set) -> service index
         self.crashed_at: dict[Any, float] = {}  # listed replicas crashed, not yet unlisted
         self.unseen_at: dict[Any, float] = {}  # crashed replicas still in some client view
+        self.down: set = set()  # replicas seen going down and not seen restarting
         self.detection, self.propagation = array("d"), array("d")
         self.service_by_replica: dict[Any, int] = {}  # every replica ever registered (watched from then on)
         self.views: ClientViews | None = None
@@ -123,11 +124,15 @@ class Registry(Component):
     def _changed(self, service: int, replica) -> None:
         """A watched replica crashed, stopped or restarted."""
         if replica.up:
+            self.down.discard(replica)
             self.crashed_at.pop(replica, None)
             self.unseen_at.pop(replica, None)
             if replica.registered:
                 self.register(service, replica)
             return
+        if replica in self.down:
+            return  # still down: a restart held back (an event-sourced replica replaying)
+        self.down.add(replica)
         instance = self.instances.get(replica)
         if replica.graceful:
             if instance is not None:

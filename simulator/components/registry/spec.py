@@ -110,7 +110,7 @@ class RegistrySpec(ComponentBase):
     A **graceful stop** (a ``stop`` fault, an autoscaler's scale-down) deregisters the instance at
     once (Consul deregister, Eureka cancel); a **crash** does not: it is listed until detected.
     With ``deregister_critical_service_after`` (Consul, at least 1 minute) an instance critical that
-    long is deregistered. A replica that restarts registers again (and passes at once in ``ttl``).
+    long is deregistered (its agent forgets it: it comes back when its replica restarts). A replica that restarts registers again (and passes at once in ``ttl``).
 
     **Callers** follow a cached view (:class:`Client`): a direct call into a discovered service
     goes to a replica of its cache's view; when that replica is down (or retired) the call is
