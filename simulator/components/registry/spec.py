@@ -154,12 +154,16 @@ class RegistrySpec(ComponentBase):
 
     @model_validator(mode="after")
     def _knobs(self):
-        mine = MODE_KNOBS[self.mode]
-        for knob in self.model_fields_set:
+        mine, given = MODE_KNOBS[self.mode], self.model_fields_set
+        stray: dict[str, list[str]] = {}  # owning modes -> the knobs given, in field order
+        for knob in type(self).model_fields:
             owners = [mode for mode, knobs in MODE_KNOBS.items() if knob in knobs]
-            if owners and knob not in mine:
-                raise ValueError(f"{knob} applies only with mode: {' or '.join(owners)} (this registry's mode is "
-                                 f"{self.mode})")
+            if knob in given and owners and knob not in mine:
+                stray.setdefault(" or ".join(owners), []).append(knob)
+        if stray:
+            raise ValueError("; ".join(f"{', '.join(knobs)} {'applies' if len(knobs) == 1 else 'apply'} only with "
+                                       f"mode: {owners}" for owners, knobs in stray.items())
+                             + f" (this registry's mode is {self.mode})")
         if self.mode == "ttl":
             if self.ttl is None or self.heartbeat is None:
                 raise ValueError("mode: ttl needs ttl (when a check not passed goes critical) and heartbeat "
