@@ -18,6 +18,7 @@ BUILTIN = {
     "broker": "simulator.components.broker",
     "projection": "simulator.components.projection",
     "event_store": "simulator.components.event_store",
+    "kv_store": "simulator.components.kv_store",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 
