@@ -5,8 +5,8 @@ Every replica holds every key (the preference list is the N replicas). A **versi
 tie-break) and the unique value; last-writer-wins keeps the largest.
 
 **Write** at coordinator *c*: *c* does the work, stores the version, and sends it to every
-other replica up that it can reach (it lands there one one-way delay later; its
-acknowledgement is back one round trip later). *c* answers after the ``w``-th fastest
+other replica up that it can reach (it lands there one one-way delay later, plus
+``replication_lag`` when set; its acknowledgement is back one round trip after that). *c* answers after the ``w``-th fastest
 acknowledgement (its own is instant). When fewer than ``w`` replicas are reachable: with
 ``sloppy_quorum`` the write succeeds on those reached (after the last of their
 acknowledgements); without it, it fails at once (``ERROR``, ``unavailable``: not written).
@@ -35,6 +35,7 @@ from __future__ import annotations
 from typing import Any, Generator
 
 from ...core.request import ERROR, OK
+from ...core.sampling import is_zero, sampler
 
 NONE = (float("-inf"), -1, -1)
 """Below every version: what a replica that never saw the key holds."""
@@ -54,6 +55,8 @@ class Dynamo:
         self.seen_before: dict[int, tuple] = {}  # value -> the version its coordinator held when writing it
         self.settled: set[int] = set()  # values superseded by a write that saw them, or already counted lost
         self.acknowledged: set[int] = set()  # values acknowledged to their client
+        self.lag = None if is_zero(self.knobs.replication_lag) else sampler(
+            self.knobs.replication_lag, store.world.rng(f"{store.name}/replication_lag"))
         self.pick = store.world.rng(f"{store.name}/read_from") if self.knobs.read_from == "random" else None
         count = store.count
         self.count = count
@@ -127,6 +130,8 @@ class Dynamo:
         for j in others:
             if j in reached:
                 there, back = mesh.one_way(c, j), mesh.one_way(j, c)
+                if self.lag is not None:
+                    there += self.lag()  # applied (and acknowledged) that much after it arrives
                 self._land(j, key, version, there)
                 if mesh.reaches(j, c):
                     acks.append(there + back)

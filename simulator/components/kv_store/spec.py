@@ -68,7 +68,10 @@ class Dynamo(Strict):
     replica reachable (``gossip_interval``). ``read_repair``: a read that saw divergent
     versions pushes the newest to the replicas that answered with older ones.
     ``anti_entropy_interval``: every interval each pair of replicas that can reach each
-    other reconciles every key (``null``: never).
+    other reconciles every key (``null``: never). ``replication_lag``: how long a replica other
+    than the coordinator takes to apply a write once it arrives (asynchronous apply; its
+    acknowledgement leaves after it): with a large lag and ``w: 1`` a read right after a
+    write finds it only on the coordinator (Bailis' PBS setting, golden G7.2).
     """
 
     r: Annotated[int, Field(ge=1)] = 1
@@ -79,6 +82,7 @@ class Dynamo(Strict):
     read_repair: bool = True
     gossip_interval: PositiveDuration = 1.0
     anti_entropy_interval: PositiveDuration | None = 10.0
+    replication_lag: Distribution = ZERO
 
 
 class KvStoreSpec(ComponentBase):
