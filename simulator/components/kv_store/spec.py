@@ -124,7 +124,7 @@ class KvStoreSpec(ComponentBase):
         *(Counter(n, when=_cp) for n in ("elections", "leader_changes")),
         *(Counter(n, when=_ap) for n in ("conflicting_writes", "lww_lost_writes", "hints_delivered",
                                          "read_repairs", "anti_entropy_repairs")),
-        Ratio("availability", "ok", ("ok", "failed"), headline=True),
+        Ratio("availability", "ok", ("ok", "failed")),
         Ratio("stale_ratio", "stale_reads", ("reads_ok",)),
         *(Share(n, over="zone") for n in ("requests", "succeeded", "stale")),
         Fact("mode", in_words=True), Fact("zone_codes", in_words=True),
