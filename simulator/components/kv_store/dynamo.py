@@ -103,23 +103,22 @@ class Dynamo:
         return sum(1 for k in keys if len({d.get(k, NONE) for d in self.data}) > 1)
 
     # -- operations ----------------------------------------------------------------------------------
-    def serve(self, c: int, kind: str, request) -> Generator[Any, Any, tuple[int, tuple | None]]:
+    def serve(self, c: int, kind: str, request, value: int | None) -> Generator[Any, Any, tuple[int, tuple | None]]:
         """Coordinator *c* serves *request*: ``(status, version)`` (the version written or read)."""
         status = yield from self.store.work(c, kind, request)
         if status != OK:
             return status, None
         if kind == "write":
-            return (yield from self._write(c, request))
+            return (yield from self._write(c, request, value))
         return (yield from self._read(c, request))
 
-    def _write(self, c: int, request) -> Generator[Any, Any, tuple[int, tuple | None]]:
+    def _write(self, c: int, request, value: int) -> Generator[Any, Any, tuple[int, tuple | None]]:
         env, mesh, knobs, key = self.env, self.mesh, self.knobs, request.key
         others = [j for j in range(self.n) if j != c]
         reached = [j for j in others if mesh.up(j) and mesh.reaches(c, j)]
         if not knobs.sloppy_quorum and 1 + len(reached) < knobs.w:
             self.count["unavailable"](env.now)
             return ERROR, None
-        value = self.store.next_value()
         version = (env.now, c, value)
         before = self.data[c].get(key, NONE)
         self.seen_before[value] = before

@@ -136,7 +136,7 @@ class Raft:
         self.since[i], self.timer[i] = self.env.now, self._draw()
 
     # -- operations --------------------------------------------------------------------------------
-    def serve(self, c: int, kind: str, request) -> Generator[Any, Any, tuple[int, tuple | None]]:
+    def serve(self, c: int, kind: str, request, value: int | None) -> Generator[Any, Any, tuple[int, tuple | None]]:
         """Coordinator *c* serves *request* (``kind`` read or write): ``(status, version)``."""
         env, mesh, store = self.env, self.mesh, self.store
         start = env.now
@@ -170,7 +170,7 @@ class Raft:
         if not mesh.up(leader):
             return ERROR, None
         if kind == "write":
-            version = (env.now, leader, store.next_value())
+            version = (env.now, leader, value)
             self.state[request.key] = version
         else:
             version = self.state.get(request.key)

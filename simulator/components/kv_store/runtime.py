@@ -16,8 +16,10 @@ back; a partition cutting either way loses it (``TIMEOUT`` after
 when it returned a version older than the newest write of its key acknowledged to a client
 before the read was invoked. Record tables: ``history`` (one row per operation of the first
 ``history_keys`` keys: ``process`` = request id, ``key``, ``kind`` 0 read / 1 write,
-``value`` written or read (NaN: nothing), ``invoke``, ``complete``, ``outcome`` 0 ok / 1 fail
-(it did not happen) / 2 info (unknown: a write that timed out or crashed), ``zone``), and
+``value`` written (drawn at the invoke) or read (NaN: nothing), ``invoke``, ``complete``,
+``outcome`` 0 ok / 1 fail (it did not happen) / 2 info (unknown: a write that timed out),
+``zone``, ``version`` (a write that took effect: its last-writer-wins time, CP: its commit
+time)), and
 ``zones`` (per caller zone at the end: ``zone``, ``requests``, ``ok``, ``availability``,
 ``latency_mean``, ``latency_p50``, ``latency_p99`` of those answered OK, ``stale_reads``).
 """
@@ -37,7 +39,7 @@ from .dynamo import Dynamo
 from .mesh import Mesh
 from .raft import Raft
 
-HISTORY_FIELDS = ("process", "key", "kind", "value", "invoke", "complete", "outcome", "zone")
+HISTORY_FIELDS = ("process", "key", "kind", "value", "invoke", "complete", "outcome", "zone", "version")
 ZONE_FIELDS = ("zone", "requests", "ok", "availability", "latency_mean", "latency_p50", "latency_p99",
                "stale_reads")
 KINDS = {"read": 0, "write": 1}
@@ -87,6 +89,7 @@ class KvStore(Component):
         self.add_history = log.table("history", HISTORY_FIELDS, summary="count")
         self.add_zone = log.table("zones", ZONE_FIELDS, summary="keep")
         self.history_keys: set[int] = set()
+        self.history: list[tuple] = []  # the table's rows, kept in every records mode (the checker reads them)
         self.all_keys: set[int] = set()
         self.mode = Raft(self) if spec.mode == "cp" else Dynamo(self)
 
@@ -143,6 +146,7 @@ class KvStore(Component):
         env, kind, key = self.env, call.kind, request.key
         invoke = env.now
         floor = self.acked.get(key) if kind == "read" else None
+        value = self.next_value() if kind == "write" else None  # drawn at the invoke: a write that fails has one too
         status, version = ERROR, None
         try:
             c = self._coordinator(call.zone)
@@ -157,7 +161,7 @@ class KvStore(Component):
                 if not self.links.reachable(call.zone, there):
                     status = yield from self._lost()
                 else:
-                    status, version = yield from self.mode.serve(c, kind, request)
+                    status, version = yield from self.mode.serve(c, kind, request, value)
                     if not self.links.reachable(there, call.zone):
                         status = yield from self._lost()
                     else:
@@ -165,12 +169,12 @@ class KvStore(Component):
                         if delay:
                             yield env.timeout(delay)
         except (simpy.Interrupt, GeneratorExit):
-            self._done(call, request, invoke, TIMEOUT, None, floor)
+            self._done(call, request, invoke, TIMEOUT, None, floor, value)
             raise
-        self._done(call, request, invoke, status, version, floor)
+        self._done(call, request, invoke, status, version, floor, value)
         return status
 
-    def _done(self, call: Call, request, invoke: float, status: int, version, floor) -> None:
+    def _done(self, call: Call, request, invoke: float, status: int, version, floor, value) -> None:
         now, count, share, key = self.env.now, self.count, self.shares[call.code], request.key
         reading = call.kind == "read"
         count["reads" if reading else "writes"](now)
@@ -205,8 +209,11 @@ class KvStore(Component):
                 outcome = OUTCOME_INFO
             else:
                 outcome = OUTCOME_FAIL
-            value = np.nan if version is None else version[2]
-            self.add_history(request.id, key, KINDS[call.kind], value, invoke, now, outcome, call.code)
+            if reading:
+                value = np.nan if version is None else version[2]
+            stamp = version[0] if version is not None and not reading else np.nan
+            self.add_history(request.id, key, KINDS[call.kind], value, invoke, now, outcome, call.code, stamp)
+            self.history.append((request.id, key, call.kind, value, invoke, now, outcome, stamp))
 
     # -- the end -------------------------------------------------------------------------------------
     def finish(self, now: float) -> None:
