@@ -16,6 +16,9 @@ from ...scenario.kinds import ComponentBase
 from ...scenario.model import ZERO
 from ...scenario.types import Name, PositiveDuration, Strict
 
+MAX_REPLICAS = 1_000
+"""At most this many replicas (every replica holds every key; anti-entropy compares every pair)."""
+MAX_HISTORY_KEYS = 1_000_000
 OPERATIONS = ("read", "write")
 """What callers may name: ``read`` and ``write`` of the request's key."""
 
@@ -143,7 +146,7 @@ class KvStoreSpec(ComponentBase):
     Facts: the leader at the end (CP, replica index; None: none), the keys on which the
     replicas still disagree at the end (AP), the keys in the history and in all."""
     store = True
-    replicas: Annotated[list[Name], Field(min_length=1, description="one zone per replica")]
+    replicas: Annotated[list[Name], Field(min_length=1, max_length=MAX_REPLICAS, description="one zone per replica")]
     mode: Literal["cp", "ap"] = "cp"
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None
@@ -152,7 +155,7 @@ class KvStoreSpec(ComponentBase):
     cp: Raft | None = None
     ap: Dynamo | None = None
     request_timeout: PositiveDuration = 2.0
-    history_keys: Annotated[int, Field(ge=0)] = 1000
+    history_keys: Annotated[int, Field(ge=0, le=MAX_HISTORY_KEYS)] = 1000
 
     @model_validator(mode="after")
     def _mode_knobs(self):
