@@ -175,6 +175,8 @@ def _grade_value(check):
             return present.money(value)
         if check.unit == "req/s":
             return present.rate(value)
+        if check.kind == "slo" and check.metric:
+            return present.metric_value(check.metric, value)
         if check.kind == "slo":
             return present.percent(value, 2)
         return present.number(value, 6)

@@ -125,5 +125,8 @@ def _pair_faults(events, end: float) -> list[dict]:
         else:
             rows = open_faults.get(key) or []
             if rows:
-                rows.pop(0)["end"] = e.time
+                row = rows.pop(0)
+                row["end"] = e.time
+                if e.outcome:
+                    row["detail"] = f"{row['detail']}, {e.outcome}" if row["detail"] else e.outcome
     return out

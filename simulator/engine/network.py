@@ -10,9 +10,9 @@ a load balancer's forward) goes through the :class:`Hop` of its (from-zone, to-z
 compiled once by :class:`Hops`: a list of stages, outermost first, each wrapping the
 visit of the target. A stage (:class:`HopStage`) sees the request on its way there and
 the status on its way back; :data:`STAGES` lists the factories that make a hop's stages,
-in order: :class:`LinkDelay` (the link's delay both ways, latency faults included), then
-:class:`Cut` (a link a partition may cut: messages lost); mTLS handshakes and trace spans
-are stages to come. A hop whose only stage is the delay compiles to one closure that yields the two
+in order: :class:`Cut` (a link a partition may cut: messages lost), then :class:`LinkDelay`
+(the link's delay both ways, latency faults included); mTLS handshakes and trace spans are
+stages to come. A hop whose only stage is the delay compiles to one closure that yields the two
 delays around the visit (no extra generator level, no extra event); a hop with no stage
 is the visit itself.
 
@@ -187,9 +187,9 @@ class Cut:
 
     A request lost on the way there never reaches the callee; a reply lost on the way back
     leaves the callee's work done (and its effects) and the caller without an answer. Either
-    way the caller hears nothing: it waits ``network.unreachable_timeout`` and the call ends
-    as a ``TIMEOUT`` (a caller's own shorter ``timeout`` gives up first). The cut is looked
-    at when the message would cross (after the link's delay there, when the reply leaves).
+    way the caller hears nothing: the call ends as a ``TIMEOUT`` ``network.unreachable_timeout``
+    after the request was sent (a caller's own shorter ``timeout`` gives up first). The cut is
+    looked at when the request leaves and when the reply arrives (this stage is outermost).
     """
 
     __slots__ = ("env", "links", "there", "back", "lost")
@@ -200,20 +200,21 @@ class Cut:
         self.there, self.back = (a, b), (b, a)
         self.lost = lost  # [messages lost], shared by every cut stage of the run
 
-    def _unanswered(self):
+    def _unanswered(self, sent: float):
         self.lost[0] += 1
-        yield self.env.timeout(self.links.network.unreachable_timeout)
+        yield self.env.timeout(max(0.0, sent + self.links.network.unreachable_timeout - self.env.now))
         return TIMEOUT
 
     def wrap(self, inner: Visit) -> Visit:
-        cuts, there, back = self.links.cuts, self.there, self.back
+        env, cuts, there, back = self.env, self.links.cuts, self.there, self.back
 
         def across(request, *where):
+            sent = env.now
             if cuts and there in cuts:
-                return (yield from self._unanswered())
+                return (yield from self._unanswered(sent))
             status = yield from inner(request, *where)
             if cuts and back in cuts:
-                return (yield from self._unanswered())
+                return (yield from self._unanswered(sent))
             return status
 
         return across
@@ -238,7 +239,7 @@ def cut(env, links: Links, a: str | None, b: str | None) -> Cut | None:
     return Cut(env, links, a, b, links.lost)
 
 
-STAGES: list[Callable[..., HopStage | None]] = [link_delay, cut]
+STAGES: list[Callable[..., HopStage | None]] = [cut, link_delay]
 """The stage factories of every hop, outermost first: ``factory(env, links, from_zone, to_zone)``."""
 
 

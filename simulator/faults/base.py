@@ -35,6 +35,10 @@ class Fault:
         """(target, detail) for the fault records."""
         return getattr(self.spec, "target", ""), ""
 
+    def outcome(self) -> str:
+        """What the fault did, said when it ends (added to its record's detail); ``""``: nothing to say."""
+        return ""
+
     def schedule(self, world: "Context"):
         env = world.env
         if self.spec.at > env.now:
@@ -45,4 +49,4 @@ class Fault:
         yield env.timeout(self.spec.for_)
         self.revert(world)
         target, detail = self.describe()  # again: the end may say what the fault did
-        world.recorder.fault(env.now, "end", self.kind, target, detail)
+        world.recorder.fault(env.now, "end", self.kind, target, detail, self.outcome())

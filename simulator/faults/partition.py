@@ -65,10 +65,10 @@ class Partition(Fault):
 
     def describe(self) -> tuple[str, str]:
         arrow = " -/-> " if self.spec.one_way else " | "
-        details = ["one way"] if self.spec.one_way else []
-        if hasattr(self, "lost"):
-            details.append(f"{self.lost} messages lost")
-        return arrow.join(",".join(side) for side in self.spec.sides), ", ".join(details)
+        return arrow.join(",".join(side) for side in self.spec.sides), ("one way" if self.spec.one_way else "")
+
+    def outcome(self) -> str:
+        return f"{self.lost:,} messages lost"
 
 
 SPEC, RUNTIME = PartitionFault, Partition

@@ -30,7 +30,7 @@ from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
 from ..scenario.model import Scenario
 from ..scenario.source import read_yaml
-from .feedback import diagnose, explain_slo_failure
+from .feedback import diagnose, explain_component_failure, explain_slo_failure
 from .platform import impose, violations
 from .report import CheckResult, GradeReport
 from ..cost import hourly_cost, instances
@@ -148,7 +148,7 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
     target = slo.target if slo.recovery is None else slo.recovery.within
     if not runs:
         return _result(check, False, ["cannot be measured: your design does not fit the lab"] + interface_problems,
-                       target=target, unit=unit)
+                       target=target, unit=unit, metric=slo.metric)
     summaries = [r.summary() for r in runs]
     measured = [measure(objective, r, s) for r, s in zip(runs, summaries)]
     values = [v for v, _ in measured]
@@ -156,14 +156,21 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
         why = next((u for _, u in measured if u), None)
         nothing = ("not back within target by the end of the run" if slo.recovery is not None
                    else "nothing was measured (no successful request of this kind)")
-        return _result(check, False, [why or nothing], target=target, unit=unit)
+        return _result(check, False, [why or nothing], target=target, unit=unit, metric=slo.metric)
     verdict = judge(objective, values)
     bound = verdict.confidence_bound
-    feedback = [] if verdict.met else (explain_slo_failure(slo, runs, summaries, bound) if explained(slo) else
-                                       [f"{objective.name}: the 95% confidence bound over {len(runs)} runs is "
-                                        f"{bound:.4g} {unit}, the target {objective.target:.4g} {unit}".rstrip()])
+    if verdict.met:
+        feedback = []
+    elif explained(slo):
+        feedback = explain_slo_failure(slo, runs, summaries, bound)
+    elif slo.component is not None:
+        feedback = explain_component_failure(slo, runs, summaries, bound)
+    else:
+        feedback = [f"{objective.name}: the 95% confidence bound over {len(runs)} runs is "
+                    f"{present.metric_value(slo.metric, bound)}, the target "
+                    f"{present.metric_value(slo.metric, objective.target)}"]
     return _result(check, verdict.met, feedback, value=verdict.mean, bound=bound, target=target,
-                   margin=verdict.margin, unit=unit)
+                   margin=verdict.margin, unit=unit, metric=slo.metric)
 
 
 def explained(slo: Any) -> bool:

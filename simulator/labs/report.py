@@ -25,6 +25,7 @@ class CheckResult:
     margin: float | None = None  # how far inside (+) or outside (−) the target the bound is
     unit: str = ""
     feedback: list[str] = field(default_factory=list)
+    metric: str = ""  # an SLO check's metric: how its numbers read (a count, a share, a duration)
 
 
 @dataclass

@@ -75,14 +75,18 @@ def reached_by(scenario: Scenario, entry: str, operation: str) -> set[str]:
 
 @rule("operations_served_by")
 def operations_served_by(scenario: Scenario, value: Any) -> list[str]:
-    """``{operation: component}``: each entry operation must reach that component (proper boundaries)."""
+    """``{operation: component or [components]}``: each entry operation must reach them, on some path,
+    synchronously or not (proper boundaries)."""
     problems = []
-    for op, component in value.items():
+    for op, wanted in value.items():
         entries = [w.entry for w in scenario.workload if op in w.operations()]
         if not entries:
             problems.append(f"no workload sends {op!r}")
-        elif not any(component in reached_by(scenario, entry, op) for entry in entries):
-            problems.append(f"{op!r} is not served by {component!r}")
+            continue
+        reached = set().union(*(reached_by(scenario, entry, op) for entry in entries))
+        for component in [wanted] if isinstance(wanted, str) else wanted:
+            if component not in reached:
+                problems.append(f"{op!r} is not served by {component!r}")
     return problems
 
 
@@ -221,4 +225,25 @@ def served_on_every_path(scenario: Scenario, value: Any) -> list[str]:
             if missing:
                 problems.append(f"not every {op!r} request reaches {', '.join(map(repr, missing))} "
                                 f"(from {entry!r}; a branch or a shortcut skips it)")
+    return problems
+
+
+# ----------------------------------------------------------------------------- Lab 3: event-driven
+
+
+@rule("consumes")
+def consumes(scenario: Scenario, value: Any) -> list[str]:
+    """``{component.operation: broker.topic}``: a consumer group of that topic delivers to that operation
+    (the work happens from the events, asynchronously, not in a call on the request's path)."""
+    problems = []
+    for consumer, source in value.items():
+        broker, _, topic = source.partition(".")
+        spec = scenario.components.get(broker)
+        topics = getattr(spec, "topics", None)
+        if spec is None or topics is None or topic not in topics:
+            problems.append(f"there is no broker topic {source!r} (a broker {broker!r} with a topic {topic!r})")
+            continue
+        if not any(group.consumer == consumer for group in topics[topic].groups.values()):
+            problems.append(f"no consumer group of {source} delivers to {consumer!r}: add one "
+                            f"(groups: {{<name>: {{consumer: {consumer}}}}})")
     return problems

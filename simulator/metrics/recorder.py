@@ -116,6 +116,7 @@ class FaultEvent:
     kind: str
     target: str
     detail: str = ""
+    outcome: str = ""  # at the end: what the fault did ("312 messages lost")
 
 
 class Recorder:
@@ -153,5 +154,5 @@ class Recorder:
     def scaled(self, time: float, component: str, current: int, desired: int, metric: float) -> None:
         self.scaling.append(ScalingEvent(time, component, current, desired, metric))
 
-    def fault(self, time: float, phase: str, kind: str, target: str, detail: str = "") -> None:
-        self.faults.append(FaultEvent(time, phase, kind, target, detail))
+    def fault(self, time: float, phase: str, kind: str, target: str, detail: str = "", outcome: str = "") -> None:
+        self.faults.append(FaultEvent(time, phase, kind, target, detail, outcome))

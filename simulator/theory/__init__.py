@@ -43,6 +43,10 @@ One module per topic, every name re-exported here (``simulator.theory.mmc`` and
   M/G/1, M/D/1, Little's law, sizing for a waiting probability);
 * :mod:`~simulator.theory.networks` — Jackson networks, tandem lines, MVA;
 * :mod:`~simulator.theory.reliability` — availability and fan-out tails;
+* :mod:`~simulator.theory.availability` — availability arithmetic under the short names
+  (``serial``, ``parallel``, ``k_of_n``, ``majority_quorum``, ``steady_state``,
+  ``nines_downtime``) and the partial-quorum stale-read probability (PBS,
+  ``availability.stale_read_probability``; not the projection one re-exported here);
 * :mod:`~simulator.theory.load_balancing` — random, round robin, the supermarket model;
 * :mod:`~simulator.theory.placement` — consistent-hashing shares and keys moved;
 * :mod:`~simulator.theory.messaging` — consumer lag, auto-commit duplicates, ``acks=all``,
@@ -60,6 +64,7 @@ from ..caching.theory import (
     che_characteristic_time, fifo_hit_ratio, lfu_hit_ratio, lru_hit_ratio, stampede_origin_loads,
     ttl_hit_ratio, ttl_hit_ratio_after_access, ttl_hit_ratio_after_write, zipf_popularity,
 )
+from .availability import k_of_n, majority_quorum, nines_downtime, steady_state
 from .event_sourcing import (
     conflict_probability, conflict_ratio, expected_recovery_time, lost_update_probability, recovery_time,
     replayed_events,
@@ -89,7 +94,8 @@ __all__ = [
     "mm1", "mm1_sojourn_quantile", "mmc", "mmc_wait_tail", "mmck", "mg1", "md1",
     "hyperexponential_scv", "jackson", "tandem", "mva", "littles_law_L",
     "availability_serial", "availability_parallel", "availability_k_of_n",
-    "availability_from_mtbf", "fanout_tail_probability", "per_leaf_quantile_for",
+    "availability_from_mtbf", "k_of_n", "majority_quorum", "steady_state", "nines_downtime",
+    "fanout_tail_probability", "per_leaf_quantile_for",
     "servers_for_wait_probability",
     "random_routing_response_time", "round_robin_response_time", "supermarket_response_time",
     "supermarket_tail", "ring_share_cv", "mod_n_keys_moved", "consistent_keys_moved",

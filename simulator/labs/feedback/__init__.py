@@ -30,11 +30,14 @@ How "while it was broken" is found, in the first replication:
 
 One module per step, every name re-exported here: :mod:`~.broken` (where and when it
 broke), :mod:`~.causes` (what broke it, one failed check's lines) and :mod:`~.diagnosis`
-(each distinct cause once per report).
+(each distinct cause once per report). An objective on a component's metric (lost
+messages, stale reads, half-done sagas) is explained from that component's own records
+instead (:mod:`~.components`).
 """
 
 from __future__ import annotations
 
 from .broken import BUCKETS, MIN_REQUESTS, QUANTILE, SATURATED, Broken, find_broken
 from .causes import Cause, cause_lines, explain_slo_failure, find_causes
+from .components import EXPLAINERS, explain_component_failure
 from .diagnosis import diagnose
