@@ -260,6 +260,44 @@ def test_the_history_is_bounded_by_history_keys():
     assert history.key.nunique() == 7 and book(result)["history_keys_recorded"] == 7
 
 
+# ----------------------------------------------------------------------------- the consistency checker (golden G10.2)
+
+
+@pytest.mark.parametrize("replicas, heal, crash", [
+    (["left"] * 3 + ["right"] * 2, None, False),          # the leader on the majority side, never healed
+    (["right"] + ["left"] * 3 + ["right"], "8s", False),   # the leader starts on the minority side; heal at 8 s
+    (["left"] * 3 + ["right"] * 2, "6s", True),            # and a leader crash after the heal
+])
+def test_g10_2_cp_histories_are_never_flagged(replicas, heal, crash):
+    """Golden G10.2: on histories produced in CP mode the checker never flags anything, whatever
+    the partition and the leader changes did; and an SLO can require it."""
+    sc = split_scenario("cp", heal=heal, duration="16s")
+    doc = sc.model_dump(by_alias=True, exclude_none=True)
+    doc["components"]["book"]["replicas"] = replicas
+    if crash:
+        doc["faults"].append({"kind": "crash", "target": "book", "replicas": 1, "at": "10s", "for": "3s"})
+    doc["slos"] = [{"name": "linearizable", "component": "book", "metric": "linearizable", "min": 1}]
+    summary = simulate(Scenario.model_validate(doc)).summary()
+    b = book_of(summary)
+    assert b["linearizable"] == 1 and b["linearizability_violations"] == 0, b["consistency_examples"]
+    assert b["ryw_violations"] == b["monotonic_read_violations"] == 0
+    assert b["consistency_keys_checked"] == 50 and b["consistency_examples"] == "none"
+    assert summary["slos"][0]["passed"] is True
+
+
+def test_g10_2_ap_histories_under_a_partition_are_flagged_with_an_example():
+    summary = simulate(split_scenario("ap", duration="12s")).summary()
+    b = book_of(summary)
+    assert b["linearizable"] == 0 and b["linearizability_violations"] > 0
+    assert "not linearizable" in b["consistency_examples"]
+    assert b["counts"]["stale_reads"] > 0
+
+
+def test_without_a_history_there_is_no_verdict():
+    b = book(simulate(split_scenario("ap", duration="6s", history_keys=0)))
+    assert "linearizable" not in b and b["history_keys_recorded"] == 0
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

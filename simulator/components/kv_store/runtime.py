@@ -22,6 +22,8 @@ before the read was invoked. Record tables: ``history`` (one row per operation o
 time)), and
 ``zones`` (per caller zone at the end: ``zone``, ``requests``, ``ok``, ``availability``,
 ``latency_mean``, ``latency_p50``, ``latency_p99`` of those answered OK, ``stale_reads``).
+At the end the history is checked (:mod:`.verdict`): ``linearizable`` and the violation
+counts and examples are facts of the summary.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..station import Station
 from .dynamo import Dynamo
 from .mesh import Mesh
 from .raft import Raft
+from .verdict import verdict
 
 HISTORY_FIELDS = ("process", "key", "kind", "value", "invoke", "complete", "outcome", "zone", "version")
 ZONE_FIELDS = ("zone", "requests", "ok", "availability", "latency_mean", "latency_p50", "latency_p99",
@@ -227,6 +230,8 @@ class KvStore(Component):
             facts["divergent_keys"] = self.mode.divergent_keys()
         facts["history_keys_recorded"] = len(self.history_keys)
         facts["history_keys_total"] = len(self.all_keys)
+        if self.spec.history_keys:
+            facts.update(verdict(self.history))
         for code, latencies in enumerate(self.latencies):
             self._zone_row(code, np.frombuffer(latencies, dtype=float) if latencies else np.zeros(0))
 

@@ -31,6 +31,10 @@ def _ap(spec, scenario) -> bool:
     return spec.mode == "ap"
 
 
+def _checked(spec, scenario) -> bool:
+    return spec.history_keys > 0
+
+
 class Work(Strict):
     """The time one replica's worker spends on the operation (the leader's in CP, the coordinator's in AP)."""
 
@@ -116,8 +120,9 @@ class KvStoreSpec(ComponentBase):
 
     ``request_timeout``: how long a coordinator waits for a forward, a majority or its
     acknowledgements before it answers ``TIMEOUT`` (a write's outcome is then unknown).
-    ``history_keys``: the history (one row per operation, for consistency checks) records
-    the operations of the first ``history_keys`` keys the store sees (every operation of each).
+    ``history_keys``: the history (one row per operation) records the operations of the
+    first ``history_keys`` keys the store sees (every operation of each); the consistency
+    checker checks them all when the run ends (0: no history, no check).
     """
 
     kind: Literal["kv_store"] = "kv_store"
@@ -133,6 +138,9 @@ class KvStoreSpec(ComponentBase):
         Fact("mode", in_words=True), Fact("zone_codes", in_words=True),
         Fact("leader", when=_cp), Fact("divergent_keys", when=_ap),
         Fact("history_keys_recorded"), Fact("history_keys_total"),
+        *(Fact(n, when=_checked) for n in ("linearizable", "linearizability_violations", "ryw_violations",
+                                           "monotonic_read_violations", "consistency_keys_checked")),
+        Fact("consistency_examples", in_words=True, when=_checked),
     )
     """Counters (window): requests by operation, answered OK and not (``failed`` =
     ``unavailable`` — rejected at once: no leader, too few replicas for ``w``/``r`` — plus
@@ -144,7 +152,10 @@ class KvStoreSpec(ComponentBase):
     reads and by anti-entropy. Shares per caller zone (``requests:<i>``, ``succeeded:<i>``,
     ``stale:<i>``; ``i`` is the zone's index in ``network.zones``, ``zone_codes`` names them).
     Facts: the leader at the end (CP, replica index; None: none), the keys on which the
-    replicas still disagree at the end (AP), the keys in the history and in all."""
+    replicas still disagree at the end (AP), the keys in the history and in all, and the
+    consistency checker's verdict on the history (``history_keys`` > 0): ``linearizable``
+    (1 / 0; None: unknown, a key's search ran out of budget), keys violating it, reads that
+    broke read-your-writes and monotonic reads, keys checked, minimal examples in words."""
     store = True
     replicas: Annotated[list[Name], Field(min_length=1, max_length=MAX_REPLICAS, description="one zone per replica")]
     mode: Literal["cp", "ap"] = "cp"
