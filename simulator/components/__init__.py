@@ -19,6 +19,7 @@ BUILTIN = {
     "projection": "simulator.components.projection",
     "event_store": "simulator.components.event_store",
     "registry": "simulator.components.registry",
+    "kv_store": "simulator.components.kv_store",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 
