@@ -217,6 +217,13 @@ def test_a_million_closed_loop_users_are_refused():
     assert any("workload.0.arrivals.users" in m and "100,000" in m for m in problems(text))
 
 
+def test_a_400_digit_count_of_users_is_refused_not_a_crash():
+    """The fuzzer's mutant (users = 10**400): the request estimate must not overflow a float."""
+    text = VALID.replace('arrivals: {kind: poisson, rate: "${arrival_rate}"}',
+                         "arrivals: {kind: closed, users: 1" + "0" * 400 + ", think: 7s}")
+    assert any("workload.0.arrivals.users" in m and "100,000" in m for m in problems(text))
+
+
 @pytest.mark.parametrize("value", ["1" + "0" * 400, "1" + "0" * 400 + "s"])
 def test_a_number_of_four_hundred_digits_is_refused_shortly(value):
     done = cli("validate", str(MM1), "--set", f"duration={value}")

@@ -18,6 +18,8 @@ BUILTIN = {
     "broker": "simulator.components.broker",
     "projection": "simulator.components.projection",
     "event_store": "simulator.components.event_store",
+    "registry": "simulator.components.registry",
+    "kv_store": "simulator.components.kv_store",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

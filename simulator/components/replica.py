@@ -159,7 +159,9 @@ class ReplicaSet:
     """The replicas of one component and how a direct call picks one (round robin over those up).
 
     Service discovery is ideal for direct calls: a replica that is down or not registered
-    gets nothing. A load balancer in front does its own picking with its own view of health.
+    gets nothing; unless a registry serves the set (``discovery``, a service's ``discovery:``):
+    then the registry replaces ``pick`` with its clients' views and hears of every
+    :meth:`register` and :meth:`retire`. A load balancer in front does its own picking with its own view of health.
     Replicas can be added (registered once ready) and retired at run time; ``version``
     changes whenever the registered set does, so pickers can cache what they derive from it.
     Every replica, those added later too, has ``vcpus`` CPUs (``None``: one per worker).
@@ -178,6 +180,7 @@ class ReplicaSet:
                                  vcpus) for i in range(count)]
         self.version = 0
         self._next = 0
+        self.discovery = None  # the registry (components.registry) that replaced pick, if any
         if count == 1:
             self.pick = self._only  # the common case needs no rotation
 
@@ -198,17 +201,22 @@ class ReplicaSet:
                           self.speed, self.vcpus)
         replica.registered = False
         self.replicas.append(replica)
-        self.pick = ReplicaSet.pick.__get__(self)
+        if self.discovery is None:
+            self.pick = ReplicaSet.pick.__get__(self)
         return replica
 
     def register(self, replica: Replica) -> None:
         replica.registered = True
         self.version += 1
+        if self.discovery is not None:
+            self.discovery.registered(self, replica)
 
     def retire(self, replica: Replica) -> None:
         """Take *replica* out of discovery; work it holds finishes."""
         replica.registered = False
         self.version += 1
+        if self.discovery is not None:
+            self.discovery.retired(self, replica)
 
     def pick(self) -> Replica | None:
         replicas = self.replicas

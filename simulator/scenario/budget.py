@@ -53,7 +53,8 @@ def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
     for i, w in enumerate(scenario.workload):
         if isinstance(w.arrivals, Closed):
             think = w.arrivals.think.mean()
-            out.append((i, w.arrivals.users * scenario.duration / think if think > 0 else 0.0))
+            users = w.arrivals.users if w.arrivals.users < 1e300 else math.inf  # a 400-digit count overflows a float
+            out.append((i, users * scenario.duration / think if think > 0 else 0.0))
         else:
             out.append((i, integral(w.arrivals.rate, w.profile, scenario.duration)))
     return out

@@ -149,6 +149,8 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
     declared = set(net.zones)
     used: list[tuple[Path, str]] = [(("components", n, "zone"), s.zone) for n, s in scenario.components.items() if s.zone]
     used += [(("workload", i, "zone"), w.zone) for i, w in enumerate(scenario.workload) if w.zone]
+    used += [(("components", n, *path), z) for n, s in scenario.components.items()  # a kind spread over zones
+             for path, z in getattr(s, "placed_zones", list)()]
     used += [(("network", "links", i, "between", j), z) for i, l in enumerate(net.links) for j, z in enumerate(l.between)]
     used += [(("faults", i, "between", j), z) for i, f in enumerate(scenario.faults)
              for j, z in enumerate(getattr(f, "between", []))]

@@ -8,11 +8,12 @@ from pydantic import Field, model_validator
 
 from ...metrics.descriptors import Fact, Metric
 from ...scenario.distributions import Const, Distribution
-from ...scenario.kinds import ComponentBase, Problems
+from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
 from ...scenario.source import Path
 from ...scenario.model import Operation
 from ...scenario.types import Duration, Name, PositiveDuration, Strict
 from ..event_store.spec import REPLAY_METRICS, EventSourced
+from ..registry.spec import OPERATION as REGISTER, discovery_problems
 
 
 class Autoscaling(Strict):
@@ -92,6 +93,11 @@ class ServiceSpec(ComponentBase):
     steps with ``via: outbox`` write to. ``event_sourced`` rebuilds each replica's state
     from an event store on start and after a crash, down meanwhile
     (:class:`~simulator.components.event_store.spec.EventSourced`).
+
+    ``discovery`` names a registry (``kind: registry``) its replicas register with; direct calls
+    into it then follow the registry's client views, stale ones included
+    (:class:`~simulator.components.registry.spec.RegistrySpec`). Without it discovery is ideal:
+    a direct call reaches only replicas that are up, at once.
     """
 
     kind: Literal["service"] = "service"
@@ -112,6 +118,7 @@ class ServiceSpec(ComponentBase):
     autoscaling: Autoscaling | None = None
     outbox: Outbox | None = None
     event_sourced: EventSourced | None = None
+    discovery: Name | None = None
     operations: Annotated[dict[Name, Operation], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -135,9 +142,19 @@ class ServiceSpec(ComponentBase):
         return self.capacity - self.workers if self.capacity is not None else self.queue
 
     def check(self, name: str, components) -> Problems:
-        if self.event_sourced is None:
+        problems: Problems = []
+        if self.event_sourced is not None:
+            problems += self.event_sourced.check(("components", name, "event_sourced"), components)
+        if self.discovery is not None:
+            problems += discovery_problems(("components", name, "discovery"), self.discovery, components)
+        return problems
+
+    def implicit_calls(self, components) -> list[ImplicitCall]:
+        """With ``discovery``: its replicas register with the registry (an edge of the diagram; no request's call)."""
+        if self.discovery is None or getattr(components.get(self.discovery), "kind", None) != "registry":
             return []
-        return self.event_sourced.check(("components", name, "event_sourced"), components)
+        return [ImplicitCall(operation="<discovery>", target=self.discovery, target_operation=REGISTER, sync=False,
+                             field="discovery")]
 
     def fault_units(self) -> tuple[int, str]:
         replicas = self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas

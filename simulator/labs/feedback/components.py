@@ -187,3 +187,27 @@ def _half_done(component: str, result: "Result", summary: dict[str, Any]) -> lis
                      f"retry (max_attempts, backoff × multiplier): the attempts must outlast the longest "
                      f"failure a compensation can meet (golden §12)")
     return lines
+
+
+# -- replicated stores ---------------------------------------------------------------------------------------
+
+@explains("kv_store", "linearizable", "linearizability_violations", "stale_ratio", "stale_reads")
+def _not_linearizable(component: str, result: "Result", summary: dict[str, Any]) -> list[str]:
+    mine = summary["components"][component]
+    counts = mine.get("counts", {})
+    checked = mine.get("consistency_keys_checked")
+    lines = [f"in the first run {mine.get('linearizability_violations', 0):,} of {checked:,} keys checked have a "
+             f"history no single order of operations explains, and {counts.get('stale_reads', 0):,} reads returned "
+             f"a value older than a write acknowledged before them"]
+    example = str(mine.get("consistency_examples") or "").split(" | ")[0]
+    if example:
+        lines.append(f"for example, {example}")
+    faults = [f"the partition {e['target']} ({present.latency(e['start'])}–{present.latency(e['end'])})"
+              for e in result.fault_events if e["kind"] == "partition"]
+    if mine.get("mode") == "ap":
+        where = f" during {_listed(faults)}" if faults else ""
+        lines.append(f"mode ap answers on both sides{where}: each side takes writes the other cannot see, and "
+                     f"last-writer-wins merges them after the heal ({counts.get('lww_lost_writes', 0):,} acknowledged "
+                     f"writes lost); only a majority quorum (mode: cp) keeps one order of writes, at the price of "
+                     f"the minority side's availability (golden §10, G10.1)")
+    return lines
