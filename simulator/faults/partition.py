@@ -46,7 +46,8 @@ class PartitionFault(FaultBase):
 
 
 class Partition(Fault):
-    """Cuts the links between the sides at ``at``, heals them ``for`` later; counts the messages lost."""
+    """Cuts the links between the sides at ``at``, heals them ``for`` later; says how many messages were lost
+    at cut links while it lasted (calls and replies, and a store's own messages across zones)."""
 
     kind = "partition"
 

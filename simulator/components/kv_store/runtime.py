@@ -85,7 +85,7 @@ class KvStore(Component):
         self.zones = list(spec.replicas)
         self.local = {z: [i for i, rz in enumerate(self.zones) if rz == z] for z in set(self.zones)}
         self.links = world.links
-        self.mesh = Mesh(world.links, self.zones, self.replicas.replicas, self.count["messages_lost"], env)
+        self.mesh = Mesh(world.links, self.zones, self.replicas.replicas, self._message_lost, env)
         self.values = 0
         self.acked: dict[int, tuple] = {}  # key -> the newest version acknowledged to a client
         self.calls: dict[tuple[str, str | None], Call] = {}
@@ -140,8 +140,12 @@ class KvStore(Component):
                 return i
         return None
 
+    def _message_lost(self, now: float) -> None:
+        self.count["messages_lost"](now)
+        self.world.links.lost[0] += 1  # the partition's record counts every message a cut dropped
+
     def _lost(self) -> Generator[Any, Any, int]:
-        self.count["messages_lost"](self.env.now)
+        self._message_lost(self.env.now)
         yield self.env.timeout(self.world.scenario.network.unreachable_timeout)
         return TIMEOUT
 
