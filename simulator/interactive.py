@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = ["PLOTS", "explore", "run_and_summarise", "run_sets", "slider_bounds", "summary_line"]
 
-#: chart name accepted by :func:`explore` → the :class:`~simulator.Result` method drawing it
-PLOTS = {"latency": "plot_latency", "throughput": "plot_throughput", "components": "plot_components",
-         "distribution": "plot_distribution", "replicas": "plot_replicas", "hit_ratio": "plot_hit_ratio"}
+#: chart name accepted by :func:`explore` → what it draws, ``result.plot.<name>()`` (:mod:`simulator.viz`)
+PLOTS = {"latency": "latency percentiles over time", "throughput": "throughput and availability over time",
+         "components": "utilization and queue per component", "distribution": "latency histogram and CDF",
+         "replicas": "ready replicas and autoscaler decisions", "hit_ratio": "each cache's hit ratio over time",
+         "consumer_lag": "each broker group's consumer lag over time"}
 
 _INSTALL_HINT = 'explore() needs ipywidgets: pip install "sdsim[notebooks]" (or pip install ipywidgets)'
 
@@ -174,7 +176,7 @@ def explore(scenario: str | Path, params: list[str] | None = None, *, plot: str 
             for every one with ``choices``). Bounds are the param's ``min``/``max``, or a range
             around the default (:func:`slider_bounds`).
         plot: the chart under the sliders: ``"latency"``, ``"throughput"``, ``"components"``,
-            ``"distribution"``, ``"replicas"`` or ``"hit_ratio"``.
+            ``"distribution"``, ``"replicas"``, ``"hit_ratio"`` or ``"consumer_lag"``.
         seed: run seed, the same for every setting (default: the scenario's own).
         sets: extra ``dotted.path=value`` overrides applied to every run.
         duration: run length for every run (``"600s"``); shorter runs redraw faster. The
@@ -250,7 +252,7 @@ def explore(scenario: str | Path, params: list[str] | None = None, *, plot: str 
         summary.value = html.escape(line)
         with output:
             output.clear_output(wait=True)
-            figure = getattr(result, PLOTS[plot])()
+            figure = getattr(result.plot, plot)()
             try:
                 display(_png(figure))
             finally:
