@@ -12,9 +12,11 @@ imposed scenario would miss the memo and be re-run.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from simulator import check_scenario, simulate
 from simulator.labs import grade
@@ -58,6 +60,16 @@ def grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
         if answers is not None:
             Path(folder, "answers.yaml").write_text(answers)
         return grade(lab, Path(folder), workers=1)
+
+
+def grade_in_pool(run_job: Callable[[list], dict[str, Any]], jobs: list[list]) -> dict[str, Any]:
+    """Run each job (a list of designs to grade) with *run_job* in a pool of at most two processes;
+    every job's results merged, by name. The longest jobs should come first: the two workers finish together."""
+    results: dict[str, Any] = {}
+    with ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as pool:
+        for part in pool.map(run_job, jobs):
+            results.update(part)
+    return results
 
 
 def memoise_grader_runs() -> dict[tuple[str, int], Any]:

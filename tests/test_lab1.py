@@ -32,16 +32,14 @@ imposed scenario would miss the memo and be re-run.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from labkit import by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+from labkit import grade_in_pool, by_id, edit, failed, grade_text, load_text, memoise_grader_runs
 
 from simulator import check_scenario, simulate
 from simulator.cli import app
@@ -188,12 +186,7 @@ def _jobs() -> list[list[tuple[str, str, str | None, int | None]]]:
 @pytest.fixture(scope="module")
 def reports() -> dict[str, GradeReport]:
     """Every graded design of this module, by name (8 designs simulated: about 70 s on two cores)."""
-    results: dict[str, GradeReport] = {}
-    workers = max(1, min(2, os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers) as pool:
-        for part in pool.map(_run_job, _jobs()):
-            results.update(part)
-    return results
+    return grade_in_pool(_run_job, _jobs())
 
 
 @pytest.fixture(scope="module")

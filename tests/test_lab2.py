@@ -39,9 +39,7 @@ leaked into the imposed scenario would miss the memo and be re-run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +47,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from labkit import by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+from labkit import grade_in_pool, by_id, edit, failed, grade_text, load_text, memoise_grader_runs
 
 from simulator import check_scenario
 from simulator.cli import app
@@ -201,12 +199,7 @@ def _jobs() -> list[list[tuple[str, str, str | None]]]:
 @pytest.fixture(scope="module")
 def graded() -> dict[str, tuple[GradeReport, dict[str, float]]]:
     """Every graded design of this module, by name, with measured facts (15 designs simulated: about 250 s on two cores)."""
-    results: dict[str, tuple[GradeReport, dict[str, float]]] = {}
-    workers = max(1, min(2, os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers) as pool:
-        for part in pool.map(_run_job, _jobs()):
-            results.update(part)
-    return results
+    return grade_in_pool(_run_job, _jobs())
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,13 @@ designs with the same imposed scenario are shared.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from labkit import by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+from labkit import grade_in_pool, by_id, edit, failed, grade_text, load_text, memoise_grader_runs
 
 from simulator import check_scenario
 from simulator.cli import app
@@ -121,11 +119,7 @@ def _jobs() -> list[list[tuple[str, str, str | None]]]:
 @pytest.fixture(scope="module")
 def reports() -> dict[str, GradeReport]:
     """Every graded design of this module, by name (11 designs: about a minute on two cores)."""
-    results: dict[str, GradeReport] = {}
-    with ProcessPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as pool:
-        for part in pool.map(_run_job, _jobs()):
-            results.update(part)
-    return results
+    return grade_in_pool(_run_job, _jobs())
 
 
 @pytest.fixture(scope="module")
