@@ -125,3 +125,33 @@ def test_bad_partitions_are_located(fault, network, expected):
     found = located_problems(comps, entry="svc", faults=[fault],
                              network={"zones": ["a", "b", "c"], **network})
     assert any(expected in f for f in found), found
+
+
+def test_a_one_way_message_across_a_cut_is_lost_and_the_sender_does_not_wait():
+    """``Hop.send`` (a choreographed saga's events): across a cut the visit never happens, at once."""
+    world = World(two_zones(partition([["a"], ["b"]])), seed=1)
+    visits = []
+
+    def handle(op, request):
+        visits.append(world.env.now)
+        return 0
+        yield
+
+    send = world.hops.between("a", "b").send(handle, None)
+    outcomes = []
+
+    def sender(at):
+        yield world.env.timeout(at)
+        started = world.env.now
+        status = yield from send(None)
+        outcomes.append((at, status, world.env.now - started))
+
+    for at in (10.0, CUT_AT + 1, CUT_AT + CUT_FOR + 1):
+        world.env.process(sender(at))
+    for fault in world.faults:
+        world.env.process(fault.schedule(world))
+    world.env.run(until=60)
+    lost = [(at, status) for at, status, _ in outcomes if status != 0]
+    assert [at for at, _ in lost] == [CUT_AT + 1] and lost[0][1] == 2  # TIMEOUT
+    assert visits == pytest.approx([10.001, CUT_AT + CUT_FOR + 1.001], abs=1e-9)  # the 1 ms link, there only
+    assert [waited for _, _, waited in outcomes] == pytest.approx([0.001, 0.0, 0.001], abs=1e-9)
