@@ -388,14 +388,20 @@ def test_the_breaker_chart_draws_each_open_interval():
     bars = [a for ax in fig.axes for a in ax.collections if (a.get_gid() or "").startswith("breaker:svc->db.op:1")]
     assert len(bars) == sum(1 for _, _, b in states(result) if b == OPEN)
     assert any((a.get_gid() or "").startswith("fault:errors:db") for ax in fig.axes for a in ax.patches)
+    # the time-series charts hatch the same open intervals
+    for chart in (result.plot_latency(), result.plot_throughput()):
+        hatched = [p for ax in chart.axes for p in ax.patches if p.get_gid() == "breaker-open:svc->db.op"]
+        assert len(hatched) >= len(bars)
 
 
 def test_the_scenario_fails_fast_instead_of_waiting_out_the_timeout():
     result = simulate(load_scenario(ROOT / "scenarios" / "resilience" / "breaker.yaml"))
-    comps = result.summary()["components"]
-    guarded_, plain = comps["shop"], comps["plain-shop"]
+    summary = result.summary()
+    guarded_, comps = summary["components"]["shop"], summary["components"]
     assert guarded_["breaker_opens"] >= 1 and guarded_["breaker_rejected"] > 0
-    assert guarded_["sojourn_s"]["mean"] < plain["sojourn_s"]["mean"] / 3
+    pages = summary["operations"]
+    assert pages["shop.page"]["latency_s"]["mean"] < pages["plain-shop.page"]["latency_s"]["mean"] / 3
+    assert comps["recommendations"]["visits"] < comps["plain-recommendations"]["visits"] * 0.8
     changes = states(result, "shop")
     assert changes[0][2] == OPEN and changes[-1][2] == CLOSED  # opens in the outage, closes after it
 

@@ -7,6 +7,10 @@ ones as light bars (closed is the empty lane), with the warm-up and every fault 
 shaded as on the other time-series charts, so a callee's outage and the breaker's answer to
 it read side by side. The table is kept in both records modes.
 
+:func:`hatch_open` marks the same open intervals on every time-series chart of the run
+(latency, throughput, …: :func:`~simulator.viz.charts._shade` calls it), hatched and labelled
+``"breaker open: <breaker>"``.
+
 Breaker names come from the component's summary entry (``breakers``, by code), e.g.
 ``web->db.read``.
 """
@@ -38,6 +42,25 @@ def intervals(frame, code: int, t_end: float) -> list[tuple[float, float, int]]:
     return out
 
 
+def hatch_open(ax, result: "Result", scale: float, t_end: float, *, label: bool = True) -> None:
+    """Hatch every interval a breaker of the run was open (clipped to *t_end*) on *ax*."""
+    for name in _with_breakers(result):
+        frame = result.components[name].table(TABLE)
+        names = _names(result, name)
+        for code in sorted({int(c) for c in frame["breaker"]}):
+            breaker = names[code] if code < len(names) else f"{name}: breaker {code}"
+            for start, end, state in intervals(frame, code, t_end):
+                if state == 1:
+                    ax.axvspan(start / scale, end / scale, facecolor="none", edgecolor=COLOURS[1], hatch="///",
+                               lw=0, alpha=0.5, zorder=0, label=f"breaker open: {breaker}" if label else None,
+                               gid=f"breaker-open:{breaker}")
+
+
+def _names(result: "Result", component: str) -> list[str]:
+    """The breaker names of *component* by code (its summary entry lists them in code order)."""
+    return list(result.summary()["components"].get(component, {}).get("breakers", {}))
+
+
 def _with_breakers(result: "Result") -> list[str]:
     return [name for name, rec in result.components.items() if TABLE in rec.tables]
 
@@ -49,13 +72,12 @@ def plot_breakers(result: "Result", components: Sequence[str] | None = None, *, 
     ax = fig.subplots()
     t_end = _t_end(result, show_drain)
     tscale, tunit = time_scale(t_end)
-    _shade(ax, result, tscale, t_end)
+    _shade(ax, result, tscale, t_end, breakers=False)
     style_axes(ax)
     lanes: list[str] = []
-    summary = result.summary()["components"]
     for name in (list(components) if components is not None else _with_breakers(result)):
         frame = result.components[name].table(TABLE)
-        names = list(summary.get(name, {}).get("breakers", {}))
+        names = _names(result, name)
         for code in sorted({int(c) for c in frame["breaker"]}):
             lane = len(lanes)
             lanes.append(names[code] if code < len(names) else f"{name}: breaker {code}")
