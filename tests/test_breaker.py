@@ -418,3 +418,12 @@ def test_the_readme_example_validates_and_runs():
     assert warnings == []
     entry = simulate(scenario_, seed=1).summary()["components"]["web"]
     assert "breakers" in entry and "bulkheads" in entry
+
+
+def test_objectives_read_the_breaker_and_bulkhead_metrics():
+    faults = [{"kind": "errors", "target": "db", "probability": 1.0, "at": "10s", "for": "20s"}]
+    slos = [{"name": "never open", "component": "svc", "metric": "breaker_opens", "max": 0},
+            {"name": "no rejections", "component": "svc", "metric": "bulkhead_rejected", "max": 0}]
+    model = guarded(BREAKER, faults=faults, step={"bulkhead": {"max_concurrent_calls": 1000}}, slos=slos)
+    verdicts = {v["name"]: v for v in simulate(model, seed=4).summary()["slos"]}
+    assert not verdicts["never open"]["passed"] and verdicts["no rejections"]["passed"]
