@@ -11,7 +11,7 @@ it read side by side. The table is kept in both records modes.
 (latency, throughput, …: :func:`~simulator.viz.charts._shade` calls it), hatched and labelled
 ``"breaker open: <breaker>"``.
 
-Breaker names come from the component's summary entry (``breakers``, by code), e.g.
+Breaker names come from the component's ``breakers`` table (its summary entry, by code), e.g.
 ``web->db.read``.
 """
 
@@ -57,8 +57,9 @@ def hatch_open(ax, result: "Result", scale: float, t_end: float, *, label: bool 
 
 
 def _names(result: "Result", component: str) -> list[str]:
-    """The breaker names of *component* by code (its summary entry lists them in code order)."""
-    return list(result.summary()["components"].get(component, {}).get("breakers", {}))
+    """The breaker names of *component* by code (its ``breakers`` table's summary entry lists them in code order)."""
+    table = result.components[component].tables.get("breakers")
+    return list((table.entries or {}).get("breakers", {})) if table is not None else []
 
 
 def _with_breakers(result: "Result") -> list[str]:
