@@ -40,6 +40,8 @@ def optional_charts(result: "Result") -> list[str]:
         names.append("replicas")
     if any("hit_ratio" in rec.ratios for rec in result.components.values()):
         names.append("hit_ratio")
+    if any("breaker_states" in rec.tables for rec in result.components.values()):
+        names.append("breakers")  # a circuit breaker (simulator.steps.breaker)
     return names
 
 

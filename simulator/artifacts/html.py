@@ -105,6 +105,8 @@ CHART_CAPTIONS = {
     "replicas": "Offered load and ready replicas of each resized component; dotted lines are autoscaler decisions, "
                 "the gap before the step is the provisioning delay (cold start).",
     "hit_ratio": "Hit ratio of each cache over time (dashed: share of hits that served stale data).",
+    "breakers": "Each circuit breaker's state over time: open (calls rejected) and half_open (trial calls); "
+                "the open intervals are hatched on the other time-series charts too.",
 }
 
 

@@ -45,7 +45,9 @@ BUILTIN = {
 }
 """The built-in step kinds: YAML key → the module defining it as ``KIND``."""
 
-BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies"}
+BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies",
+                    "circuit_breaker": "simulator.steps.breaker",
+                    "bulkhead": "simulator.steps.bulkhead"}
 """The built-in call policies: name → the module defining it (``BUILT_IN[name]`` there)."""
 
 

@@ -15,6 +15,8 @@ from pydantic import create_model
 
 from . import POLICIES, Step
 from .base import StepKind, StepSpec, Target
+from .breaker import CircuitBreaker
+from .bulkhead import Bulkhead
 from .policies import in_order
 from ..scenario.types import PositiveDuration
 
@@ -31,6 +33,8 @@ class CallStep(StepSpec):
     call: Target
     timeout: PositiveDuration | None = None
     fallback: list[Step] | None = None
+    circuit_breaker: CircuitBreaker | None = None  # simulator.steps.breaker (rank 30)
+    bulkhead: Bulkhead | None = None  # simulator.steps.bulkhead (rank 10)
 
 
 class Call(StepKind):
@@ -51,6 +55,10 @@ class Call(StepKind):
     def children(self, spec: CallStep):
         for policy in in_order():
             yield from policy.children(spec)
+
+    def metrics(self, spec: CallStep) -> tuple[str, ...]:
+        """The summary metrics of the policies *spec* asks for that declare some (a breaker's opens…)."""
+        return tuple(m for policy in in_order() if policy.applies(spec) for m in getattr(policy, "metrics", ()))
 
     def targets(self, spec: CallStep):
         yield spec.call, True, "call"

@@ -9,12 +9,14 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
 * :func:`plot_replicas`, :func:`plot_hit_ratio`, :func:`plot_shares` — autoscaling, caches,
   how a balancer or a sharded database spread its requests;
 * :func:`plot_consumer_lag` — a broker's consumer lag (messages and seconds) per group;
+* :func:`plot_breakers` — when each circuit breaker was open or half-open;
 * :func:`plot_comparison` — several designs overlaid;
 * :func:`plot_topology` — the architecture of a scenario, optionally coloured by utilization.
 
 :data:`RESULT_CHARTS` names the charts of one run for ``result.plot.<name>``.
 """
 
+from .breakers import plot_breakers
 from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
 from .messaging import plot_consumer_lag, plot_partition_lag
@@ -31,11 +33,12 @@ RESULT_CHARTS = {
     "shares": plot_shares,
     "consumer_lag": plot_consumer_lag,
     "partition_lag": plot_partition_lag,
+    "breakers": plot_breakers,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
 (:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
 
-__all__ = ["RESULT_CHARTS", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
+__all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
            "plot_hit_ratio", "plot_latency", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
            "plot_topology"]

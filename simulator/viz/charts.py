@@ -103,8 +103,10 @@ def _fault_label(kind: str, target: str, detail: Any) -> str:
     return label
 
 
-def _shade(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: bool = True) -> None:
-    """Shade the warm-up and every fault interval (clipped to *t_end*) on *ax*."""
+def _shade(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: bool = True,
+           breakers: bool = True) -> None:
+    """Shade the warm-up and every fault interval (clipped to *t_end*) on *ax*, and hatch every
+    interval a circuit breaker was open (:func:`simulator.viz.breakers.hatch_open`)."""
     warmup = result.scenario.warmup
     if warmup > 0:
         ax.axvspan(0, min(warmup, t_end) / scale, color=ROLES["warmup"], alpha=WARMUP_ALPHA, lw=0, zorder=0,
@@ -117,6 +119,10 @@ def _shade(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: b
         ax.axvspan(start / scale, min(end, t_end) / scale, color=fault_color(fault.kind), alpha=FAULT_ALPHA, lw=0,
                    zorder=0, label=_fault_label(fault.kind, fault.target, fault.detail) if label else None,
                    gid=f"fault:{fault.kind}:{fault.target}")
+    if breakers:
+        from .breakers import hatch_open  # it draws with this module's helpers
+
+        hatch_open(ax, result, scale, t_end, label=label)
 
 
 def _mark_scaling(ax: "Axes", result: "Result", scale: float, t_end: float, *, label: bool = True,
