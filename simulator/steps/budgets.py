@@ -27,12 +27,30 @@ from __future__ import annotations
 from collections import deque
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..scenario.types import PositiveDuration, Strict, tagged_union
 
 
-class EnvoyBudget(Strict):
+class _BudgetSpec(Strict):
+    """A budget kind's knobs; a knob of another kind is named as such."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _knobs_of_another_kind(cls, data):
+        if isinstance(data, dict):
+            for key in data:
+                if key in cls.model_fields:
+                    continue
+                owners = [name for name, spec in BUDGETS.items() if key in spec.model_fields]
+                if owners:
+                    raise ValueError(f"{key!r} is a knob of the {' and '.join(owners)} budget, not of the "
+                                     f"{data.get('kind')} budget (its knobs: "
+                                     f"{', '.join(k for k in cls.model_fields if k != 'kind')})")
+        return data
+
+
+class EnvoyBudget(_BudgetSpec):
     """Envoy's retry budget: concurrent retries ≤ max(min_concurrent, percent % of the calls in flight)."""
 
     kind: Literal["envoy"]
@@ -46,7 +64,7 @@ class EnvoyBudget(Strict):
         return max(self.min_concurrent, int(self.percent * active // 100))
 
 
-class GrpcBudget(Strict):
+class GrpcBudget(_BudgetSpec):
     """gRPC's retry throttling: a token count; retries only while it is above half of ``max_tokens``."""
 
     kind: Literal["grpc"]
@@ -54,7 +72,7 @@ class GrpcBudget(Strict):
     token_ratio: Annotated[float, Field(gt=0, description="tokenRatio: tokens a successful attempt adds back")] = 0.1
 
 
-class FinagleBudget(Strict):
+class FinagleBudget(_BudgetSpec):
     """Finagle's RetryBudget: retries ≤ percent % of the calls over ``ttl``, plus a reserve."""
 
     kind: Literal["finagle"]

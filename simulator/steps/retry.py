@@ -7,8 +7,10 @@ Semantics (Envoy's ``retry_policy``, resilience4j's Retry, gRPC's gRFC A6; golde
   (:mod:`simulator.steps.policies`): each attempt is timed by the step's ``timeout``
   (Envoy's ``per_try_timeout``) and guarded by a breaker; a ``fallback`` runs only after
   the last attempt failed.
-* ``on`` — the outcomes that are retried: ``timeout``, ``error``, ``rejected`` (a breaker's
-  fast failure, a rate limiter's 429). Another outcome ends the call with it.
+* ``retry_on`` — the outcomes that are retried (Envoy's ``retry_on``): ``timeout``,
+  ``error``, ``rejected`` (a breaker's fast failure, a rate limiter's 429); default
+  ``[timeout, error]``. Another outcome ends the call with it. (Not ``on:``: YAML 1.1
+  reads the key ``on`` as the boolean true.)
 * ``backoff`` — the wait before each retry (:mod:`simulator.steps.backoff`), its jitter
   drawn from a random stream of the call site's own (``<component>/retry/<target>``).
 * ``deadline`` — the overall time for the call, retries included (Envoy's route
@@ -47,7 +49,7 @@ from .base import CallPolicy
 from .budgets import Budget
 
 OUTCOMES = {"timeout": TIMEOUT, "error": ERROR, "rejected": REJECTED}
-"""The outcomes ``on`` may name, and their statuses."""
+"""The outcomes ``retry_on`` may name, and their statuses."""
 
 FIELDS = ("start", "site", "attempts", "retries", "refused")
 """One row per call through a retrying site: its start, the site's code (its index in
@@ -63,7 +65,7 @@ class Retry(Strict):
     """How a call is retried (see the module docstring)."""
 
     max_attempts: Annotated[int, Field(ge=1, le=100, description="attempts in all, the first included")] = 3
-    on: Annotated[list[Literal["timeout", "error", "rejected"]],
+    retry_on: Annotated[list[Literal["timeout", "error", "rejected"]],
                   Field(min_length=1, description="the outcomes that are retried")] = ["timeout", "error"]
     backoff: Backoff = Backoff()
     deadline: PositiveDuration | None = Field(None, description="the overall time for the call, retries "
@@ -153,7 +155,7 @@ class RetryPolicy(CallPolicy):
         retry, env = spec.retry, ctx.env
         site = Site.of(ctx, spec.call, retry.budget)
         budget, add, code = site.budget, site.add, site.code
-        most, retried = retry.max_attempts, frozenset(OUTCOMES[o] for o in retry.on)
+        most, retried = retry.max_attempts, frozenset(OUTCOMES[o] for o in retry.retry_on)
         wait, base, deadline = retry.backoff.waits(site.uniform), retry.backoff.base, retry.deadline
 
         def attempts(request, start: float):
