@@ -158,8 +158,8 @@ class RetryPolicy(CallPolicy):
         most, retried = retry.max_attempts, frozenset(OUTCOMES[o] for o in retry.retry_on)
         wait, base, deadline = retry.backoff.waits(site.uniform), retry.backoff.base, retry.deadline
 
-        def attempts(request, start: float):
-            n = refused = 0
+        def attempts(request, start: float, made: list):
+            """The attempts of one call; *made* holds ``[attempts, refused]`` as they happen."""
             previous = base
             status = OK
             granted = False  # a retry the budget granted, holding its place until its attempt ends
@@ -167,7 +167,7 @@ class RetryPolicy(CallPolicy):
                 budget.start(start)
             try:
                 while True:
-                    n += 1
+                    made[0] += 1
                     status = yield from call(request)
                     if granted:
                         granted = False
@@ -175,14 +175,14 @@ class RetryPolicy(CallPolicy):
                     failed = status in retried
                     if budget is not None:
                         budget.attempted(failed, status == OK)
-                    if not failed or n >= most:
+                    if not failed or made[0] >= most:
                         break
-                    previous = wait(n, previous)
+                    previous = wait(made[0], previous)
                     if deadline is not None and env.now + previous >= start + deadline:
                         break
                     if budget is not None:
                         if not budget.allow(env.now):
-                            refused = 1
+                            made[1] = 1
                             break
                         granted = True
                     yield env.timeout(previous)
@@ -191,17 +191,24 @@ class RetryPolicy(CallPolicy):
                     if granted:
                         budget.retried()
                     budget.end()
-                add(start, code, n, n - 1, refused)
+                if deadline is None:
+                    add(start, code, made[0], made[0] - 1, made[1])
             return status
 
         if deadline is None:
-            return lambda request: attempts(request, env.now)
+            return lambda request: attempts(request, env.now, [0, 0])
 
         guarded = ctx.guarded
 
         def within_deadline(request):
-            process = env.process(guarded(attempts(request, env.now)))
-            yield process | env.timeout(deadline)
+            """The attempts race the deadline; the row is written when the caller's call ends (no
+            attempt starts after the deadline, so the count is final then)."""
+            start, made = env.now, [0, 0]
+            process = env.process(guarded(attempts(request, start, made)))
+            try:
+                yield process | env.timeout(deadline)
+            finally:
+                add(start, code, made[0], made[0] - 1, made[1])
             return process.value if process.triggered else TIMEOUT
 
         return within_deadline
