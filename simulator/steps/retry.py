@@ -5,7 +5,7 @@ Semantics (Envoy's ``retry_policy``, resilience4j's Retry, gRPC's gRFC A6; golde
 * ``max_attempts`` attempts in all, the first included (resilience4j's ``maxAttempts``;
   Envoy's ``num_retries`` is ``max_attempts − 1``). The policy sits at rank 40
   (:mod:`simulator.steps.policies`): each attempt is timed by the step's ``timeout``
-  (Envoy's ``per_try_timeout``) and guarded by a breaker; a ``fallback`` runs only after
+  (Envoy's ``per_try_timeout``) and by any policy of a lower rank (a breaker); a ``fallback`` runs only after
   the last attempt failed.
 * ``retry_on`` — the outcomes that are retried (Envoy's ``retry_on``): ``timeout``,
   ``error``, ``rejected`` (a breaker's fast failure, a rate limiter's 429); default
@@ -24,7 +24,8 @@ Semantics (Envoy's ``retry_policy``, resilience4j's Retry, gRPC's gRFC A6; golde
 
 **Counted per call site.** Each call through a retrying site adds one row to the caller
 component's record table ``retries`` (:data:`FIELDS`), digested over the calls started in
-the measurement window and presented by :class:`RetrySummary` in the caller's summary
+the measurement window (written when the caller's call ends: a call still under way when
+the run ends is not counted) and presented by :class:`RetrySummary` in the caller's summary
 entry: ``retry_sites`` (per target: calls, attempts, retries, retries refused by the
 budget, load amplification = attempts / calls) and, over the component's sites,
 :data:`SUMMARY_METRICS`, which objectives read. Nested retrying layers multiply: 3 layers
