@@ -5,8 +5,8 @@ Semantics (Envoy's ``retry_policy``, resilience4j's Retry, gRPC's gRFC A6; golde
 * ``max_attempts`` attempts in all, the first included (resilience4j's ``maxAttempts``;
   Envoy's ``num_retries`` is ``max_attempts − 1``). The policy sits at rank 40
   (:mod:`simulator.steps.policies`): each attempt is timed by the step's ``timeout``
-  (Envoy's ``per_try_timeout``) and by any policy of a lower rank (a breaker); a ``fallback`` runs only after
-  the last attempt failed.
+  (Envoy's ``per_try_timeout``) and wrapped by any policy of a lower rank (a breaker); a
+  ``fallback`` runs only after the last attempt failed.
 * ``retry_on`` — the outcomes that are retried (Envoy's ``retry_on``): ``timeout``,
   ``error``, ``rejected`` (a breaker's fast failure, a rate limiter's 429); default
   ``[timeout, error]``. Another outcome ends the call with it. (Not ``on:``: YAML 1.1
