@@ -245,7 +245,8 @@ def test_no_attempt_starts_at_or_after_the_deadline():
 def test_an_attempt_in_flight_at_the_deadline_fails_the_call_with_timeout_there():
     """A callee taking 1 s, a 350 ms deadline: the call ends at 350 ms, after one attempt (the
     operation whose call failed ends with ERROR)."""
-    sc = scenario({"svc": service(0, workers=100, steps=[{"call": "db.op", "retry": {"max_attempts": 3, "deadline": "350ms"}}]),
+    retry = {"max_attempts": 3, "deadline": "350ms"}
+    sc = scenario({"svc": service(0, workers=100, steps=[{"call": "db.op", "retry": retry}]),
                    "db": service("1s", workers=100)}, rate="5/s", duration="20s")
     result = simulate(sc, 1, records="full")
     assert np.allclose(result.t_end - result.t_issue, 0.35) and (result.status == ERROR).all()
