@@ -47,7 +47,8 @@ BUILTIN = {
 
 BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies",
                     "circuit_breaker": "simulator.steps.breaker",
-                    "bulkhead": "simulator.steps.bulkhead"}
+                    "bulkhead": "simulator.steps.bulkhead",
+                    "retry": "simulator.steps.retry"}
 """The built-in call policies: name → the module defining it (``BUILT_IN[name]`` there)."""
 
 

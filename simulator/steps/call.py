@@ -18,6 +18,7 @@ from .base import StepKind, StepSpec, Target
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .policies import in_order
+from .retry import Retry
 from ..scenario.types import PositiveDuration
 
 
@@ -27,7 +28,8 @@ class CallStep(StepSpec):
     ``timeout``: the caller stops waiting after this long (the callee's work goes on) and
     the call counts as failed. ``fallback``: steps to run instead when the call fails —
     ``[]`` means carry on without the answer (graceful degradation); without a fallback a
-    failed call fails the operation.
+    failed call fails the operation. ``retry``: make a failed call again
+    (:mod:`simulator.steps.retry`: attempts, back-off, deadline, budget).
     """
 
     call: Target
@@ -35,6 +37,7 @@ class CallStep(StepSpec):
     fallback: list[Step] | None = None
     circuit_breaker: CircuitBreaker | None = None  # simulator.steps.breaker (rank 30)
     bulkhead: Bulkhead | None = None  # simulator.steps.bulkhead (rank 10)
+    retry: Retry | None = None
 
 
 class Call(StepKind):
@@ -57,7 +60,7 @@ class Call(StepKind):
             yield from policy.children(spec)
 
     def metrics(self, spec: CallStep) -> tuple[str, ...]:
-        """The summary metrics of the policies *spec* asks for that declare some (a breaker's opens…)."""
+        """The summary metrics of the policies *spec* asks for that declare some (a breaker's opens, a retry's counts…)."""
         return tuple(m for policy in in_order() if policy.applies(spec) for m in getattr(policy, "metrics", ()))
 
     def targets(self, spec: CallStep):
