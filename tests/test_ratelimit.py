@@ -92,8 +92,7 @@ def test_nginx_delay_passes_the_first_excess_at_once():
     """nginx ``delay=5``: the first 5 excess requests pass at once, the rest are spaced from there."""
     bucket = LeakyBucket(rate=10, burst=8, delay=5)
     delays = [bucket.decide(0.0) for _ in range(10)]
-    assert delays == pytest.approx([0.0] * 6 + [0.1, 0.2, 0.3], abs=1e-9) or delays[:9] == pytest.approx(
-        [0.0] * 6 + [0.1, 0.2, 0.3], abs=1e-9)
+    assert delays[:9] == pytest.approx([0.0] * 6 + [0.1, 0.2, 0.3], abs=1e-9)
     assert delays[9] is None
 
 
