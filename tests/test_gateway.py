@@ -233,3 +233,28 @@ def test_bad_input_is_located():
                for p in problems(gateway(routes={"op": {"to": "app.nothing"}})))
     assert any("auth" in p and "does not exist" in p
                for p in problems(gateway(auth={"kind": "introspection", "call": "idp.check"})))
+
+
+def test_readme_gateway_example_validates_and_runs():
+    """The README's gateway block is a valid design: it runs, limits the per-client route and reports its counts."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from simulator import check_scenario
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    match = re.search(r"<!-- gateway-example -->\s*```yaml\n(.+?)\n```", text, re.S)
+    assert match, "README has no gateway-example block"
+    doc = {"name": "readme-gateway", "duration": "20s", **yaml.safe_load(match.group(1))}
+    path = Path(__file__).resolve().parent / ".readme-gateway.yaml"
+    try:
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        sc, _ = check_scenario(path)
+    finally:
+        path.unlink(missing_ok=True)
+    summary = simulate(sc).summary()
+    gw = summary["components"]["gateway"]
+    assert summary["requests"]["ok"] > 0 and gw["auth"] == "jwt"
+    assert gw["counts"]["admitted"] + gw["counts"]["throttled"] == summary["requests"]["issued"]
