@@ -138,7 +138,7 @@ class IntrospectionAuth(Strict):
 
     With ``cache_ttl`` a client's positive answer is cached for that long after the call
     (expire after write), so a client sending λ requests per second hits the cache with
-    probability λT/(1+λT) (golden §2.3, G6.2). A failed introspection fails the request.
+    probability λT/(1+λT) (golden §2.3, golden G6.2). A failed introspection fails the request.
     """
 
     kind: Literal["introspection"] = "introspection"
@@ -186,7 +186,7 @@ class GatewaySpec(ComponentBase):
     metrics: ClassVar[tuple[Metric, ...]] = (
         Counter("throttled"),
         Counter("delayed", when=lambda spec, _: spec.may_delay),
-        Ratio("throttled_ratio", "throttled", ("admitted", "throttled"), headline=True),
+        Ratio("throttled_ratio", "throttled", ("admitted", "throttled")),
         Counter("admitted"),
         Counter("limit_store_calls", when=lambda spec, _: any(l.scope == "shared" for l in spec.limits.values())),
         Counter("limit_store_errors", when=lambda spec, _: any(l.scope == "shared" for l in spec.limits.values())),
