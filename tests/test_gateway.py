@@ -193,7 +193,7 @@ def test_introspection_cache_hit_ratio_matches_ttl_formula(golden_zscores):
     # measured after 300 s (the clients' renewal processes stationary), over 1000 s
     sc = sc.model_copy(update={"warmup": 300.0, "duration": 1300.0})
     ratios = [_hit_ratio(r) for r in replicate(sc, range(10), workers=1)]
-    assert_replications_within_3se(golden_zscores, ratios, 12 / 13, "G2.3 introspection cache hit λT/(1+λT)")
+    assert_replications_within_3se(golden_zscores, ratios, 12 / 13, "golden §2.3, G6.2: introspection cache hit λT/(1+λT)")
 
 
 def test_introspection_without_cache_calls_every_time_and_a_failure_fails():
