@@ -20,6 +20,7 @@ BUILTIN = {
     "event_store": "simulator.components.event_store",
     "registry": "simulator.components.registry",
     "kv_store": "simulator.components.kv_store",
+    "gateway": "simulator.components.gateway",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

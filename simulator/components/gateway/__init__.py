@@ -1,0 +1,1 @@
+"""``kind: gateway``: an API gateway routing operations, authenticating and rate-limiting them."""
