@@ -47,6 +47,8 @@ class Timeout(CallPolicy):
 
     def wrap(self, call, spec, ctx):
         env, guarded, limit = ctx.env, ctx.guarded, spec.timeout
+        if any(getattr(c, "drop_expired", False) for c in ctx.scenario.components.values()):
+            return _propagating(call, limit, env, guarded)
 
         def timed(request):
             process = env.process(guarded(call(request)))
@@ -54,6 +56,18 @@ class Timeout(CallPolicy):
             return process.value if process.triggered else TIMEOUT
 
         return timed
+
+
+def _propagating(call, limit, env, guarded):
+    """A timed call whose callee sees the caller's deadline: the earlier of the request's and now + *limit*
+    (deadline propagation, for a scenario where some component drops expired work)."""
+
+    def timed(request):
+        process = env.process(guarded(call(request.within(env.now + limit))))
+        yield process | env.timeout(limit)
+        return process.value if process.triggered else TIMEOUT
+
+    return timed
 
 
 class Fallback(CallPolicy):
