@@ -45,7 +45,8 @@ BUILTIN = {
 }
 """The built-in step kinds: YAML key → the module defining it as ``KIND``."""
 
-BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies"}
+BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies",
+                    "hedge": "simulator.steps.hedge"}
 """The built-in call policies: name → the module defining it (``BUILT_IN[name]`` there)."""
 
 

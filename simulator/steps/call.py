@@ -15,6 +15,7 @@ from pydantic import create_model
 
 from . import POLICIES, Step
 from .base import StepKind, StepSpec, Target
+from .hedge import Hedging
 from .policies import in_order
 from ..scenario.types import PositiveDuration
 
@@ -25,12 +26,14 @@ class CallStep(StepSpec):
     ``timeout``: the caller stops waiting after this long (the callee's work goes on) and
     the call counts as failed. ``fallback``: steps to run instead when the call fails —
     ``[]`` means carry on without the answer (graceful degradation); without a fallback a
-    failed call fails the operation.
+    failed call fails the operation. ``hedge``: another copy after a delay without an answer,
+    the first ``OK`` wins (:mod:`simulator.steps.hedge`).
     """
 
     call: Target
     timeout: PositiveDuration | None = None
     fallback: list[Step] | None = None
+    hedge: Hedging | None = None
 
 
 class Call(StepKind):

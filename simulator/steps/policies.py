@@ -15,7 +15,7 @@ rank   policy       why there
 30     breaker      (later) counts each timed attempt; fails fast while open
 40     retry        (later) retries the timed, breaker-guarded attempt, with backoff
                     (the load balancer's ``retries`` will reuse it)
-50     hedge        (later) a second attempt when the first is slow
+50     ``hedge``    another copy when the first is slow (:mod:`.hedge`)
 90     ``fallback`` outermost: whatever failed (an attempt, a timeout, an open breaker,
                     the last retry), the fallback steps run instead
 =====  ===========  ==============================================================
