@@ -45,7 +45,7 @@ TESTS = Path(__file__).resolve().parent
 
 def test_the_built_in_step_kinds_and_policies_are_registered():
     assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga"]
-    assert [policy.name for policy in in_order()] == ["timeout", "fallback"]  # the call outwards
+    assert [policy.name for policy in in_order()] == ["timeout", "retry", "fallback"]  # the call outwards
     for name, kind in STEPS.items():
         assert kind.name == name and name in kind.spec.model_fields
 

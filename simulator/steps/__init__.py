@@ -46,7 +46,7 @@ BUILTIN = {
 """The built-in step kinds: YAML key → the module defining it as ``KIND``."""
 
 BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies",
-                    "hedge": "simulator.steps.hedge"}
+                    "retry": "simulator.steps.retry", "hedge": "simulator.steps.hedge"}
 """The built-in call policies: name → the module defining it (``BUILT_IN[name]`` there)."""
 
 

@@ -17,6 +17,7 @@ from . import POLICIES, Step
 from .base import StepKind, StepSpec, Target
 from .hedge import Hedging
 from .policies import in_order
+from .retry import Retry
 from ..scenario.types import PositiveDuration
 
 
@@ -26,13 +27,15 @@ class CallStep(StepSpec):
     ``timeout``: the caller stops waiting after this long (the callee's work goes on) and
     the call counts as failed. ``fallback``: steps to run instead when the call fails —
     ``[]`` means carry on without the answer (graceful degradation); without a fallback a
-    failed call fails the operation. ``hedge``: another copy after a delay without an answer,
-    the first ``OK`` wins (:mod:`simulator.steps.hedge`).
+    failed call fails the operation. ``retry``: make a failed call again
+    (:mod:`simulator.steps.retry`: attempts, back-off, deadline, budget). ``hedge``: another
+    copy after a delay without an answer, the first ``OK`` wins (:mod:`simulator.steps.hedge`).
     """
 
     call: Target
     timeout: PositiveDuration | None = None
     fallback: list[Step] | None = None
+    retry: Retry | None = None
     hedge: Hedging | None = None
 
 
@@ -54,6 +57,11 @@ class Call(StepKind):
     def children(self, spec: CallStep):
         for policy in in_order():
             yield from policy.children(spec)
+
+    def metrics(self, spec: CallStep) -> tuple[str, ...]:
+        """What the policies *spec* asks for add to its component's summary (a retry's counts)."""
+        return tuple(name for policy in in_order() if policy.applies(spec)
+                     for name in getattr(policy, "metrics", ()))
 
     def targets(self, spec: CallStep):
         yield spec.call, True, "call"

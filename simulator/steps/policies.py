@@ -13,8 +13,8 @@ rank   policy       why there
                     covers the wait for a slot
 20     ``timeout``  one attempt: the caller stops waiting after ``timeout``
 30     breaker      (later) counts each timed attempt; fails fast while open
-40     retry        (later) retries the timed, breaker-guarded attempt, with backoff
-                    (the load balancer's ``retries`` will reuse it)
+40     ``retry``    retries the timed, breaker-guarded attempt, with back-off, a
+                    deadline and a budget (:mod:`simulator.steps.retry`)
 50     ``hedge``    another copy when the first is slow (:mod:`.hedge`)
 90     ``fallback`` outermost: whatever failed (an attempt, a timeout, an open breaker,
                     the last retry), the fallback steps run instead
