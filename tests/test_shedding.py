@@ -144,3 +144,23 @@ def test_settings_off_report_no_new_counts():
 def test_bad_overload_settings_are_located(settings, where, message):
     problems = located_problems({"svc": service("1ms", **settings)}, entry="svc")
     assert any(f"components.svc.{where}" in p and message in p for p in problems), problems
+
+
+def test_the_readme_example_is_a_valid_design_that_runs():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from simulator.scenario.load import check_scenario
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    match = re.search(r"<!-- overload-example -->\s*```yaml\n(.+?)\n```", text, re.S)
+    assert match, "README has no overload-example block"
+    doc = {"name": "readme-overload", "duration": "30s", **yaml.safe_load(match.group(1))}
+    scenario_, warnings = check_scenario("readme.yaml", text=yaml.safe_dump(doc, sort_keys=False))
+    assert warnings == []
+    s = simulate(scenario_, seed=1).summary()
+    search, api = s["components"]["search"], s["components"]["api"]
+    assert search["counts"]["shed"] + search["counts"]["expired"] > 0  # 250/s into 2 × 1 workers at 100/s each
+    assert api["counts"]["hedges_sent"] > 0
