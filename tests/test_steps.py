@@ -327,7 +327,7 @@ def test_a_registered_call_policy_adds_its_field_and_wraps_in_rank_order(tries_p
     4 ms for a 50 ms answer, then the fallback answers. 10 ms + 3 × 4 ms = 22 ms per request; the
     one user sends 455 of them before 10 s (the last at 454 × 22 ms = 9.988 s, whose 2nd and 3rd
     attempts reach the db at 10.002 s and 10.006 s, after the window)."""
-    assert [policy.name for policy in in_order()] == ["timeout", "tries", "fallback"]
+    assert [policy.name for policy in in_order()] == ["timeout", "retry", "tries", "fallback"]
     design = tmp_path / "tries.yaml"
     design.write_text(TRIES_YAML)
     summary = simulate(load_scenario(design)).summary()
@@ -374,4 +374,4 @@ def test_a_call_policy_that_does_not_fit_is_refused(tries_policy):
 
     with pytest.raises(TypeError, match="call policy 'unranked' needs an integer rank"):
         register_policy("unranked", Unranked())
-    assert list(POLICIES) == ["timeout", "fallback", "tries"]
+    assert list(POLICIES) == ["timeout", "fallback", "retry", "tries"]
