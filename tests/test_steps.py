@@ -45,7 +45,7 @@ TESTS = Path(__file__).resolve().parent
 
 def test_the_built_in_step_kinds_and_policies_are_registered():
     assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga"]
-    assert [policy.name for policy in in_order()] == ["timeout", "retry", "fallback"]  # the call outwards
+    assert [policy.name for policy in in_order()] == ["timeout", "retry", "hedge", "fallback"]  # the call outwards
     for name, kind in STEPS.items():
         assert kind.name == name and name in kind.spec.model_fields
 
@@ -327,7 +327,7 @@ def test_a_registered_call_policy_adds_its_field_and_wraps_in_rank_order(tries_p
     4 ms for a 50 ms answer, then the fallback answers. 10 ms + 3 × 4 ms = 22 ms per request; the
     one user sends 455 of them before 10 s (the last at 454 × 22 ms = 9.988 s, whose 2nd and 3rd
     attempts reach the db at 10.002 s and 10.006 s, after the window)."""
-    assert [policy.name for policy in in_order()] == ["timeout", "retry", "tries", "fallback"]
+    assert [policy.name for policy in in_order()] == ["timeout", "retry", "tries", "hedge", "fallback"]
     design = tmp_path / "tries.yaml"
     design.write_text(TRIES_YAML)
     summary = simulate(load_scenario(design)).summary()
@@ -374,4 +374,4 @@ def test_a_call_policy_that_does_not_fit_is_refused(tries_policy):
 
     with pytest.raises(TypeError, match="call policy 'unranked' needs an integer rank"):
         register_policy("unranked", Unranked())
-    assert list(POLICIES) == ["timeout", "fallback", "retry", "tries"]
+    assert list(POLICIES) == ["timeout", "fallback", "retry", "hedge", "tries"]
