@@ -12,8 +12,11 @@ A visit of operation ``op`` on a replica:
 1. the replica: the one given (a balancer's or a database's choice) or round robin over
    those up; none up, or the one given is down: ``ERROR`` at once;
 2. admission: no free worker and ``queue_limit`` waiting already: ``REJECTED``;
-3. wait FIFO for a worker, at most ``max_wait`` (then ``ERROR``, tallied as
-   ``pool_timeouts``);
+3. wait FIFO (LIFO with ``queue_order: lifo``) for a worker, at most ``max_wait`` (then
+   ``ERROR``, tallied as ``pool_timeouts``); a service that sheds or drops expired work
+   checks the request when a worker takes it: waited longer than ``shed.max_queue_time``
+   (``shed``) or past its caller's deadline with ``drop_expired`` (``expired``): ``REJECTED``
+   at once, the worker going on to the next;
 4. hold the worker for the operation's ``work`` × the replica's slow-down: its own time
    with a CPU per worker, else processor sharing on the replica's vCPUs
    (:mod:`simulator.components.cpu`);
