@@ -45,7 +45,7 @@ TESTS = Path(__file__).resolve().parent
 
 def test_the_built_in_step_kinds_and_policies_are_registered():
     assert list(STEPS) == ["call", "publish", "parallel", "branch", "saga"]
-    assert [policy.name for policy in in_order()] == ["bulkhead", "timeout", "circuit_breaker", "retry",
+    assert [policy.name for policy in in_order()] == ["bulkhead", "timeout", "circuit_breaker", "retry", "hedge",
                                                       "fallback"]  # the call outwards
     for name, kind in STEPS.items():
         assert kind.name == name and name in kind.spec.model_fields
@@ -329,7 +329,7 @@ def test_a_registered_call_policy_adds_its_field_and_wraps_in_rank_order(tries_p
     one user sends 455 of them before 10 s (the last at 454 × 22 ms = 9.988 s, whose 2nd and 3rd
     attempts reach the db at 10.002 s and 10.006 s, after the window)."""
     assert [policy.name for policy in in_order()] == ["bulkhead", "timeout", "circuit_breaker", "retry", "tries",
-                                                      "fallback"]
+                                                      "hedge", "fallback"]
     design = tmp_path / "tries.yaml"
     design.write_text(TRIES_YAML)
     summary = simulate(load_scenario(design)).summary()
@@ -376,4 +376,4 @@ def test_a_call_policy_that_does_not_fit_is_refused(tries_policy):
 
     with pytest.raises(TypeError, match="call policy 'unranked' needs an integer rank"):
         register_policy("unranked", Unranked())
-    assert list(POLICIES) == ["timeout", "fallback", "circuit_breaker", "bulkhead", "retry", "tries"]
+    assert list(POLICIES) == ["timeout", "fallback", "circuit_breaker", "bulkhead", "retry", "hedge", "tries"]

@@ -155,6 +155,19 @@ class Replica:
             watcher(self)
 
 
+class LifoReplica(Replica):
+    """A replica whose free worker takes the *newest* waiting request (``queue_order: lifo``):
+    under overload the newest is the one whose caller is still waiting."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        if self.waiting:
+            self.waiting.pop().succeed()
+        else:
+            self.in_use -= 1
+
+
 class ReplicaSet:
     """The replicas of one component and how a direct call picks one (round robin over those up).
 
@@ -164,19 +177,21 @@ class ReplicaSet:
     :meth:`register` and :meth:`retire`. A load balancer in front does its own picking with its own view of health.
     Replicas can be added (registered once ready) and retired at run time; ``version``
     changes whenever the registered set does, so pickers can cache what they derive from it.
-    Every replica, those added later too, has ``vcpus`` CPUs (``None``: one per worker).
+    Every replica, those added later too, has ``vcpus`` CPUs (``None``: one per worker), and is
+    a :class:`LifoReplica` with *lifo*.
     """
 
     def __init__(self, env: simpy.Environment, count: int, workers: int, queue_limit: int | None,
                  track_inflight: bool, speeds: list[float] | None = None, speed: float = 1.0,
-                 vcpus: int | None = None):
+                 vcpus: int | None = None, lifo: bool = False):
         self.env = env
         self.workers = workers
         self.vcpus = vcpus
         self.queue_limit = queue_limit
         self.track_inflight = track_inflight
         self.speed = speed
-        self.replicas = [Replica(env, i, workers, queue_limit, track_inflight, speed if speeds is None else speeds[i],
+        self.make = make = LifoReplica if lifo else Replica
+        self.replicas = [make(env, i, workers, queue_limit, track_inflight, speed if speeds is None else speeds[i],
                                  vcpus) for i in range(count)]
         self.version = 0
         self._next = 0
@@ -197,7 +212,7 @@ class ReplicaSet:
 
     def add(self) -> Replica:
         """A new replica, not yet registered (it is booting); call :meth:`register` when it is ready."""
-        replica = Replica(self.env, len(self.replicas), self.workers, self.queue_limit, self.track_inflight,
+        replica = self.make(self.env, len(self.replicas), self.workers, self.queue_limit, self.track_inflight,
                           self.speed, self.vcpus)
         replica.registered = False
         self.replicas.append(replica)

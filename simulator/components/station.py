@@ -12,8 +12,11 @@ A visit of operation ``op`` on a replica:
 1. the replica: the one given (a balancer's or a database's choice) or round robin over
    those up; none up, or the one given is down: ``ERROR`` at once;
 2. admission: no free worker and ``queue_limit`` waiting already: ``REJECTED``;
-3. wait FIFO for a worker, at most ``max_wait`` (then ``ERROR``, tallied as
-   ``pool_timeouts``);
+3. wait FIFO (LIFO with ``queue_order: lifo``) for a worker, at most ``max_wait`` (then
+   ``ERROR``, tallied as ``pool_timeouts``); a service that sheds or drops expired work
+   checks the request when a worker takes it: waited longer than ``shed.max_queue_time``
+   (``shed``) or past its caller's deadline with ``drop_expired`` (``expired``): ``REJECTED``
+   at once, the worker going on to the next;
 4. hold the worker for the operation's ``work`` × the replica's slow-down: its own time
    with a CPU per worker, else processor sharing on the replica's vCPUs
    (:mod:`simulator.components.cpu`);
@@ -58,6 +61,10 @@ class _Failed(Exception):
     """The operation itself failed (an error-rate fault)."""
 
 
+class _Dropped(Exception):
+    """Shed or expired when a worker took it (``shed.max_queue_time``, ``drop_expired``)."""
+
+
 class Operation:
     """An operation ready to run: its ``index`` in the span log, a ``work`` sampler (``None``:
     no work) and its ``body`` (what runs after the work: the compiled steps; ``None``: nothing)."""
@@ -95,7 +102,8 @@ class Station:
         self.world = world
         self.env = env = world.env
         self.replicas = ReplicaSet(env, replicas, workers, spec.queue_limit, world.may_crash(name),
-                                   getattr(spec, "speeds", None), instance_speed(spec), vcpus_of(spec))
+                                   getattr(spec, "speeds", None), instance_speed(spec), vcpus_of(spec),
+                                   lifo=getattr(spec, "queue_order", "fifo") == "lifo")
         self.log = world.recorder.span_log(name, spec.kind, self.replicas.capacity, list(work))
         self.record = self.log.add
         self.metered = False  # an autoscaler reads busy time and arrivals per replica
@@ -105,6 +113,7 @@ class Station:
         self.error_draw = world.uniform(f"{name}/errors") if name in world.erratic else None
         self.log.labels = dict(labels or {})
         self.blocking = blocking
+        self.door_shed, self.late = _overload(spec, self.log)  # None, None unless the spec sheds or drops
         self.ops: dict[str, Operation] = {}
         for index, (op_name, distribution) in enumerate(work.items()):
             draw = None if is_zero(distribution) else sampler(distribution, world.rng(f"{name}/{op_name}/work"))
@@ -125,6 +134,8 @@ class Station:
         if self.metered:
             replica.arrivals += 1
         if replica.full():
+            if self.door_shed is not None:
+                self.door_shed(t_arrive)
             self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
             return REJECTED
         inflight = replica.inflight  # None unless a crash fault may hit this component
@@ -148,6 +159,8 @@ class Station:
                         raise _GaveUp
                 holding = True
             t_start = env.now
+            if self.late is not None and self.late(request, t_arrive, t_start):
+                raise _Dropped  # the worker goes on to the next request at once
             replica.serving[visit] = (t_arrive, t_start)
             if op.work is not None:
                 if replica.cpu is None:  # a CPU per worker: the work takes its own time
@@ -171,6 +184,8 @@ class Station:
                 status = yield from body(request)
         except (_GaveUp, _Failed):
             status = ERROR
+        except _Dropped:
+            status = REJECTED
         except simpy.Interrupt as interrupt:
             if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
                 raise  # a crash further up the call stack: let that component fail the request
@@ -201,3 +216,38 @@ class Station:
                 self.log.add_unfinished(arrival, start, now)
             for wait in replica.waiting:
                 self.log.add_unfinished(wait.t_arrive, now, now)
+
+
+def _overload(spec, log):
+    """The overload hooks of a station whose spec sheds or drops expired work: ``(door, late)``.
+
+    ``door(now)`` counts a rejection at arrival as ``shed`` when ``shed.max_queue_length`` is the
+    bound that rejected it. ``late(request, arrival, now)`` is true (and counts it) for a request
+    a worker just took that waited longer than ``shed.max_queue_time`` (``shed``) or whose
+    caller's deadline has passed with ``drop_expired`` (``expired``). ``None`` where not asked for,
+    so a station without these settings runs its visit exactly as before.
+    """
+    shed = getattr(spec, "shed", None)
+    drop_expired = getattr(spec, "drop_expired", False)
+    door = None
+    if shed is not None and shed.max_queue_length is not None and spec.queue_limit == shed.max_queue_length:
+        door = log.counter("shed")
+    max_queue_time = None if shed is None else shed.max_queue_time
+    if max_queue_time is None and not drop_expired:
+        return door, None
+    shed_count = log.counter("shed") if max_queue_time is not None else None
+    expired = log.counter("expired") if drop_expired else None
+    limit = float("inf") if max_queue_time is None else max_queue_time
+
+    def late(request, arrival: float, now: float) -> bool:
+        if now - arrival > limit:
+            shed_count(now)
+            return True
+        if expired is not None:
+            deadline = request.deadline
+            if deadline is not None and now >= deadline:
+                expired(now)
+                return True
+        return False
+
+    return door, late

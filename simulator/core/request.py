@@ -24,6 +24,14 @@ class Request:
 
     __slots__ = ("id", "t_issue", "workload", "operation", "key")
     replayed = False  # True for writes a component re-sends on its own (write-behind flushes)
+    deadline = None  # when its caller gives up (a Deadlined request carries one): None, never
+
+    def within(self, deadline: float) -> "Request":
+        """This request as a callee sees it when its caller gives up at *deadline*: the earlier of
+        that and the request's own deadline (a new view: the caller's request is unchanged)."""
+        if self.deadline is not None and self.deadline <= deadline:
+            return self
+        return Deadlined(self.id, self.t_issue, self.workload, self.operation, self.key, deadline)
 
     def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int):
         self.id = id
@@ -31,3 +39,17 @@ class Request:
         self.workload = workload
         self.operation = operation
         self.key = key
+
+
+class Deadlined(Request):
+    """A request that carries its caller's ``deadline`` (deadline propagation, golden §15).
+
+    Made only where a deadline exists and some component reads it (``drop_expired``), so a
+    request without one stays a plain :class:`Request` and costs nothing more.
+    """
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int, deadline: float):
+        Request.__init__(self, id, t_issue, workload, operation, key)
+        self.deadline = deadline

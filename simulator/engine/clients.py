@@ -21,7 +21,7 @@ import simpy
 from ..scenario.model import Closed, Workload
 from ..core.profile import pieces, rate_function
 from ..core.process import guarded
-from ..core.request import ERROR, TIMEOUT, Request
+from ..core.request import ERROR, TIMEOUT, Deadlined, Request
 from ..core.sampling import Buffered, is_zero, key_sampler, sampler
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ class Client:
         self.spec = spec
         self.stop = world.scenario.duration
         self.timeout = spec.timeout
+        # deadline propagation: requests carry the client's deadline only where a component reads it
+        self.deadlines = spec.timeout is not None and reads_deadlines(world.scenario)
         mix = spec.operations()
         self.calls = [world.caller(spec.zone, f"{spec.entry}.{op}") for op in mix]
         self.op_ids = [operation_ids[(spec.entry, op)] for op in mix]
@@ -52,8 +54,12 @@ class Client:
         choice = 0 if self.choose is None else min(bisect_right(self.cumulative, self.choose()), len(self.calls) - 1)
         world = self.world
         world.issued += 1
-        request = Request(world.issued, self.env.now, self.index, self.op_ids[choice],
-                          0 if self.key is None else self.key())
+        if self.deadlines:
+            request = Deadlined(world.issued, self.env.now, self.index, self.op_ids[choice],
+                                0 if self.key is None else self.key(), self.env.now + self.timeout)
+        else:
+            request = Request(world.issued, self.env.now, self.index, self.op_ids[choice],
+                              0 if self.key is None else self.key())
         self.pending[request.id] = request
         return request, self.calls[choice]
 
@@ -80,6 +86,11 @@ class Client:
         except simpy.Interrupt:
             status = ERROR  # defensive: a crash interrupt that no component claimed
         self.done(request, status)
+
+
+def reads_deadlines(scenario) -> bool:
+    """Whether a component drops expired work (``drop_expired``): only then do requests carry deadlines."""
+    return any(getattr(spec, "drop_expired", False) for spec in scenario.components.values())
 
 
 class OpenLoop(Client):

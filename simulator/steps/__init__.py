@@ -48,7 +48,8 @@ BUILTIN = {
 BUILTIN_POLICIES = {"timeout": "simulator.steps.policies", "fallback": "simulator.steps.policies",
                     "circuit_breaker": "simulator.steps.breaker",
                     "bulkhead": "simulator.steps.bulkhead",
-                    "retry": "simulator.steps.retry"}
+                    "retry": "simulator.steps.retry",
+                    "hedge": "simulator.steps.hedge"}
 """The built-in call policies: name → the module defining it (``BUILT_IN[name]`` there)."""
 
 

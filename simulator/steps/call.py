@@ -17,6 +17,7 @@ from . import POLICIES, Step
 from .base import StepKind, StepSpec, Target
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
+from .hedge import Hedging
 from .policies import in_order
 from .retry import Retry
 from ..scenario.types import PositiveDuration
@@ -29,7 +30,8 @@ class CallStep(StepSpec):
     the call counts as failed. ``fallback``: steps to run instead when the call fails —
     ``[]`` means carry on without the answer (graceful degradation); without a fallback a
     failed call fails the operation. ``retry``: make a failed call again
-    (:mod:`simulator.steps.retry`: attempts, back-off, deadline, budget).
+    (:mod:`simulator.steps.retry`: attempts, back-off, deadline, budget). ``hedge``: another
+    copy after a delay without an answer, the first ``OK`` wins (:mod:`simulator.steps.hedge`).
     """
 
     call: Target
@@ -38,6 +40,7 @@ class CallStep(StepSpec):
     circuit_breaker: CircuitBreaker | None = None  # simulator.steps.breaker (rank 30)
     bulkhead: Bulkhead | None = None  # simulator.steps.bulkhead (rank 10)
     retry: Retry | None = None
+    hedge: Hedging | None = None
 
 
 class Call(StepKind):

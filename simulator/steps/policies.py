@@ -9,13 +9,13 @@ applies, **from the call outwards in ascending rank**:
 =====  ===========  ==============================================================
 rank   policy       why there
 =====  ===========  ==============================================================
-10     bulkhead     (later) caps the calls in flight; innermost so a timeout also
-                    covers the wait for a slot
+10     bulkhead     caps the calls in flight; innermost so a timeout also covers the
+                    wait for a slot (:mod:`.bulkhead`)
 20     ``timeout``  one attempt: the caller stops waiting after ``timeout``
-30     breaker      (later) counts each timed attempt; fails fast while open
+30     breaker      counts each timed attempt; fails fast while open (:mod:`.breaker`)
 40     ``retry``    retries the timed, breaker-guarded attempt, with back-off, a
                     deadline and a budget (:mod:`simulator.steps.retry`)
-50     hedge        (later) a second attempt when the first is slow
+50     ``hedge``    another copy when the first is slow (:mod:`.hedge`)
 90     ``fallback`` outermost: whatever failed (an attempt, a timeout, an open breaker,
                     the last retry), the fallback steps run instead
 =====  ===========  ==============================================================
@@ -47,6 +47,8 @@ class Timeout(CallPolicy):
 
     def wrap(self, call, spec, ctx):
         env, guarded, limit = ctx.env, ctx.guarded, spec.timeout
+        if any(getattr(c, "drop_expired", False) for c in ctx.scenario.components.values()):
+            return _propagating(call, limit, env, guarded)
 
         def timed(request):
             process = env.process(guarded(call(request)))
@@ -54,6 +56,18 @@ class Timeout(CallPolicy):
             return process.value if process.triggered else TIMEOUT
 
         return timed
+
+
+def _propagating(call, limit, env, guarded):
+    """A timed call whose callee sees the caller's deadline: the earlier of the request's and now + *limit*
+    (deadline propagation, for a scenario where some component drops expired work)."""
+
+    def timed(request):
+        process = env.process(guarded(call(request.within(env.now + limit))))
+        yield process | env.timeout(limit)
+        return process.value if process.triggered else TIMEOUT
+
+    return timed
 
 
 class Fallback(CallPolicy):

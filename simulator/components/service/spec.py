@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping
 
 from pydantic import Field, model_validator
 
-from ...metrics.descriptors import Fact, Metric
+from ...metrics.descriptors import Counter, Fact, Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase, ImplicitCall, Problems
 from ...scenario.source import Path
@@ -62,6 +62,34 @@ class Outbox(Strict):
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 2048
 
 
+class Shed(Strict):
+    """Load shedding at a service (golden §15's fixes; Envoy's overload manager, a CoDel-like rule).
+
+    ``max_queue_time``: a request that waited longer than this for a worker is dropped when a
+    worker takes it (the worker goes to the next one at once). ``max_queue_length``: a request
+    arriving when this many already wait at its replica is rejected at the door. Either or
+    both; a shed request is ``REJECTED`` and counted ``shed``.
+    """
+
+    max_queue_time: PositiveDuration | None = None
+    max_queue_length: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _some(self):
+        if self.max_queue_time is None and self.max_queue_length is None:
+            raise ValueError("shed needs max_queue_time (drop a request that waited longer) or max_queue_length "
+                             "(reject beyond that many waiting), or both")
+        return self
+
+
+def _hedged(spec) -> bool:
+    """Whether any of the service's ``call`` steps hedges (then it counts its hedges)."""
+    from ...scenario.topology import iter_steps  # the step registry, loaded once a scenario is
+
+    return any(getattr(step, "hedge", None) is not None
+               for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
+
+
 OUTBOX_FACTS = ("outbox_written", "outbox_relayed", "outbox_pending", "outbox_pending_max", "outbox_relay_failures",
                 "outbox_delay_mean", "outbox_delay_p50", "outbox_delay_p99")
 """What a service with an outbox reports (written → acknowledged by the broker, for the delay)."""
@@ -98,14 +126,26 @@ class ServiceSpec(ComponentBase):
     into it then follow the registry's client views, stale ones included
     (:class:`~simulator.components.registry.spec.RegistrySpec`). Without it discovery is ideal:
     a direct call reaches only replicas that are up, at once.
+
+    Overload (golden §15): ``shed`` drops requests that waited too long or finds too many
+    waiting (:class:`Shed`); ``queue_order: lifo`` gives a free worker the newest waiting
+    request instead of the oldest (under overload the newest is the one whose caller still
+    waits); ``drop_expired: true`` drops, when a worker takes it, a request whose caller's
+    deadline has passed (the workload's ``timeout``, narrowed by each call's ``timeout`` on
+    the way: deadline propagation), counted ``expired``: no work for an answer no one awaits.
+    All three are ``REJECTED`` outcomes of the visit.
     """
 
     kind: Literal["service"] = "service"
     metrics: ClassVar[tuple[Metric, ...]] = (
         *(Fact(n, record=True, when=lambda spec, _: spec.outbox is not None) for n in OUTBOX_FACTS),
-        *REPLAY_METRICS)
+        *REPLAY_METRICS,
+        Counter("shed", when=lambda spec, _: spec.shed is not None),
+        Counter("expired", when=lambda spec, _: spec.drop_expired),
+        *(Counter(n, when=lambda spec, _: _hedged(spec)) for n in ("hedges_sent", "hedges_won")))
     """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has
-    one; an event-sourced one's replays."""
+    one; an event-sourced one's replays; requests it shed and expired requests it dropped, with those
+    settings; the hedges its calls sent and those that answered first, when one hedges."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None
@@ -119,6 +159,9 @@ class ServiceSpec(ComponentBase):
     outbox: Outbox | None = None
     event_sourced: EventSourced | None = None
     discovery: Name | None = None
+    shed: Shed | None = None
+    queue_order: Literal["fifo", "lifo"] = "fifo"
+    drop_expired: bool = False
     operations: Annotated[dict[Name, Operation], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -139,7 +182,9 @@ class ServiceSpec(ComponentBase):
 
     @property
     def queue_limit(self) -> int | None:
-        return self.capacity - self.workers if self.capacity is not None else self.queue
+        limit = self.capacity - self.workers if self.capacity is not None else self.queue
+        shed = None if self.shed is None else self.shed.max_queue_length
+        return limit if shed is None else shed if limit is None else min(limit, shed)
 
     def check(self, name: str, components) -> Problems:
         problems: Problems = []

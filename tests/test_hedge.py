@@ -1,0 +1,196 @@
+"""Hedged requests (``hedge:`` on a call, rank 50) and fan-out tails, against golden §14.
+
+Golden G14.7 (copied from ../shared/reference/golden.md §14, computed exactly there): leaf
+latency X = Exp(mean 10 ms) with probability 0.99, else a straggler of exactly 1000 ms;
+with a hedge (a second copy to another replica) after d, the first reply wins and
+P(T > t) = P(X > t)·P(X > t − d) for t ≥ d; the extra load is P(X > d). Reference points:
+d = 32.09 ms (the p95) gives p99 41.59 ms, p99.9 58.82 ms, mean 10.22 ms, 5.0 % extra;
+d = 50 ms gives p99 53.80 ms, p99.9 74.60 ms, mean 10.56 ms, 1.67 % extra. Without a
+hedge p99.9 is 1000 ms. Golden G14.6: the max of N Exp(10 ms) leaves has mean 10·H_N
+(N = 10: 29.29 ms) and p99 −10·ln(1 − 0.99^(1/N)) (N = 10: 69.03 ms). Golden G14.8: a
+timeout t on an Exp(mean m) leaf times out a fraction e^(−t/m).
+
+The leaf has no queueing (unbounded workers): a ``branch`` draws per visit whether the copy
+is fast (``fast``: Exp 10 ms) or a straggler (``slow``: 1000 ms), so copies are independent.
+Requests are independent, so a tail probability over one run's n requests is a binomial
+proportion (tests/bands.py); a mean uses replications.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bands import assert_binomial_within_3se, assert_replications_within_3se
+from helpers import located_problems, scenario, service
+from simulator import simulate
+
+MANY = 1_000_000  # workers: no queueing anywhere
+FAST, STRAGGLER, P_STRAGGLER = 0.010, 1.0, 0.01
+
+
+def survival(t: float) -> float:
+    """P(X > t) of the straggler model (golden G14.7)."""
+    return (1 - P_STRAGGLER) * math.exp(-t / FAST) + (P_STRAGGLER if t < STRAGGLER else 0.0)
+
+
+def hedged_survival(t: float, d: float) -> float:
+    """P(T > t) with a hedge after d (golden G14.7's formula)."""
+    return survival(t) * (survival(t - d) if t >= d else 1.0)
+
+
+def straggler(hedge: dict | None, *, requests: int = 100_000, rate: float = 1000.0, **call) -> object:
+    """A front service calling the straggling leaf (2 replicas) once per request, hedged or not."""
+    step = {"call": "leaf.get", **call}
+    if hedge is not None:
+        step["hedge"] = hedge
+    leaf_steps = [{"branch": [{"p": 1 - P_STRAGGLER, "steps": [{"call": "fast.op"}]},
+                              {"p": P_STRAGGLER, "steps": [{"call": "slow.op"}]}]}]
+    return scenario({"front": service(0, steps=[step], workers=MANY),
+                     "leaf": {"kind": "service", "replicas": 2, "workers": MANY,
+                              "operations": {"get": {"work": 0, "steps": leaf_steps}}},
+                     "fast": service(f"exp({FAST * 1000:g}ms)", workers=MANY),
+                     "slow": service(f"{STRAGGLER * 1000:g}ms", workers=MANY)},
+                    entry="front", rate=f"{rate:g}/s", duration=f"{requests / rate:g}s")
+
+
+def latencies(result) -> np.ndarray:
+    frame = result.requests
+    return frame.loc[frame["status"] == "ok", "latency"].to_numpy()
+
+
+def test_the_formula_reproduces_the_golden_table():
+    """Golden G14.7's table from its own formula (the oracle the simulation is checked against)."""
+    def quantile(q, d):
+        lo, hi = 0.0, 2.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if hedged_survival(mid, d) > 1 - q else (lo, mid)
+        return hi
+    assert quantile(0.99, 0.03209) * 1000 == pytest.approx(41.59, abs=0.01)
+    assert quantile(0.999, 0.03209) * 1000 == pytest.approx(58.82, abs=0.01)
+    assert quantile(0.999, 0.050) * 1000 == pytest.approx(74.60, abs=0.01)
+    assert survival(0.03209) == pytest.approx(0.050, abs=0.0005)
+
+
+@pytest.mark.parametrize("d", [0.03209, 0.050])
+def test_hedged_tail_matches_golden_g14_7(golden_zscores, d):
+    """P(T > t) at the golden p99 and p99.9 points, and the extra load P(X > d) (golden G14.7)."""
+    result = simulate(straggler({"delay": f"{d * 1000:g}ms"}), seed=7)
+    lat = latencies(result)
+    n = lat.size
+    assert n == result.summary()["requests"]["issued"]  # every request answered OK
+    p99, p999 = {0.03209: (0.04159, 0.05882), 0.050: (0.05380, 0.07460)}[d]
+    for t in (0.020, p99):
+        assert_binomial_within_3se(golden_zscores, int((lat > t).sum()), n, hedged_survival(t, d),
+                                   f"G14.7 hedge {d * 1000:g}ms P(T > {t * 1000:g}ms)")
+    counts = result.summary()["components"]["front"]["counts"]
+    assert_binomial_within_3se(golden_zscores, counts["hedges_sent"], n, survival(d),
+                               f"G14.7 hedge {d * 1000:g}ms extra load")
+    # a hedge wins when it answers first: the first copy is still running when the hedge answers
+    assert 0 < counts["hedges_won"] < counts["hedges_sent"]
+    # the 1000-ms stragglers are gone from the tail: p99.9 near golden's, far below 1000 ms
+    assert np.quantile(lat, 0.999) == pytest.approx(p999, rel=0.15)
+
+
+def test_hedged_mean_matches_golden_g14_7(golden_zscores):
+    """Mean latency with a hedge at the p95 (32.09 ms): 10.22 ms (golden G14.7), 10 replications."""
+    d = 0.03209
+    grid = np.linspace(0, STRAGGLER, 200_001)
+    values = np.array([hedged_survival(t, d) for t in grid])
+    exact = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(grid)))  # E[T] = ∫ P(T > t) dt
+    assert exact * 1000 == pytest.approx(10.22, abs=0.01)
+    means = [latencies(simulate(straggler({"delay": "32.09ms"}, requests=20_000), seed=s)).mean() for s in range(10)]
+    assert_replications_within_3se(golden_zscores, means, exact, "G14.7 hedged mean")
+
+
+def test_without_a_hedge_the_stragglers_set_the_tail(golden_zscores):
+    """No hedge: P(T > 500 ms) is the straggler share, 1 % (golden G14.7: p99.9 = 1000 ms); no hedge counts."""
+    result = simulate(straggler(None), seed=3)
+    lat = latencies(result)
+    assert_binomial_within_3se(golden_zscores, int((lat > 0.5).sum()), lat.size, survival(0.5),
+                               "G14.7 no hedge P(T > 500ms)")
+    assert "hedges_sent" not in (result.summary()["components"]["front"].get("counts") or {})
+
+
+def test_more_copies_cut_the_tail_further(golden_zscores):
+    """max_extra 2: copies at d and 2d; P(T > t) = P(X > t) P(X > t − d) P(X > t − 2d) for t ≥ 2d."""
+    d = 0.01
+    result = simulate(straggler({"delay": "10ms", "max_extra": 2}), seed=5)
+    lat = latencies(result)
+    t = 0.025
+    exact = survival(t) * survival(t - d) * survival(t - 2 * d)
+    assert_binomial_within_3se(golden_zscores, int((lat > t).sum()), lat.size, exact, "hedge x2 P(T > 25ms)")
+    counts = result.summary()["components"]["front"]["counts"]
+    # second copies: P(X > d); third copies: both first copies still out at 2d
+    expected = survival(d) + survival(2 * d) * survival(d)
+    assert_binomial_within_3se(golden_zscores, counts["hedges_sent"], lat.size, expected, "hedge x2 copies sent")
+
+
+def test_a_failed_copy_sends_the_next_at_once():
+    """A copy that fails while another may be sent lets it go at once; all failing fails the call."""
+    sc = scenario({"front": service(0, steps=[{"call": "down.op", "hedge": {"delay": "1s", "max_extra": 2}}],
+                                    workers=MANY),
+                   "down": service("5ms", workers=MANY, replicas=1)}, entry="front", rate="10/s", duration="20s",
+                  faults=[{"kind": "errors", "target": "down", "probability": 1.0, "at": 0, "for": "1h"}])
+    result = simulate(sc, seed=1)
+    s = result.summary()
+    frame = result.requests
+    assert (frame["status"] == "error").all()
+    # three copies back to back, 5 ms each: no wait for the 1 s delay
+    assert frame["latency"].to_numpy() == pytest.approx(np.full(len(frame), 0.015))
+    assert s["components"]["front"]["counts"]["hedges_sent"] == 2 * s["requests"]["issued"]
+    assert s["components"]["front"]["counts"]["hedges_won"] == 0
+
+
+def test_fan_out_max_of_n_leaves_matches_golden_g14_6(golden_zscores):
+    """parallel: N = 10 Exp(10 ms) leaves, no queueing: E[max] = 10·H_10 = 29.29 ms and P(max > 69.03 ms)
+    = 1 % (69.03 ms is its p99; golden G14.6); one of the N leaves slower than a leaf's own p99
+    (46.05 ms): 1 − 0.99^10 = 9.56 % (golden G14.5)."""
+    n_leaves = 10
+    leaf_p99 = -FAST * math.log(0.01)
+    exact_mean = FAST * sum(1 / i for i in range(1, n_leaves + 1))
+    assert exact_mean * 1000 == pytest.approx(29.29, abs=0.01)
+    p99_of_max = -FAST * math.log(1 - 0.99 ** (1 / n_leaves))
+    assert p99_of_max * 1000 == pytest.approx(69.03, abs=0.01)
+
+    def fan_out(requests: int) -> object:
+        return scenario({"front": service(0, steps=[{"parallel": [{"call": "leaf.op"}] * n_leaves}], workers=MANY),
+                         "leaf": service(f"exp({FAST * 1000:g}ms)", workers=MANY)},
+                        entry="front", rate="1000/s", duration=f"{requests / 1000:g}s")
+
+    means = [latencies(simulate(fan_out(10_000), seed=s)).mean() for s in range(10)]
+    assert_replications_within_3se(golden_zscores, means, exact_mean, "G14.6 E[max of 10 leaves]")
+    lat = latencies(simulate(fan_out(100_000), seed=11))
+    assert_binomial_within_3se(golden_zscores, int((lat > p99_of_max).sum()), lat.size, 0.01,
+                               "G14.6 P(max of 10 > its p99)")
+    assert_binomial_within_3se(golden_zscores, int((lat > leaf_p99).sum()), lat.size, 1 - 0.99 ** n_leaves,
+                               "G14.5 P(one of 10 leaves > leaf p99)")
+
+
+def test_timeout_at_a_high_percentile_times_out_its_tail(golden_zscores):
+    """Golden G14.8: a timeout t on an Exp(mean m) leaf times out e^(−t/m); t = m·ln 10 gives 10 %."""
+    t = FAST * math.log(10)
+    sc = scenario({"front": service(0, steps=[{"call": "leaf.op", "timeout": f"{t * 1000:.6f}ms",
+                                               "fallback": []}], workers=MANY),
+                   "leaf": service(f"exp({FAST * 1000:g}ms)", workers=MANY)},
+                  entry="front", rate="1000/s", duration="50s")
+    result = simulate(sc, seed=2)
+    leaf = result.spans
+    leaf = leaf[leaf["component"] == "leaf"]
+    late = int((leaf["end"] - leaf["arrival"] > t).sum())
+    assert_binomial_within_3se(golden_zscores, late, len(leaf), math.exp(-t / FAST), "G14.8 timeout fraction")
+
+
+@pytest.mark.parametrize("hedge, message", [
+    ({"delay": 0}, "must be positive"),
+    ({"delay": "10ms", "max_extra": 0}, "greater than or equal to 1"),
+    ({"max_extra": 1}, "delay"),
+    ({"delay": "10ms", "copies": 2}, "copies"),
+])
+def test_bad_hedge_is_located(hedge, message):
+    problems = located_problems({"front": service(0, steps=[{"call": "leaf.get", "hedge": hedge}]),
+                                 "leaf": service("1ms")}, entry="front")
+    assert any("hedge" in p and message in p for p in problems), problems
