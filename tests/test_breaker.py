@@ -12,8 +12,9 @@ Golden numbers are copied here with their source (golden.md, the course's refere
   resilience4j defaults (k = 10, W = 60 s) 0.166 %, Hystrix-like (k = 1, W = 5 s) 0.200 %,
   exact up to window edges (±1 trial per cycle).
 * golden G13.3 — false trips under a healthy-but-noisy backend: one evaluation of a full
-  window of N = 10 i.i.d. calls failing with probability f opens with P(Bin(10, f) >= 5):
-  f = 0.40 → 0.3669, f = 0.45 → 0.4956.
+  window of N i.i.d. calls failing with probability f opens with P(Bin(N, f) >= N/2):
+  N = 10: f = 0.40 → 0.3669, f = 0.45 → 0.4956 (through runs); N = 100 (resilience4j's
+  default window): f = 0.40 → 0.0271, f = 0.45 → 0.1827 (the state machine on its own clock).
 * golden G5.3 — a semaphore bulkhead without a waiting room rejects Erlang B, B(c, λE[S]),
   whatever the service-time distribution: (c, a) = (5, 3) → 0.110054, (10, 9) → 0.167963.
 
@@ -287,6 +288,32 @@ def test_false_trips_of_a_full_window_of_ten(golden_zscores, f, golden):
     assert len(verdicts) > 800
     assert_binomial_within_3se(golden_zscores, verdicts.count(OPEN), len(verdicts), exact,
                                f"G13.3 false trip N=10 f={f}")
+
+
+@pytest.mark.parametrize("f, golden, verdicts", [(0.40, 0.0271, 16_000), (0.45, 0.1827, 4_000)])
+def test_false_trips_of_a_full_window_of_a_hundred(golden_zscores, f, golden, verdicts):
+    """resilience4j's default window (N = 100, 100 trials in half-open) is far steadier than N = 10:
+    each half-open verdict over 100 fresh i.i.d. outcomes reopens with P(Bin(100, f) >= 50). The
+    machine runs on a clock of our own (a run would need ~10^6 requests for a 5 % band at 0.027)."""
+    import random
+
+    exact = sum(math.comb(100, j) * f ** j * (1 - f) ** (100 - j) for j in range(50, 101))
+    assert exact == pytest.approx(golden, abs=0.00005)
+    clock = Clock()
+    breaker = machine(clock, sliding_window_size=100, minimum_number_of_calls=100,
+                      permitted_number_of_calls_in_half_open_state=100, wait_duration_in_open_state=1.0)
+    outcomes, reopened = random.Random(13), 0
+    for _ in range(verdicts):
+        if breaker.state == CLOSED:  # a closed breaker with a fresh window: 100 failures open it
+            assert feed(breaker, [F] * 100, now=clock.now)[-1] == OPEN
+        clock.advance(clock.now + 1.0)
+        tickets = [breaker.acquire(clock.now) for _ in range(100)]
+        assert breaker.state == HALF_OPEN and None not in tickets
+        for ticket in tickets:
+            breaker.record(ticket, outcomes.random() < f, False, clock.now)
+        assert breaker.state in (OPEN, CLOSED)
+        reopened += breaker.state == OPEN
+    assert_binomial_within_3se(golden_zscores, reopened, verdicts, exact, f"G13.3 false trip N=100 f={f}")
 
 
 # ----------------------------------------------------------------------------- bulkheads, G5.3
