@@ -356,6 +356,31 @@ def test_a_bulkhead_with_a_waiting_room_queues_fifo_up_to_its_wait(golden_zscore
     assert 0 < block["rejected"] and block["mean_wait_s"] <= 0.001 + 1e-12
 
 
+@pytest.mark.parametrize("per", ["dependency", "call_site"])
+def test_a_bulkhead_per_dependency_pools_the_operations_of_the_callee(golden_zscores, per):
+    """Two operations of svc call two operations of db, half the load each (a = 1.5 + 1.5 Erlang),
+    c = 5 without a waiting room. ``per: dependency``: one semaphore for db, Erlang B over the pooled
+    load, B(5, 3) = 0.110054 (golden G5.3); ``per: call_site``: one each, B(5, 1.5) per site."""
+    knobs = {"max_concurrent_calls": 5, "max_wait_duration": "0s", "per": per}
+    ops = {name: {"work": "0ms", "steps": [{"call": f"db.{name}", "bulkhead": knobs}]} for name in ("x", "y")}
+    comps = {"svc": {"kind": "service", "workers": 10_000, "operations": ops},
+             "db": {"kind": "service", "workers": 10_000,
+                    "operations": {"x": {"work": "exponential(mean=10ms)"}, "y": {"work": "10ms"}}}}
+    model = scenario(comps, rate="300/s", duration="20s", warmup="2s",
+                     workload={"operation": None, "mix": {"x": 0.5, "y": 0.5}})
+    results = [simulate(model, seed=seed).summary()["components"]["svc"]["bulkheads"] for seed in range(1, 11)]
+    if per == "dependency":
+        assert all(set(blocks) == {"svc->db"} for blocks in results)
+        shares = [blocks["svc->db"]["rejected_ratio"] for blocks in results]
+        exact = erlang_b(5, 3.0)
+        assert exact == pytest.approx(0.110054, abs=5e-7)
+    else:
+        assert all(set(blocks) == {"svc->db.x", "svc->db.y"} for blocks in results)
+        shares = [blocks["svc->db.y"]["rejected_ratio"] for blocks in results]
+        exact = erlang_b(5, 1.5)
+    assert_replications_within_3se(golden_zscores, shares, exact, f"G5.3 bulkhead per {per}")
+
+
 # ----------------------------------------------------------------------------- compiles as before
 
 

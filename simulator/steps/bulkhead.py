@@ -8,7 +8,10 @@ resilience4j's ``SemaphoreBulkhead`` names and defaults (golden §5.1)::
 
 * At most ``max_concurrent_calls`` calls of the call site (the calling component and the
   target, shared by every request and operation of that component making the call with the
-  same settings) are in flight at once.
+  same settings) are in flight at once. With ``per: dependency`` the limit is the calling
+  component's for the callee as a whole (every operation of it, from every call step with
+  the same settings: Envoy's per-cluster ``max_requests``), so one slow dependency can hold
+  at most that many of the caller's workers whichever of its operations it is slow in.
 * A call beyond waits for a slot, first come first served, up to ``max_wait_duration``; with
   ``0s`` (the default) it is ``REJECTED`` at once. A call still waiting when its wait runs out
   is rejected. Rejections are counted ``bulkhead_rejected``.
@@ -31,7 +34,7 @@ from __future__ import annotations
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -51,6 +54,9 @@ class Bulkhead(Strict):
 
     max_concurrent_calls: Annotated[int, Field(ge=1, le=1_000_000, description="calls in flight at most")] = 25
     max_wait_duration: Duration = Field(0.0, description="how long a call waits for a slot (0: rejected at once)")
+    per: Literal["call_site", "dependency"] = Field(
+        "call_site", description="one limit per call site (caller and component.operation) or per dependency "
+                                 "(caller and component: every operation of the callee shares it)")
 
 
 @dataclass
@@ -101,11 +107,12 @@ def _site(spec, ctx):
         books[ctx.component] = summary, ctx.table("bulkheads", FIELDS, Digest(by=("bulkhead",), sums=FIELDS[1:],
                                                                             present=summary)), {}
     summary, add, sites = books[ctx.component]
-    key = (spec.call, spec.bulkhead.model_dump_json())
+    target = spec.call if spec.bulkhead.per == "call_site" else spec.call.partition(".")[0]
+    key = (target, spec.bulkhead.model_dump_json())
     if key not in sites:
-        same_target = sum(1 for target, _ in sites if target == spec.call)
+        same_target = sum(1 for known, _ in sites if known == target)
         code = len(summary.names)
-        summary.names.append(f"{ctx.component}->{spec.call}" + (f"#{same_target + 1}" if same_target else ""))
+        summary.names.append(f"{ctx.component}->{target}" + (f"#{same_target + 1}" if same_target else ""))
         tally = [0, 0, 0.0]  # admitted, rejected, waited
         ctx.at_end(lambda end: add(code, *tally))
         sites[key] = Semaphore(spec.bulkhead.max_concurrent_calls), tally
