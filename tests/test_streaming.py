@@ -187,6 +187,7 @@ def compare_series(full, summary, interval=None, until=None) -> None:
     assert list(ca["component"]) == list(cb["component"])
     for column in ("utilization", "queue_len", "in_system"):
         np.testing.assert_allclose(cb[column], ca[column], rtol=1e-7, atol=1e-6)
+    assert np.array_equal(ca["arrivals"].to_numpy(), cb["arrivals"].to_numpy())  # the offered load, exact
     ta, tb = full.tally_timeseries_at(interval, until), summary.tally_timeseries_at(interval, until)
     assert ta.shape == tb.shape
     if len(ta):

@@ -10,8 +10,9 @@
 ``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
 ``faults.csv``      one row per fault (:attr:`Result.faults`)
 ``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``);
-                    ``replicas`` / ``hit_ratio`` / ``shares-<name>`` / ``breakers`` when the run has
-                    autoscaling, caches, balancers or shards, circuit breakers
+                    ``replicas`` / ``hit_ratio`` / ``shares-<name>`` / ``breakers`` / ``load`` when the
+                    run has autoscaling, caches, balancers or shards, circuit breakers, load that may
+                    be refused, retried or hedged
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================

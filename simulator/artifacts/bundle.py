@@ -32,8 +32,10 @@ CHARTS = ("latency", "throughput", "components", "distribution")
 
 
 def optional_charts(result: "Result") -> list[str]:
-    """Charts drawn only when the run has something to show: ``replicas`` (a component was resized)
-    and ``hit_ratio`` (a cache). ``shares-<component>`` is drawn per component whose kind declares a
+    """Charts drawn only when the run has something to show: ``replicas`` (a component was resized),
+    ``hit_ratio`` (a cache), ``breakers`` (a circuit breaker) and ``load`` (a component that may
+    refuse work — shedding, expired deadlines, rate limits — or a call with retries, hedging,
+    a breaker or a bulkhead). ``shares-<component>`` is drawn per component whose kind declares a
     :class:`~simulator.metrics.descriptors.Share` it tallied (a balancer, a sharded database)."""
     names = []
     if any(rec.capacity_steps.shape[0] > 1 for rec in result.components.values()):
@@ -42,6 +44,10 @@ def optional_charts(result: "Result") -> list[str]:
         names.append("hit_ratio")
     if any("breaker_states" in rec.tables for rec in result.components.values()):
         names.append("breakers")  # a circuit breaker (simulator.steps.breaker)
+    from ..viz.load import shows_load
+
+    if shows_load(result):
+        names.append("load")  # shedding, deadlines, rate limits or a call policy: offered load vs goodput
     return names
 
 

@@ -107,6 +107,10 @@ CHART_CAPTIONS = {
     "hit_ratio": "Hit ratio of each cache over time (dashed: share of hits that served stale data).",
     "breakers": "Each circuit breaker's state over time: open (calls rejected) and half_open (trial calls); "
                 "the open intervals are hatched on the other time-series charts too.",
+    "load": "Per component where load was refused, retried or hedged: its offered load (arrivals per second, "
+            "every attempt and copy) against the workloads' goodput (ok per second), with its refusals per second "
+            "by cause stacked below; totals counted without times (breaker and bulkhead rejections, retries) "
+            "written in the panel.",
 }
 
 

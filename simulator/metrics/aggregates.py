@@ -10,9 +10,9 @@ Built by :mod:`simulator.metrics.streaming` at the end of a run; read by
   (:class:`~simulator.metrics.sketch.LogSketch`, :data:`LATENCY_ACCURACY`) with exact mean
   and max;
 * per base bucket of the :class:`~simulator.metrics.grid.Grid` (the ``sample_interval``),
-  over the whole run — issued, ok, failed, timeouts, the same three integrals, tally
-  counts, and coarse ok-latency sketches (:data:`SERIES_ACCURACY`) kept as packed
-  ``(bucket, key) → count`` rows.
+  over the whole run — issued, ok, failed, timeouts, the same three integrals, the visits
+  arriving (every status), tally counts, and coarse ok-latency sketches
+  (:data:`SERIES_ACCURACY`) kept as packed ``(bucket, key) → count`` rows.
 
 Any time-series question whose bucket edges lie on the grid is answered by summing base
 buckets (and merging their sketches); other edges raise
@@ -125,6 +125,7 @@ class ComponentAggregates:
     busy_b: np.ndarray  # the same integrals per base bucket
     queue_b: np.ndarray
     inside_b: np.ndarray
+    arrivals_b: np.ndarray  # int64 [base buckets]: visits by arrival time, every status
     tally_window: np.ndarray  # int64 [names], window
     tally_b: list[np.ndarray]  # per name: int64 [base buckets]
 
@@ -145,6 +146,10 @@ class ComponentAggregates:
         bounds = self.grid.bounds(edges, end_time)
         width = np.diff(edges)
         return tuple(merge(values, bounds) / width for values in (self.busy_b, self.queue_b, self.inside_b))
+
+    def arrival_buckets(self, edges: np.ndarray, end_time: float) -> np.ndarray:
+        """Visits arriving in each bucket of *edges* (every status), from the base buckets."""
+        return merge(self.arrivals_b, self.grid.bounds(edges, end_time))
 
     def tally_counts(self, lo: float, hi: float, tally_names: list[str]) -> dict[str, int]:
         """Tallied events in [lo, hi): exact for the window; other ranges must lie on the grid."""

@@ -120,6 +120,12 @@ class SpanColumns:
         return (bucket_averages(self.start, self.release, edges), bucket_averages(self.arrival, self.start, edges),
                 bucket_averages(self.arrival, self.end, edges))
 
+    def arrival_buckets(self, edges: np.ndarray, end_time: float) -> np.ndarray:
+        """Visits arriving in each bucket (every status; bucket rule of :mod:`.grid`)."""
+        n = len(edges) - 1
+        index = bucket_of(self.arrival, edges, end_time)
+        return np.bincount(index[(index >= 0) & (index < n)], minlength=n)[:n]
+
     def tally_counts(self, lo: float, hi: float, tally_names: list[str]) -> dict[str, int]:
         """How many of each tallied event happened in [lo, hi)."""
         inside = (self.tally_time >= lo) & (self.tally_time < hi)

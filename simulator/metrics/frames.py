@@ -147,17 +147,22 @@ class Frames:
         return self.component_timeseries_at()
 
     def component_timeseries_at(self, interval: float | None = None, until: float | None = None) -> "pd.DataFrame":
-        """Per component and bucket: utilization, mean queue length, mean number inside (exact time averages;
-        summary records: multiples of the ``sample_interval`` only)."""
+        """Per component and bucket: utilization, mean queue length, mean number inside (exact time averages),
+        and the offered load: ``arrivals``, the visits arriving in the bucket whatever became of them
+        (every attempt, retry and hedge copy; shed, throttled and expired ones included), and
+        ``arrivals_rps`` (per second). Summary records: multiples of the ``sample_interval`` only."""
         import pandas as pd
 
         edges = self._edges(interval, until)
+        width = np.diff(edges)
         frames = []
         for rec in self.components.values():
             busy, queue, inside = rec.bucket_averages(edges, self.end_time)
+            arrivals = rec._source.arrival_buckets(edges, self.end_time)
             frames.append(pd.DataFrame({
                 "time": edges[:-1], "component": rec.name,
                 "utilization": busy / rec.capacity_averages(edges), "queue_len": queue, "in_system": inside,
+                "arrivals": arrivals, "arrivals_rps": arrivals / width,
             }))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -19,15 +19,16 @@ most one chunk of rows per buffer plus the aggregates:
   sojourns per visit (done − arrival; exact count, sum and max); the exact integrals over
   the window of busy workers ``[start, release)``, queue ``[arrival, start)`` and number
   inside ``[arrival, end)``, and the same integrals per base bucket (each interval split
-  exactly across the buckets it overlaps); tallies counted over the window and per base
-  bucket. Capacity steps, labels, ratios and facts stay as the full recorder keeps them.
+  exactly across the buckets it overlaps); the visits arriving per base bucket (every
+  visit, whatever its status: the offered load); tallies counted over the window and per
+  base bucket. Capacity steps, labels, ratios and facts stay as the full recorder keeps them.
 
 The definitions are those of full records (:mod:`simulator.metrics.window`), applied to
 each chunk; chunks add up, so counts, integrals, sums and maxima equal the full-record
 values (integrals and sums up to float summation order) and the sketches hold exactly the
 values the full records would hold.
 
-Memory: a few int64/float64 per base bucket (requests: 4; per component: 3 + one per
+Memory: a few int64/float64 per base bucket (requests: 4; per component: 4 + one per
 tally name), the sketches (about 1,000 buckets each), and the series rows — at most one
 per (bucket, latency key) pair that occurs, so no more than the number of ok requests
 and no more than buckets × keys (about 12 bytes each). :data:`CHUNK_ROWS` rows per
@@ -240,6 +241,7 @@ class ComponentAccumulator:
         self.sojourn = LogSketch(LATENCY_ACCURACY)
         self.busy = self.queue = self.inside = 0.0
         self.busy_b, self.queue_b, self.inside_b = Growing(float), Growing(float), Growing(float)
+        self.arrivals_b = Growing()
         self.tally_window = np.zeros(0, dtype=np.int64)
         self.tally_b: list[Growing] = []
 
@@ -268,6 +270,7 @@ class ComponentAccumulator:
         self.inside += total_overlap(arrival, end, lo, hi)
         grid = self.grid
         ka, ks, kr, ke = grid.index(arrival), grid.index(start), grid.index(release), grid.index(end)
+        self.arrivals_b.add(ka)
         add_intervals(self.busy_b, start, release, grid, ks, kr)
         add_intervals(self.queue_b, arrival, start, grid, ka, ks)
         add_intervals(self.inside_b, arrival, end, grid, ka, ke)
@@ -295,7 +298,8 @@ class ComponentAccumulator:
             grid=self.grid, end_time=end_time, window_bounds=(self.lo, self.hi), visits=self.visits,
             waits=self.waits, waited=self.waited, wait_sum=self.wait_sum, wait=self.wait, sojourn=self.sojourn,
             busy=self.busy, queue=self.queue, inside=self.inside, busy_b=self.busy_b.final(n),
-            queue_b=self.queue_b.final(n), inside_b=self.inside_b.final(n), tally_window=self.tally_window,
+            queue_b=self.queue_b.final(n), inside_b=self.inside_b.final(n), arrivals_b=self.arrivals_b.final(n),
+            tally_window=self.tally_window,
             tally_b=[g.final(n) for g in self.tally_b])
 
 

@@ -10,6 +10,7 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
   how a balancer or a sharded database spread its requests;
 * :func:`plot_consumer_lag` — a broker's consumer lag (messages and seconds) per group;
 * :func:`plot_breakers` — when each circuit breaker was open or half-open;
+* :func:`plot_load` — offered load per component against goodput, refusals by cause;
 * :func:`plot_comparison` — several designs overlaid;
 * :func:`plot_topology` — the architecture of a scenario, optionally coloured by utilization.
 
@@ -19,6 +20,7 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
 from .breakers import plot_breakers
 from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
+from .load import plot_load
 from .messaging import plot_consumer_lag, plot_partition_lag
 
 from .topology import plot_topology
@@ -34,11 +36,12 @@ RESULT_CHARTS = {
     "consumer_lag": plot_consumer_lag,
     "partition_lag": plot_partition_lag,
     "breakers": plot_breakers,
+    "load": plot_load,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
 (:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
 
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
-           "plot_hit_ratio", "plot_latency", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
+           "plot_hit_ratio", "plot_latency", "plot_load", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
            "plot_topology"]
