@@ -158,7 +158,7 @@ class Frames:
         frames = []
         for rec in self.components.values():
             busy, queue, inside = rec.bucket_averages(edges, self.end_time)
-            arrivals = rec._source.arrival_buckets(edges, self.end_time)
+            arrivals = rec.arrival_buckets(edges, self.end_time)
             frames.append(pd.DataFrame({
                 "time": edges[:-1], "component": rec.name,
                 "utilization": busy / rec.capacity_averages(edges), "queue_len": queue, "in_system": inside,

@@ -165,6 +165,10 @@ class ComponentRecords:
         """Mean busy workers, queued and inside per bucket of *edges*."""
         return self._source.bucket_averages(edges, end_time)
 
+    def arrival_buckets(self, edges: np.ndarray, end_time: float) -> np.ndarray:
+        """Visits arriving in each bucket of *edges*, whatever their status (the offered load)."""
+        return self._source.arrival_buckets(edges, end_time)
+
     def tally_buckets(self, edges: np.ndarray, end_time: float) -> list[np.ndarray]:
         """Per tally name (by code) its count in each bucket of *edges*."""
         return self._source.tally_buckets(edges, end_time, self.tally_names)
