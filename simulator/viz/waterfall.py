@@ -82,7 +82,7 @@ def plot_trace(result: "Result", trace: int | None = None, *, figsize: tuple[flo
     parts = traces.breakdown([ids[0]]).iloc[0]
     where = ", ".join(f"{c} {parts[c] * scale:.3g}" for c in ("queueing", "work", "network", "retries",
                                                                "gave_up", "waiting") if parts[c] > 0)
-    what = title or (f"trace of request {ids[0]} ({parts['status']}): {parts['latency'] * scale:.3g} {unit} = "
-                     f"{where or 'nothing'}")
+    what = title or (f"trace of request {ids[0]} ({parts['status']}): {parts['latency'] * scale:.3g} {unit}\n"
+                     f"= {where or 'nothing'} ({unit}, along its critical path)")
     ax.set_title(title_for(result, what), fontsize=10, loc="left")
     return fig
