@@ -52,6 +52,11 @@ def simulate(scenario: Scenario, seed: int | None = None,
         result = _full(recorder, common, choice)
     else:
         result = _summary(recorder, common, choice, end, len(scenario.workload), len(world.operation_keys))
+    if world.tracer is not None:
+        from .tracing.traces import Traces
+
+        result.traces = Traces(result.tables["trace_spans"].rows, world.tracer.names, world.seed,
+                               [w.name for w in scenario.workload])
     result.wall_time_s = time.perf_counter() - started
     result.events = world.events()
     return result

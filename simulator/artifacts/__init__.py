@@ -9,10 +9,13 @@
 ``timeseries.*``    per sample interval (:attr:`Result.timeseries`)
 ``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
 ``faults.csv``      one row per fault (:attr:`Result.faults`)
+``traces.*``        with ``tracing:``, one row per span (``result.traces.frame()``), and the same
+                    spans as OTLP/JSON in ``traces.otlp.json`` (:mod:`simulator.tracing.otlp`)
 ``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``);
                     ``replicas`` / ``hit_ratio`` / ``shares-<name>`` / ``breakers`` / ``load`` when the
                     run has autoscaling, caches, balancers or shards, circuit breakers, load that may
-                    be refused, retried or hedged
+                    be refused, retried or hedged; ``trace`` (the slowest traced request's waterfall)
+                    with ``tracing:``
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================

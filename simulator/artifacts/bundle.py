@@ -8,6 +8,8 @@ whose kind declares a :class:`~simulator.metrics.descriptors.Share` it recorded.
 
 from __future__ import annotations
 
+import json
+
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -48,6 +50,8 @@ def optional_charts(result: "Result") -> list[str]:
 
     if shows_load(result):
         names.append("load")  # shedding, deadlines, rate limits or a call policy: offered load vs goodput
+    if result.traces is not None and len(result.traces):
+        names.append("trace")  # the slowest traced request's waterfall (simulator.tracing)
     return names
 
 
@@ -81,6 +85,10 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
     written.append(files.write_table(result.component_timeseries, out / f"components.{ext}", fmt))
     faults = result.faults
     written.append(files.write_table(faults, out / "faults.csv", "csv"))
+    if result.traces is not None:  # tracing: the spans as a table and as OTLP/JSON (simulator.tracing.otlp)
+        written.append(files.write_table(result.traces.frame(), out / f"traces.{ext}", fmt))
+        written.append(files.write_text(out / "traces.otlp.json",
+                                        json.dumps(result.traces.to_otlp(), separators=(",", ":")) + "\n"))
 
     pngs: dict[str, bytes] = {}
     if charts:

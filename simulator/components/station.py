@@ -26,7 +26,9 @@ A visit of operation ``op`` on a replica:
 7. one span: arrival, start (worker granted), done (its own work over: the time a
    ``blocking`` station's body starts, else the release), release (worker freed), end,
    status. ``done − arrival`` is the visit's sojourn at this station (wait + work), which
-   leaves out the downstream calls its body makes; ``end − arrival`` includes them.
+   leaves out the downstream calls its body makes; ``end − arrival`` includes them. A
+   traced request (``tracing:``) also gets a server span of the visit, and its body's calls
+   are children of it (:mod:`simulator.tracing.tracer`).
 
 A crash of the replica interrupts the visit wherever it is: the status is ``ERROR``,
 the worker (or the place in line) and any CPU share are given back. An interrupt for a
@@ -114,6 +116,8 @@ class Station:
         self.log.labels = dict(labels or {})
         self.blocking = blocking
         self.door_shed, self.late = _overload(spec, self.log)  # None, None unless the spec sheds or drops
+        tracer = getattr(world, "tracer", None)
+        self.spans = None if tracer is None else tracer.server(name, list(work))  # traced visits' spans
         self.ops: dict[str, Operation] = {}
         for index, (op_name, distribution) in enumerate(work.items()):
             draw = None if is_zero(distribution) else sampler(distribution, world.rng(f"{name}/{op_name}/work"))
@@ -138,6 +142,9 @@ class Station:
                 self.door_shed(t_arrive)
             self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
             return REJECTED
+        traced = request.span is not None  # a sampled request of a scenario with tracing: this visit is a span
+        if traced:
+            request = self.spans.enter(request, op.index, t_arrive)
         inflight = replica.inflight  # None unless a crash fault may hit this component
         if inflight is not None:
             process = env.active_process
@@ -159,6 +166,8 @@ class Station:
                         raise _GaveUp
                 holding = True
             t_start = env.now
+            if traced:
+                self.spans.started(request, t_start)
             if self.late is not None and self.late(request, t_arrive, t_start):
                 raise _Dropped  # the worker goes on to the next request at once
             replica.serving[visit] = (t_arrive, t_start)
@@ -188,6 +197,8 @@ class Station:
             status = REJECTED
         except simpy.Interrupt as interrupt:
             if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
+                if traced:
+                    self.spans.cut(request, env.now)
                 raise  # a crash further up the call stack: let that component fail the request
             status = ERROR
         finally:
@@ -207,6 +218,9 @@ class Station:
         release = now if t_release is None else t_release
         self.record(t_arrive, now if t_start is None else t_start, release, now, status, op.index,
                     release if t_done is None else t_done)
+        if traced:
+            self.spans.leave(request, t_arrive, now if t_start is None else t_start,
+                             release if t_done is None else t_done, now, status)
         return status
 
     def finish(self, now: float) -> None:

@@ -60,6 +60,8 @@ class Client:
         else:
             request = Request(world.issued, self.env.now, self.index, self.op_ids[choice],
                               0 if self.key is None else self.key())
+        if world.tracer is not None:
+            request = world.tracer.begin(request)
         self.pending[request.id] = request
         return request, self.calls[choice]
 
@@ -69,6 +71,8 @@ class Client:
             return
         now = self.env.now
         self.record(request.t_issue, now, status, self.index, request.operation)
+        if request.span is not None:
+            self.world.tracer.root(request, now, status)
         if not self.pending and now >= self.stop:
             self.world.drained()
 
@@ -181,6 +185,8 @@ def make_clients(world: "World") -> list[Client]:
         for op in w.operations():
             ids.setdefault((w.entry, op), len(ids))
     world.operation_keys = list(ids)
+    if world.tracer is not None:
+        world.tracer.entry_codes = [world.tracer.code(f"{c}.{op}") for c, op in ids]
     clients = []
     for i, spec in enumerate(world.scenario.workload):
         cls = ClosedLoop if isinstance(spec.arrivals, Closed) else OpenLoop

@@ -45,6 +45,11 @@ class World:
             fault.prepare(self)
         self.links = Links(scenario.network, self.rng, self.degradable_links, self.cuttable_links)
         self.hops = Hops(self.env, self.links)
+        self.tracer = None  # a scenario with ``tracing:`` gets one (simulator.tracing.tracer)
+        if scenario.tracing is not None:
+            from ..tracing.tracer import Tracer
+
+            self.tracer = Tracer(scenario.tracing, self.env, self.recorder.table)
 
     # -- randomness ---------------------------------------------------------------------
     def rng(self, name: str) -> np.random.Generator:
@@ -89,6 +94,10 @@ class World:
         end = env.now
         for request in self.pending.values():
             self.recorder.request_done(request.t_issue, end, TIMEOUT, request.workload, request.operation)
+            if request.span is not None:
+                self.tracer.root(request, end, TIMEOUT)
+        if self.tracer is not None:
+            self.tracer.finish(end)
         self.pending.clear()
         for callback in self.at_end:
             callback(end)
@@ -120,4 +129,5 @@ class World:
         """A step function calling ``component.operation`` from *zone*, through the hop between the zones."""
         name, _, op_name = target.partition(".")
         component = self.components[name]
-        return self.hops.between(zone, component.zone).call(component.handle, component.operation_from(op_name, zone))
+        call = self.hops.between(zone, component.zone).call(component.handle, component.operation_from(op_name, zone))
+        return call if self.tracer is None else self.tracer.client(call, target)

@@ -202,6 +202,7 @@ class Result(Frames):
     events: int = 0
     records: RecordsChoice | None = None
     tables: dict[str, RecordTable] = field(default_factory=dict)
+    traces: Any = None  # simulator.tracing.traces.Traces of a scenario with tracing: (None without)
 
     t_issue = _request_column("t_issue")
     t_end = _request_column("t_end")

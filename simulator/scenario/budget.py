@@ -16,12 +16,15 @@ estimates, from the scenario alone:
 * **timer events**: what a component does every ``interval`` by itself (its kind's
   ``timers()``: health probes × backend hosts, autoscaler evaluations), over the run;
 * **instances**: what each component runs at most (its kind's ``instances()`` and
-  ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes).
+  ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes);
+* **trace spans**: with ``tracing:``, ``ratio`` × (a root, and a client and a server span
+  per visit) per request.
 
 It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_VISITS` visits, :data:`MAX_SAMPLES`
 samples, :data:`MAX_TIMER_TICKS` timer events of a component, :data:`MAX_USERS` users,
 :data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances
-of a component (the message names the workload or field, what it asks for and the limit), and
+of a component or :data:`MAX_TRACE_SPANS` trace spans (the message names the workload or field, what it
+asks for and the limit), and
 warns above :data:`WARN_REQUESTS` requests or :data:`WARN_VISITS` visits (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
 """
@@ -44,6 +47,7 @@ MAX_TIMER_TICKS = 10_000_000  # a component's periodic events (health probes, au
 MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's shards x nodes)
 MAX_USERS = 100_000  # closed-loop users of one workload (each is a process for the whole run)
 MAX_SLOTS = 1_000_000  # workers (or connections) of one replica: counted in floats, drawn as time series
+MAX_TRACE_SPANS = 2_000_000  # spans a traced run keeps (88 bytes each, and every one in a table afterwards)
 
 
 def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
@@ -88,6 +92,8 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
                                                             "lower the rate, shorten the duration or the loops"))
             elif work > WARN_VISITS:
                 warnings.append((("duration",), f"{said}: expect it to take minutes"))
+    if scenario.tracing is not None and math.isfinite(total) and total <= MAX_REQUESTS:
+        errors.extend(_trace_spans(scenario, per_workload, total))
     for i, w in enumerate(scenario.workload):
         users = getattr(w.arrivals, "users", 0)
         if users > MAX_USERS:
@@ -116,6 +122,22 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
                                              f"{_count(samples)} samples per series, more than the {MAX_SAMPLES:,} "
                                              f"allowed: use at least {scenario.duration / MAX_SAMPLES:.3g}s"))
     return errors, warnings
+
+
+def _trace_spans(scenario: Scenario, per_workload: list[tuple[int, float]], total: float) -> list[tuple[Path, str]]:
+    """The spans ``tracing:`` would keep (a root per traced request, a client and a server span per
+    visit), refused above :data:`MAX_TRACE_SPANS`."""
+    ratio = scenario.tracing.ratio
+
+    def visits(w) -> float:  # mean visits per request of workload *w*, over its mix
+        return sum(share * sum(mean_visits(scenario, (w.entry, op)).values()) for op, share in w.operations().items())
+
+    spans = ratio * sum(n * (1 + 2 * visits(scenario.workload[i])) for i, n in per_workload if n > 0)
+    if not math.isfinite(spans) or spans <= MAX_TRACE_SPANS:  # an endless loop is the loop checker's to refuse
+        return []
+    return [(("tracing", "ratio"), f"tracing {ratio:g} of about {_count(total)} requests keeps about {_count(spans)} "
+                                   f"spans, more than the {MAX_TRACE_SPANS:,} a run may keep: use a ratio of at "
+                                   f"most {ratio * MAX_TRACE_SPANS / spans:.2g}")]
 
 
 def _count(n: float) -> str:

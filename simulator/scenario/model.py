@@ -23,6 +23,7 @@ from .distributions import Const, Distribution, KeyDistribution
 from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
 from ..steps import Step
+from ..tracing.spec import Tracing
 from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
 
 ZERO = Const(value=0.0)
@@ -219,6 +220,8 @@ class Scenario(Strict):
     components: Annotated[dict[Name, ComponentSpec], Field(min_length=1)]
     faults: list[FaultSpec] = []
     slos: list[Slo] = []
+    tracing: Tracing | None = Field(None, description="trace the share `ratio` of the requests: spans per hop "
+                                    "and per visit, exported as OTLP/JSON (simulator.tracing)")
 
     @property
     def window(self) -> float:

@@ -11,6 +11,7 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
 * :func:`plot_consumer_lag` — a broker's consumer lag (messages and seconds) per group;
 * :func:`plot_breakers` — when each circuit breaker was open or half-open;
 * :func:`plot_load` — offered load per component against goodput, refusals by cause;
+* :func:`plot_trace` — the waterfall of one traced request (``tracing:``);
 * :func:`plot_comparison` — several designs overlaid;
 * :func:`plot_topology` — the architecture of a scenario, optionally coloured by utilization.
 
@@ -22,6 +23,7 @@ from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
 from .load import plot_load
 from .messaging import plot_consumer_lag, plot_partition_lag
+from .waterfall import plot_trace
 
 from .topology import plot_topology
 
@@ -37,6 +39,7 @@ RESULT_CHARTS = {
     "partition_lag": plot_partition_lag,
     "breakers": plot_breakers,
     "load": plot_load,
+    "trace": plot_trace,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
@@ -44,4 +47,4 @@ A new chart of a run is one function here and one entry in this mapping
 
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
            "plot_hit_ratio", "plot_latency", "plot_load", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
-           "plot_topology"]
+           "plot_topology", "plot_trace"]
