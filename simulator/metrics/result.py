@@ -18,7 +18,9 @@ really serves); ``goodput`` = ok ones; ``availability`` = ok / issued. Per compo
 of visits (arriving in the window) that queued; ``wait_s`` = time queued before a worker
 took the visit; ``sojourn_s`` = time per visit at the component itself, arrival to its own
 work done (wait + work; not the downstream calls its steps make); ``visits_per_request`` =
-visits arriving in the window / requests issued in the window (the visit ratio ``V``);
+visits arriving in the window / requests issued in the window (the visit ratio ``V``; every
+retried attempt and hedged copy is a visit, so it is the load amplification from the top at
+that layer: 1, 3, 9, 27 down three layers of 3 attempts against a dead bottom, golden G14.1);
 ``queue_len_mean`` = time-average number queued; ``in_system_mean`` = time-average number
 of visits inside (arrival to end, downstream calls included). Then what the kind declares
 and reports for this component (:meth:`Result.reported`, :mod:`~.descriptors`): ``counts``

@@ -30,7 +30,9 @@ entry: ``retry_sites`` (per target: calls, attempts, retries, retries refused by
 budget, load amplification = attempts / calls) and, over the component's sites,
 :data:`SUMMARY_METRICS`, which objectives read. Nested retrying layers multiply: 3 layers
 of 3 attempts against a dead bottom send it 3³ = 27 attempts per call at the top
-(golden G14.1). A call step without ``retry`` compiles exactly as before.
+(golden G14.1); a site's ``load_amplification`` is its own factor (3 at each), the
+component's ``visits_per_request`` the product from the top (:mod:`simulator.metrics.result`).
+A call step without ``retry`` compiles exactly as before.
 """
 
 from __future__ import annotations
