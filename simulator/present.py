@@ -138,6 +138,22 @@ DURATION_WORDS = frozenset({"latency", "seconds", "staleness", "delay", "wait", 
 ``consumer_lag`` alone counts messages."""
 
 
+def slo_cells(slo: dict, medium: Medium = TERMINAL) -> tuple[str, str, str]:
+    """``(metric, value, target)`` of one SLO verdict of a summary, as its table shows them. A
+    ``recovery`` SLO's value and target are times (seconds from its fault's end until the metric
+    came back), so they read as durations, and the metric says what "back" means."""
+    metric = slo["metric"] + (f" ({slo['operation']})" if slo.get("operation") else "")
+    bound = "≤ " if slo.get("bound") == "max" else "≥ "
+    recovery = slo.get("recovery")
+    if recovery:
+        back = "≥ " if recovery.get("threshold_bound") == "min" else "≤ "
+        metric = (f"recovery after {recovery['after']}: {metric} back to "
+                  f"{back}{metric_value(slo['metric'], recovery['threshold'], medium)}")
+        return metric, latency(slo["value"]) if not missing(slo["value"]) else "never", bound + latency(slo["target"])
+    return metric, metric_value(slo["metric"], slo["value"], medium), bound + metric_value(slo["metric"],
+                                                                                          slo["target"], medium)
+
+
 def metric_value(metric: str, value: float | None, medium: Medium = TERMINAL, *, rate_digits: int = 1) -> str:
     """*value* of the metric named *metric*, read by its name: ``availability`` and ``error_rate`` a
     percentage with 3 decimals, ``*ratio`` / ``*utilization`` / ``p_*`` (a probability) a percentage with 2, ``throughput``,

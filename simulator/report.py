@@ -71,10 +71,8 @@ def summary_renderable(summary: dict[str, Any]) -> Group:
             slos.add_column(col)
         for s in summary["slos"]:
             verdict = Text("pass", style="green") if s["passed"] else Text("FAIL", style="bold red")
-            metric = s["metric"] + (f" ({s['operation']})" if s["operation"] else "")
-            bound = "≤ " if s["bound"] == "max" else "≥ "
-            slos.add_row(Text(s["name"]), Text(metric), present.metric_value(s["metric"], s["value"]),
-                         bound + present.metric_value(s["metric"], s["target"]), verdict)
+            metric, value, target = present.slo_cells(s)
+            slos.add_row(Text(s["name"]), Text(metric), value, target, verdict)
         parts.append(slos)
     return Group(*parts)
 
@@ -108,11 +106,23 @@ def component_details(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         for key, value in c.items():
             if key in shown:
                 continue
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            bits.append(f"{key.replace('_', ' ')} {present.metric_value(key, value) if numeric else value}")
+            bits.append(f"{key.replace('_', ' ')} {_detail(key, value)}")
         if bits:
             rows.append((name, c["kind"], ", ".join(bits)))
     return rows
+
+
+def _detail(key: str, value: Any) -> str:
+    """A detail of a component's entry as text: a number by its name, a block per call site or
+    breaker (``{"web->db.read": {"opens": 2, …}}``) as ``web->db.read: opens 2, …``, anything else as is."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return present.metric_value(key, value)
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        return "; ".join(f"{name}: " + ", ".join(f"{k.replace('_', ' ')} {_detail(k, v)}" for k, v in block.items())
+                         for name, block in value.items())
+    if isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        return "(" + ", ".join(f"{k} {present.metric_value(key, v)}" for k, v in value.items()) + ")"  # by its name
+    return str(value)
 
 
 def _metric_value(metric: str, value: float | None) -> str:

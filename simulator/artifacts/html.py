@@ -133,11 +133,9 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
                    f'<span class="pass">{"every" if n > 1 else "the"} SLO passes</span> ({n} of {n})')
         rows = []
         for v in s["slos"]:
-            metric = v["metric"] + (f" ({v['operation']})" if v.get("operation") else "")
-            bound = "≤ " if v.get("bound") == "max" else "≥ "
+            metric, value, target = present.slo_cells(v, HTML)
             mark = '<span class="pass">pass</span>' if v["passed"] else '<span class="fail">FAIL</span>'
-            rows.append([_e(v["name"]), _e(metric), _e(present.metric_value(v["metric"], v["value"], HTML)),
-                         _e(bound + present.metric_value(v["metric"], v["target"], HTML)), mark])
+            rows.append([_e(v["name"]), _e(metric), _e(value), _e(target), mark])
         parts.append(f'<h2>SLOs</h2><p class="verdict">{verdict}</p>'
                      + _table(["SLO", "metric", "value", "target", "verdict"], rows, text_cols=2, raw=True))
 
