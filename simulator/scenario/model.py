@@ -24,6 +24,7 @@ from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
 from ..steps import Step
 from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
+from ..monitoring.spec import Monitoring
 
 ZERO = Const(value=0.0)
 
@@ -219,6 +220,8 @@ class Scenario(Strict):
     components: Annotated[dict[Name, ComponentSpec], Field(min_length=1)]
     faults: list[FaultSpec] = []
     slos: list[Slo] = []
+    monitoring: Monitoring | None = Field(None, description="scrape the run as Prometheus would: series at a "
+                                          "scrape_interval, exported as OpenMetrics (simulator.monitoring)")
 
     @property
     def window(self) -> float:
