@@ -13,6 +13,8 @@
                     ``replicas`` / ``hit_ratio`` / ``shares-<name>`` / ``breakers`` when the run has
                     autoscaling, caches, balancers or shards, circuit breakers
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
+``metrics.om``      the scraped series as OpenMetrics text (:mod:`simulator.monitoring`), when the
+                    scenario has ``monitoring:``; ``monitoring.png`` is their RED/USE dashboard
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================
 

@@ -42,6 +42,8 @@ def optional_charts(result: "Result") -> list[str]:
         names.append("hit_ratio")
     if any("breaker_states" in rec.tables for rec in result.components.values()):
         names.append("breakers")  # a circuit breaker (simulator.steps.breaker)
+    if result.scenario.monitoring is not None:
+        names.append("monitoring")  # the RED/USE dashboard of the scraped series (simulator.monitoring)
     return names
 
 
@@ -75,6 +77,10 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
     written.append(files.write_table(result.component_timeseries, out / f"components.{ext}", fmt))
     faults = result.faults
     written.append(files.write_table(faults, out / "faults.csv", "csv"))
+    if result.scenario.monitoring is not None:  # the scraped series, for promtool and Prometheus
+        from ..monitoring.openmetrics import render
+
+        written.append(files.write_text(out / "metrics.om", render(result.scrape())))
 
     pngs: dict[str, bytes] = {}
     if charts:

@@ -107,6 +107,9 @@ CHART_CAPTIONS = {
     "hit_ratio": "Hit ratio of each cache over time (dashed: share of hits that served stale data).",
     "breakers": "Each circuit breaker's state over time: open (calls rejected) and half_open (trial calls); "
                 "the open intervals are hatched on the other time-series charts too.",
+    "monitoring": "Monitoring dashboard from the scraped series (one point per scrape_interval; metrics.om has "
+                  "them as OpenMetrics): RED per workload (request rate, error share, histogram p50/p99) above USE "
+                  "per component (utilization, mean queue length, failed visits per second).",
 }
 
 

@@ -20,6 +20,7 @@ from .breakers import plot_breakers
 from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
 from .messaging import plot_consumer_lag, plot_partition_lag
+from .monitoring import plot_monitoring
 
 from .topology import plot_topology
 
@@ -34,6 +35,7 @@ RESULT_CHARTS = {
     "consumer_lag": plot_consumer_lag,
     "partition_lag": plot_partition_lag,
     "breakers": plot_breakers,
+    "monitoring": plot_monitoring,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
@@ -42,3 +44,4 @@ A new chart of a run is one function here and one entry in this mapping
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
            "plot_hit_ratio", "plot_latency", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
            "plot_topology"]
+__all__ += ["plot_monitoring"]
