@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from .series import Histogram
 
@@ -59,17 +59,19 @@ def _points(series, index: int):
     yield total, series.labels, series.sum[index]
 
 
-def render(scrape: "Scrape") -> str:
-    """The OpenMetrics text of every series of *scrape* at every scrape time (module docstring)."""
+def render(scrape: "Scrape", indices: Sequence[int] | None = None) -> str:
+    """The OpenMetrics text of every series of *scrape* at every scrape time, or at the scrape *indices*
+    (module docstring)."""
     lines = []
-    stamps = [f"{scrape.epoch_s + t:.3f}" for t in scrape.times]
+    indices = range(scrape.times.size) if indices is None else indices
+    stamps = [(i, f"{scrape.epoch_s + scrape.times[i]:.3f}") for i in indices]
     for fam, members in scrape.families():
         lines.append(f"# TYPE {fam.name} {fam.type}")
         if fam.unit:
             lines.append(f"# UNIT {fam.name} {fam.unit}")
         lines.append(f"# HELP {fam.name} {_escape(fam.help, help_text=True)}")
         for series in members:
-            for i, stamp in enumerate(stamps):
+            for i, stamp in stamps:
                 lines += [f"{name}{_labels(labels)} {_number(value)} {stamp}" for name, labels, value
                           in _points(series, i)]
     lines.append("# EOF")

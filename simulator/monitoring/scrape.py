@@ -33,6 +33,8 @@ from ..metrics.window import STATUS_NAMES
 from .series import FAMILIES, Histogram, Labels, Series, family
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from ..metrics.result import ComponentRecords, Result
@@ -141,11 +143,11 @@ class Scrape:
             mask &= frame[name] == value
         return frame[mask].reset_index(drop=True)
 
-    def write_openmetrics(self, path) -> None:
-        """Write the whole scrape as OpenMetrics text (:mod:`.openmetrics`)."""
+    def write_openmetrics(self, path) -> "Path":
+        """Write the whole scrape as OpenMetrics text (:mod:`.openmetrics`); returns the path."""
         from .openmetrics import write
 
-        write(self, path)
+        return write(self, path)
 
 
 def _le(bound: float) -> str:
