@@ -217,7 +217,9 @@ def _use(rec: "ComponentRecords", zone: str | None, out: Scrape, edges: np.ndarr
     busy, queue, inside = rec.bucket_averages(edges, end_time)
     workers = rec.capacity_averages(edges)
     labels = _labels(component=rec.name, zone=zone)
-    for name, values in (("sdsim_utilization_ratio", busy / workers), ("sdsim_queue_length", queue),
+    with np.errstate(invalid="ignore", divide="ignore"):  # no worker provisioned: utilization is NaN
+        utilization = busy / workers
+    for name, values in (("sdsim_utilization_ratio", utilization), ("sdsim_queue_length", queue),
                          ("sdsim_in_flight", inside), ("sdsim_workers", workers)):
         out.series.append(Series(_BY_NAME[name], labels, np.asarray(values, dtype=float)))
     events = _BY_NAME["sdsim_component_events"]
