@@ -262,6 +262,20 @@ def test_run_writes_metrics_om_and_the_dashboard(tmp_path):
     assert "monitoring chart" in (out / "report.html").read_text()
 
 
+def test_run_with_summary_records_exports_what_they_keep(tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["run", str(deterministic(tmp_path)), "--records", "summary", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    text = (out / "metrics.om").read_text()
+    assert "sdsim_client_requests" not in text and "sdsim_request_duration_seconds" not in text
+    utilization = re.findall(r'^sdsim_utilization_ratio\{component="api"\} (\S+) ', text, re.M)
+    assert [float(u) for u in utilization] == pytest.approx([0.2] * 4) and text.endswith("# EOF\n")
+
+
 def test_run_without_monitoring_writes_no_metrics(tmp_path):
     from typer.testing import CliRunner
 
