@@ -190,7 +190,7 @@ def mutate(rng: random.Random, data, text: str) -> tuple[str, str | bytes]:
         if rng.random() < 0.5:
             data["components"][comp]["io"] = rng.choice(["async", "blocking"])
     elif kind == "fault":
-        comps = list(data.get("components") or {}) if isinstance(data, dict) else []
+        comps = list(data["components"]) if isinstance(data, dict) and isinstance(data.get("components"), dict) else []
         fault = {"kind": rng.choice(["crash", "slowdown", "latency", "errors", "outage", "nope"]),
                  "target": rng.choice(comps + ["ghost"]) if comps else "ghost",
                  "at": rng.choice(["0s", "-1s", "1e400s", "5s", 3]),

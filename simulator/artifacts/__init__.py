@@ -17,6 +17,8 @@
                     be refused, retried or hedged; ``trace`` (the slowest traced request's waterfall)
                     with ``tracing:``
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
+``metrics.om``      the scraped series as OpenMetrics text (:mod:`simulator.monitoring`), when the
+                    scenario has ``monitoring:``; ``monitoring.png`` is their RED/USE dashboard
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================
 

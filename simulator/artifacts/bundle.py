@@ -52,6 +52,8 @@ def optional_charts(result: "Result") -> list[str]:
         names.append("load")  # shedding, deadlines, rate limits or a call policy: offered load vs goodput
     if result.traces is not None and len(result.traces):
         names.append("trace")  # the slowest traced request's waterfall (simulator.tracing)
+    if result.scenario.monitoring is not None:
+        names.append("monitoring")  # the RED/USE dashboard of the scraped series (simulator.monitoring)
     return names
 
 
@@ -89,6 +91,10 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
         written.append(files.write_table(result.traces.frame(), out / f"traces.{ext}", fmt))
         written.append(files.write_text(out / "traces.otlp.json",
                                         json.dumps(result.traces.to_otlp(), separators=(",", ":")) + "\n"))
+    if result.scenario.monitoring is not None:  # the scraped series, for promtool and Prometheus
+        from ..monitoring.openmetrics import render
+
+        written.append(files.write_text(out / "metrics.om", render(result.scrape())))
 
     pngs: dict[str, bytes] = {}
     if charts:

@@ -111,6 +111,9 @@ CHART_CAPTIONS = {
             "every attempt and copy) against the workloads' goodput (ok per second), with its refusals per second "
             "by cause stacked below; totals counted without times (breaker and bulkhead rejections, retries) "
             "written in the panel.",
+    "monitoring": "Monitoring dashboard from the scraped series (one point per scrape_interval; metrics.om has "
+                  "them as OpenMetrics): RED per workload (request rate, error share, histogram p50/p99) above USE "
+                  "per component (utilization, mean queue length, failed visits per second).",
 }
 
 

@@ -30,11 +30,15 @@ def run(
     records: Annotated[Optional[Literal["full", "summary", "auto"]], typer.Option(
         "--records", help="What the run keeps (default: the scenario's `records`, auto): full = every request "
                           "and visit; summary = aggregates, memory bounded, percentiles within 1 %.")] = None,
+    openmetrics: Annotated[Optional[Path], typer.Option(
+        "--openmetrics", help="Write the scraped series as OpenMetrics text to this file (the scenario's "
+                              "`monitoring:` settings, or their defaults).", metavar="<file>")] = None,
 ) -> None:
     """Run a scenario and report latency, throughput, availability and SLO verdicts."""
     from ..simulation import simulate
 
     writable(out_dir)
+    writable(openmetrics, folder=False)
     spec = load(scenario, param, set_)
     with console.sim_progress(spec.name) as progress:
         result = simulate(spec, seed, progress=progress, records=records)
@@ -53,6 +57,14 @@ def run(
 
         written = write_run(result, out_dir, svg=svg)
         console.err.print(f"wrote {len(written)} files to {out_dir} (open {out_dir / 'report.html'})", highlight=False)
+        if spec.monitoring is not None and result.records_mode == "summary":
+            console.err.print("note: metrics.om has the USE gauges and tallied events only: the request counters "
+                              "and histograms need full records (--records full)", style="yellow", highlight=False)
+    if openmetrics is not None:
+        scraped = result.scrape()
+        scraped.write_openmetrics(openmetrics)
+        left_out = f"; left out (need full records): {', '.join(scraped.missing)}" if scraped.missing else ""
+        console.err.print(f"wrote {openmetrics} ({scraped.times.size} scrapes{left_out})", highlight=False)
     if not all(s["passed"] for s in summary["slos"]):
         raise typer.Exit(Exit.CHECK_FAILED)
 

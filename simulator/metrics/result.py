@@ -448,6 +448,18 @@ class Result(Frames):
         """How a balancer spread requests over replicas, or a sharded database over shards."""
         return self.plot.shares(component, **kwargs)
 
+    # -- monitoring: the run as a Prometheus server would have scraped it (simulator.monitoring) --
+    def scrape(self, monitoring=None):
+        """The run's series at each scrape time (:class:`simulator.monitoring.scrape.Scrape`: ``.frame``,
+        ``.select(metric, **labels)``), with *monitoring* or the scenario's ``monitoring:`` section."""
+        from ..monitoring.scrape import scrape
+
+        return scrape(self, monitoring)
+
+    def export_openmetrics(self, path, monitoring=None):
+        """Write :meth:`scrape` as OpenMetrics text to *path* (``promtool tsdb create-blocks-from openmetrics``)."""
+        return self.scrape(monitoring).write_openmetrics(path)
+
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:
     """Read a request-level *metric* (for *operation*, or overall) off a summary

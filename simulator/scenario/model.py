@@ -25,6 +25,7 @@ from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they l
 from ..steps import Step
 from ..tracing.spec import Tracing
 from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
+from ..monitoring.spec import Monitoring
 
 ZERO = Const(value=0.0)
 
@@ -222,6 +223,8 @@ class Scenario(Strict):
     slos: list[Slo] = []
     tracing: Tracing | None = Field(None, description="trace the share `ratio` of the requests: spans per hop "
                                     "and per visit, exported as OTLP/JSON (simulator.tracing)")
+    monitoring: Monitoring | None = Field(None, description="scrape the run as Prometheus would: series at a "
+                                          "scrape_interval, exported as OpenMetrics (simulator.monitoring)")
 
     @property
     def window(self) -> float:

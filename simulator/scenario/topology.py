@@ -137,6 +137,8 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
             errors.append((("slos", i, "operation"), f"no workload sends operation {slo.operation!r} "
                                                      f"(expected one of: {', '.join(sorted(entry_ops))})"))
         errors += slo.check(i, scenario)
+    if scenario.monitoring is not None:
+        errors += scenario.monitoring.check(scenario)
     names = [w.name for w in scenario.workload]
     for i, w in enumerate(scenario.workload):
         if names.index(w.name) != i:

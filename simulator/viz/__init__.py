@@ -12,6 +12,7 @@ Every function returns a fresh :class:`matplotlib.figure.Figure` built without p
 * :func:`plot_breakers` — when each circuit breaker was open or half-open;
 * :func:`plot_load` — offered load per component against goodput, refusals by cause;
 * :func:`plot_trace` — the waterfall of one traced request (``tracing:``);
+* :func:`plot_monitoring` — the RED/USE dashboard of the scraped series (``monitoring:``);
 * :func:`plot_comparison` — several designs overlaid;
 * :func:`plot_topology` — the architecture of a scenario, optionally coloured by utilization.
 
@@ -23,6 +24,7 @@ from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
 from .load import plot_load
 from .messaging import plot_consumer_lag, plot_partition_lag
+from .monitoring import plot_monitoring
 from .waterfall import plot_trace
 
 from .topology import plot_topology
@@ -39,6 +41,7 @@ RESULT_CHARTS = {
     "partition_lag": plot_partition_lag,
     "breakers": plot_breakers,
     "load": plot_load,
+    "monitoring": plot_monitoring,
     "trace": plot_trace,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
@@ -46,5 +49,5 @@ A new chart of a run is one function here and one entry in this mapping
 (:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
 
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
-           "plot_hit_ratio", "plot_latency", "plot_load", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
-           "plot_topology", "plot_trace"]
+           "plot_hit_ratio", "plot_latency", "plot_load", "plot_monitoring", "plot_partition_lag", "plot_replicas",
+           "plot_shares", "plot_throughput", "plot_topology", "plot_trace"]
