@@ -315,3 +315,25 @@ def test_scenario_error_type_is_the_located_one():
         check_scenario("m.yaml", text="name: m\nduration: 10s\nmonitoring: {scrape_interval: 0s}\n"
                                       "workload: [{name: w, entry: s, operation: op, arrivals: {kind: poisson, "
                                       "rate: 1/s}}]\ncomponents: {s: {kind: service, operations: {op: {}}}}\n")
+
+
+def test_a_scrape_interval_too_small_for_the_run_is_refused_before_it_starts(tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text("""
+name: tiny
+duration: 30h
+sample_interval: 1s
+monitoring: {scrape_interval: 1s}
+workload:
+  - {name: w, entry: svc, operation: op, arrivals: {kind: poisson, rate: 1/s}}
+components:
+  svc: {kind: service, operations: {op: {work: 1ms}}}
+""")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 3 and "Traceback" not in result.stderr
+    assert "monitoring.scrape_interval" in result.stderr and "108,000 scrapes" in result.stderr
+    assert "use at least 1.08s" in result.stderr

@@ -18,12 +18,14 @@ estimates, from the scenario alone:
 * **instances**: what each component runs at most (its kind's ``instances()`` and
   ``fault_units()``: replicas, autoscaling's maximum, a database's shards × nodes);
 * **trace spans**: with ``tracing:``, ``ratio`` × (a root, and a client and a server span
-  per visit) per request.
+  per visit) per request;
+* **scrapes**: with ``monitoring:``, ``duration / scrape_interval`` (each a line per series
+  in the OpenMetrics export).
 
 It refuses a scenario above :data:`MAX_REQUESTS` requests, :data:`MAX_VISITS` visits, :data:`MAX_SAMPLES`
 samples, :data:`MAX_TIMER_TICKS` timer events of a component, :data:`MAX_USERS` users,
 :data:`MAX_SLOTS` workers or connections per replica or :data:`MAX_INSTANCES` instances
-of a component or :data:`MAX_TRACE_SPANS` trace spans (the message names the workload or field, what it
+of a component, :data:`MAX_TRACE_SPANS` trace spans or :data:`MAX_SCRAPES` scrapes (the message names the workload or field, what it
 asks for and the limit), and
 warns above :data:`WARN_REQUESTS` requests or :data:`WARN_VISITS` visits (a long run: minutes, not seconds). The limits are
 documented in the README ("Limits").
@@ -48,6 +50,7 @@ MAX_INSTANCES = 10_000  # instances of one component (replicas; a database's sha
 MAX_USERS = 100_000  # closed-loop users of one workload (each is a process for the whole run)
 MAX_SLOTS = 1_000_000  # workers (or connections) of one replica: counted in floats, drawn as time series
 MAX_TRACE_SPANS = 2_000_000  # spans a traced run keeps (88 bytes each, and every one in a table afterwards)
+MAX_SCRAPES = 100_000  # scrapes of a monitored run (each a line per series in metrics.om)
 
 
 def expected_requests(scenario: Scenario) -> list[tuple[int, float]]:
@@ -116,6 +119,12 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
         if not count <= MAX_INSTANCES:
             errors.append((("components", name), f"{name!r} runs {_count(count)} {what}, more than the "
                                                  f"{MAX_INSTANCES:,} a component may have"))
+    monitoring = getattr(scenario, "monitoring", None)
+    if monitoring is not None and scenario.duration / monitoring.scrape_interval > MAX_SCRAPES:
+        errors.append((("monitoring", "scrape_interval"),
+                       f"{monitoring.scrape_interval:g}s over a {scenario.duration:g}s run is "
+                       f"{_count(scenario.duration / monitoring.scrape_interval)} scrapes, more than the {MAX_SCRAPES:,} "
+                       f"a run may export: use at least {scenario.duration / MAX_SCRAPES:.3g}s"))
     samples = scenario.duration / scenario.sample_interval
     if samples > MAX_SAMPLES:
         errors.append((("sample_interval",), f"{scenario.sample_interval:g}s over a {scenario.duration:g}s run is "
