@@ -25,6 +25,7 @@ class Request:
     __slots__ = ("id", "t_issue", "workload", "operation", "key")
     replayed = False  # True for writes a component re-sends on its own (write-behind flushes)
     deadline = None  # when its caller gives up (a Deadlined request carries one): None, never
+    copy = None  # the hedged copy it belongs to (a Cancellable request carries one): None, not cancellable
 
     def within(self, deadline: float) -> "Request":
         """This request as a callee sees it when its caller gives up at *deadline*: the earlier of
@@ -32,6 +33,10 @@ class Request:
         if self.deadline is not None and self.deadline <= deadline:
             return self
         return Deadlined(self.id, self.t_issue, self.workload, self.operation, self.key, deadline)
+
+    def cancellable(self, copy: "Copy") -> "Cancellable":
+        """This request as one *copy* of a hedged call: a view its caller may cancel (deadline kept)."""
+        return Cancellable(self.id, self.t_issue, self.workload, self.operation, self.key, self.deadline, copy)
 
     def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int):
         self.id = id
@@ -53,3 +58,54 @@ class Deadlined(Request):
     def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int, deadline: float):
         Request.__init__(self, id, t_issue, workload, operation, key)
         self.deadline = deadline
+
+
+class Copy:
+    """One copy of a hedged call that its caller may cancel (gRPC's cancellation of the losing RPCs).
+
+    ``cancelled`` — the caller has its answer and cancelled this copy; ``started`` — a worker
+    took the copy (from then on it runs to its end: a handler that does not check for
+    cancellation); ``waiting`` — the SimPy process of the copy while it waits in a station's
+    queue (the caller interrupts it with :data:`CANCEL` to take it out of the line), else ``None``.
+    """
+
+    __slots__ = ("cancelled", "started", "waiting")
+
+    def __init__(self):
+        self.cancelled = False
+        self.started = False
+        self.waiting = None
+
+    def cancel(self) -> bool:
+        """Cancel this copy: out of the queue now if it waits in one, dropped on arrival if it is on
+        its way. Returns whether that saved its work (no worker had taken it yet)."""
+        self.cancelled = True
+        if self.waiting is not None:
+            waiting, self.waiting = self.waiting, None
+            waiting.interrupt(CANCEL)
+        return not self.started
+
+
+CANCEL = "cancelled by the caller"
+"""The cause of the interrupt that takes a cancelled :class:`Copy` out of a station's queue."""
+
+
+class Cancellable(Request):
+    """A request that is one :class:`Copy` of a hedged call (made only by a hedge with ``cancel``).
+
+    It carries its caller's ``deadline`` too (``None``: none), and keeps its ``copy`` when a
+    timeout narrows the deadline, so every call made for the copy sees the cancellation.
+    """
+
+    __slots__ = ("deadline", "copy")
+
+    def __init__(self, id: int, t_issue: float, workload: int, operation: int, key: int, deadline: float | None,
+                 copy: Copy):
+        Request.__init__(self, id, t_issue, workload, operation, key)
+        self.deadline = deadline
+        self.copy = copy
+
+    def within(self, deadline: float) -> "Request":
+        if self.deadline is not None and self.deadline <= deadline:
+            return self
+        return Cancellable(self.id, self.t_issue, self.workload, self.operation, self.key, deadline, self.copy)
