@@ -258,3 +258,38 @@ def test_readme_gateway_example_validates_and_runs():
     gw = summary["components"]["gateway"]
     assert summary["requests"]["ok"] > 0 and gw["auth"] == "jwt"
     assert gw["counts"]["admitted"] + gw["counts"]["throttled"] == summary["requests"]["issued"]
+
+
+# ----------------------------------------------------------------------------- local vs shared limits (scenarios/gateway/FINDINGS.md)
+
+SCRAPER = "scenarios/gateway/scraper.yaml"
+OPEN, CLOSE = 120.0, 240.0  # the market-open window, when the scraper sends
+RATE, BURST = 10.0, 20  # the per-client GCRA: 10/s, max_burst 20 (redis-cell admits burst + 1 at once)
+LOCAL = ("components.gateway.limits.per_client.scope=local", "components.gateway.limits.per_client.store=null")
+
+
+def scraper_run(seed: int, *, local: bool = False, replicas: int = 3, sets: tuple = (), params: tuple = ()) -> dict:
+    """One run of the scraper scenario, measured as FINDINGS.md's table: the scraper's requests
+    issued in the open window that were admitted (count and per second), the gateway's
+    ``throttled``, the latency of a limited request the limit refused (the decision: the edge
+    hop, the gateway's work and, when shared, the store's round trip; p50 and p99) and the
+    traders' p99 (their requests issued in the window, answered OK)."""
+    from simulator import load_scenario
+
+    all_sets = (*(LOCAL if local else ()), f"components.gateway.replicas={replicas}", *sets)
+    result = simulate(load_scenario(SCRAPER, sets=all_sets, params=params), seed=seed, records="full")
+    frame = result.requests
+    opened = (frame["t_issue"] >= OPEN) & (frame["t_issue"] < CLOSE)
+    scraper = frame[opened & (frame["workload"] == "scraper")]
+    refused = scraper[scraper["status"] == "rejected"]
+    traders = frame[opened & (frame["workload"] == "traders")]
+    summary = result.summary()
+    return {"admitted": int((scraper["status"] != "rejected").sum()),
+            "admitted_rps": float((scraper["status"] != "rejected").sum() / (CLOSE - OPEN)),
+            "sent": len(scraper), "throttled": summary["components"]["gateway"]["counts"]["throttled"],
+            "traders_throttled": int((traders["status"] == "rejected").sum()),
+            "decision_p50": float(np.quantile(refused["latency"], 0.5)),
+            "decision_p99": float(np.quantile(refused["latency"], 0.99)),
+            "decision_max": float(refused["latency"].max()),
+            "traders_p99": float(np.quantile(traders.loc[traders["status"] == "ok", "latency"], 0.99)),
+            "traders_ok": bool((traders["status"] == "ok").all())}

@@ -298,3 +298,43 @@ def test_a_cancelled_copy_makes_no_downstream_calls(cancel, leaf_visits_per_call
 
 def test_cancel_is_on_by_default():
     assert contended(None).components["front"].operations["op"].steps[0].hedge.cancel is True
+
+
+def test_a_cancelled_copy_is_not_retried():
+    """retry (rank 40) sits inside the hedge: the copy cancelled in the queue answers REJECTED, which
+    this retry would retry, but a cancelled copy makes no more attempts: one cancelled visit per call."""
+    sc = contended(True)
+    step = sc.components["front"].operations["op"].steps[0]
+    hedged = {"call": "back.op", "hedge": step.hedge.model_dump(),
+              "retry": {"max_attempts": 3, "retry_on": ["rejected"],
+                        "backoff": {"kind": "constant", "base": "1ms", "jitter": "none"}}}
+    sc = scenario({"front": service(0, steps=[hedged], workers=10), "back": service(f"{WORK * 1000:g}ms"),
+                   "leaf": service(0)}, entry="front", duration=f"{END}s",
+                  workload={"arrivals": {"kind": "closed", "users": 1, "think": f"{THINK * 1000:g}ms"}})
+    _, s, front, back = run(sc)
+    calls = s["requests"]["issued"]
+    assert back["counts"]["cancelled"] == calls and back["visits"] == 3 * calls
+    assert s["components"]["front"]["retry_attempts"] == 3 * calls
+
+
+def test_under_poisson_load_cancelling_saves_work_and_every_cancel_is_counted_at_the_callee():
+    """Poisson arrivals into a callee of 2 replicas × 1 worker (exp 8 ms, ρ ≈ 0.6), a hedge after
+    10 ms: without cancel every copy is served; with it the copies still queued when the first
+    answers leave the line. No network: every copy the caller cancels is counted at the callee at
+    once (``hedges_cancelled`` = ``cancelled``); the callee's busy time drops by the cancelled
+    copies' work, and every request is answered OK either way."""
+    def run_poisson(cancel: bool):
+        sc = scenario({"front": service(0, steps=[{"call": "back.op", "hedge": {"delay": "10ms", "cancel": cancel}}],
+                                        workers=1000),
+                       "back": service("exp(8ms)", replicas=2)}, entry="front", rate="70/s", duration="200s")
+        result = simulate(sc, seed=3)
+        return result.summary()
+
+    plain, cancelling = run_poisson(False), run_poisson(True)
+    for s in (plain, cancelling):
+        assert s["requests"]["ok"] == s["requests"]["issued"]
+    counts = cancelling["components"]["front"]["counts"]
+    assert counts["hedges_cancelled"] == cancelling["components"]["back"]["counts"]["cancelled"] > 0
+    assert counts["hedges_cancelled"] < counts["hedges_sent"]
+    assert cancelling["components"]["back"]["served"] < plain["components"]["back"]["served"]
+    assert cancelling["components"]["back"]["utilization"] < plain["components"]["back"]["utilization"]
