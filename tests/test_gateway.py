@@ -269,17 +269,18 @@ LOCAL = ("components.gateway.limits.per_client.scope=local", "components.gateway
 SHORT, SHORT_CLOSE = ("duration=150s",), 150.0  # the tests' shorter run: 30 s of the open, the scraper at 300/s
 
 
-def scraper_run(seed: int, *, local: bool = False, replicas: int = 3, short: bool = False) -> dict:
+def scraper_run(seed: int, *, local: bool = False, replicas: int = 3, short: bool = False, params: tuple = ()) -> dict:
     """One run of the scraper scenario, measured as FINDINGS.md's table: the scraper's requests
     issued in the open window that were admitted (count and per second), the gateway's
     ``throttled``, the latency of a limited request the limit refused (the decision: the edge
     hop, the gateway's work and, when shared, the store's round trip; p50 and p99) and the
     traders' p99 (their requests issued in the window, answered OK). *short*: the run ends 30 s
-    into the open and the scraper sends 300/s (still 30 × the limit), for the tests."""
+    into the open and the scraper sends 300/s (still 30 × the limit), for the tests; *params*:
+    the scenario's params (``client_rate=3.33/s``)."""
     from simulator import load_scenario
 
     sets = (*(LOCAL if local else ()), f"components.gateway.replicas={replicas}", *(SHORT if short else ()))
-    params = ("scraper_rate=300",) if short else ()
+    params = (*params, *(("scraper_rate=300",) if short else ()))
     close = SHORT_CLOSE if short else CLOSE
     result = simulate(load_scenario(SCRAPER, sets=sets, params=params), seed=seed, records="full")
     frame = result.requests
