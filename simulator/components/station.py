@@ -298,13 +298,13 @@ def _cancellable(station: Station, late, visit):
     env, record, cancelled = station.env, station.record, station.cancelled
 
     def taken(request, arrival: float, now: float) -> bool:
-        copy = request.copy
+        copy = getattr(request, "copy", None)  # some kinds visit with messages, not requests
         if copy is not None:
             copy.started, copy.waiting = True, None
         return late is not None and late(request, arrival, now)
 
     def visit_copy(op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
-        copy = request.copy
+        copy = getattr(request, "copy", None)
         if copy is None or copy.started:
             return (yield from visit(op, request, replica))
         if copy.cancelled:  # on its way when its caller cancelled it: dropped on arrival

@@ -16,10 +16,14 @@ its answer, every copy still out is cancelled:
 
 * a copy **waiting in a queue** at the callee leaves it at once, unserved (its place goes
   to the next); one still **on the network** is dropped on arrival. Neither does any work
-  nor makes any downstream call. The callee records the visit ``REJECTED`` (not served)
-  and counts it ``cancelled``;
+  nor makes any downstream call. The callee records the visit ``REJECTED`` (not served),
+  which a service counts ``cancelled``;
 * a copy a worker has **taken** finishes its work and its downstream calls: the model's
-  handler does not check for cancellation mid-work. Its answer is dropped.
+  handler does not check for cancellation mid-work. Its answer is dropped. A copy queued
+  right behind the winner on the same worker is taken the instant the winner's work ends,
+  before the answer reaches the caller: it is in service, not cancellable. And a copy
+  taken by a first station (a balancer in front of the callee) is no longer cancellable
+  in the queues behind it: the cancellation reaches the first worker only.
 
 The caller's request is not touched: it already has its answer, so its latency and
 status are the winner's. With ``cancel: false`` nothing is cancelled: every loser does its
