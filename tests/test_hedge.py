@@ -189,8 +189,181 @@ def test_timeout_at_a_high_percentile_times_out_its_tail(golden_zscores):
     ({"delay": "10ms", "max_extra": 0}, "greater than or equal to 1"),
     ({"max_extra": 1}, "delay"),
     ({"delay": "10ms", "copies": 2}, "copies"),
+    ({"delay": "10ms", "cancel": "sometimes"}, "bool"),
 ])
 def test_bad_hedge_is_located(hedge, message):
     problems = located_problems({"front": service(0, steps=[{"call": "leaf.get", "hedge": hedge}]),
                                  "leaf": service("1ms")}, entry="front")
     assert any("hedge" in p and message in p for p in problems), problems
+
+
+# ----------------------------------------------------------------------------- cancelling the losers
+#
+# Deterministic: one closed-loop user (think 100 ms) calls a callee whose work is a constant
+# w = 8 ms, hedged every d = 3 ms up to 2 extra copies: every call sends both (P(X > d) = 1).
+# With one replica of one worker the copies queue behind the first: when it ends (8 ms) the
+# worker goes at once to the second copy, which is in service before the answer reaches the
+# caller (a worker that frees takes the next in line first), and the third is still waiting:
+# cancelled, it leaves the line unserved. So the callee does 3w per call without cancel and 2w
+# with it. Everything below is exact.
+
+THINK, WORK, DELAY = 0.100, 0.008, 0.003
+END = 99.95  # the run's end: no call is cut by it
+
+
+def contended(cancel: bool | None, *, replicas: int = 1, link: str | None = None, downstream: bool = False,
+              work: float = WORK, delay: float = DELAY, max_extra: int = 2):
+    """``front`` hedges its call to ``back`` (one worker per replica); *cancel* ``None`` leaves the
+    default. ``back`` calls ``leaf`` once per visit, after its work, when *downstream*."""
+    hedge = {"delay": f"{delay * 1000:g}ms", "max_extra": max_extra} | ({} if cancel is None else {"cancel": cancel})
+    back = service(f"{work * 1000:g}ms", replicas=replicas, steps=[{"call": "leaf.op"}] if downstream else None)
+    components = {"front": service(0, steps=[{"call": "back.op", "hedge": hedge}], workers=10),
+                  "back": back, "leaf": service(0, workers=10)}
+    extra = {} if link is None else {"network": {"local": link}}
+    return scenario(components, entry="front", duration=f"{END}s",
+                    workload={"arrivals": {"kind": "closed", "users": 1, "think": f"{THINK * 1000:g}ms"}}, **extra)
+
+
+def run(sc):
+    result = simulate(sc, seed=1, records="full")
+    s = result.summary()
+    return result, s, s["components"]["front"]["counts"], s["components"]["back"]
+
+
+def back_spans(result):
+    spans = result.spans
+    return spans[spans["component"] == "back"]
+
+
+def test_without_cancel_every_loser_is_served():
+    """cancel: false: all three copies are served, one after the other: the callee does 3w per call."""
+    result, s, front, back = run(contended(False))
+    calls = s["requests"]["issued"]
+    assert front["hedges_sent"] == 2 * calls and front["hedges_won"] == 0 and "hedges_cancelled" not in front
+    assert (result.status == 0).all() and np.allclose(result.t_end - result.t_issue, WORK)
+    assert back["visits"] == 3 * calls and "cancelled" not in (back.get("counts") or {})
+    assert back["utilization"] == pytest.approx(3 * WORK * calls / END, abs=1e-9)
+
+
+def test_cancel_takes_the_queued_loser_out_of_line():
+    """cancel (the default): the third copy leaves the line when the first answers: the callee does
+    2w per call (not 3w: the work of P(X > 2d) copies saved), counts the loser ``cancelled`` (a
+    REJECTED visit), and the caller's latency and status are the winner's."""
+    result, s, front, back = run(contended(None))
+    calls = s["requests"]["issued"]
+    assert front["hedges_sent"] == 2 * calls and front["hedges_cancelled"] == calls and front["hedges_won"] == 0
+    assert back["counts"]["cancelled"] == calls
+    assert (result.status == 0).all() and np.allclose(result.t_end - result.t_issue, WORK)
+    assert s["requests"]["ok"] == calls
+    assert back["utilization"] == pytest.approx(2 * WORK * calls / END, abs=1e-9)
+    spans = back_spans(result)
+    assert (spans["status"] == "rejected").sum() == calls and (spans["status"] == "ok").sum() == 2 * calls
+    # the cancelled copy arrived at 2d and left at the winner's end, w
+    left = spans[spans["status"] == "rejected"]
+    assert np.allclose(left["end"] - left["arrival"], WORK - 2 * DELAY)
+
+
+def test_a_copy_a_worker_took_is_not_cancelled():
+    """Two replicas, one extra copy after 5 ms: round robin sends it to the idle replica, which takes
+    it at once: in service when the first answers, it does its work (a handler that does not check
+    for cancellation) and nothing is saved: 2w per call, as without cancel."""
+    _, s, front, back = run(contended(True, replicas=2, delay=0.005, max_extra=1))
+    calls = s["requests"]["issued"]
+    assert front["hedges_sent"] == calls and front["hedges_cancelled"] == 0
+    assert back["counts"]["cancelled"] == 0 and back["visits"] == 2 * calls
+    assert back["utilization"] == pytest.approx(2 * WORK * calls / END / 2, abs=1e-9)  # over 2 workers
+
+
+def test_a_copy_on_the_network_is_dropped_on_arrival():
+    """Links 2 ms each way (the client's to front too), w = 5 ms, d = 8 ms, two replicas: the first
+    copy's answer is back at front 2 + 5 + 2 = 9 ms after it left; the second, sent at 8 ms, would
+    arrive at 10 ms: cancelled at 9 ms, it is dropped there, unserved. Latency 2 + 9 + 2 = 13 ms."""
+    result, s, front, back = run(contended(True, replicas=2, link="2ms", work=0.005, delay=0.008, max_extra=1))
+    calls = s["requests"]["issued"]
+    assert front["hedges_sent"] == calls and front["hedges_cancelled"] == calls
+    assert back["counts"]["cancelled"] == calls and back["visits"] == 2 * calls
+    assert np.allclose(result.t_end - result.t_issue, 0.013)
+    dropped = back_spans(result)
+    dropped = dropped[dropped["status"] == "rejected"]
+    assert len(dropped) == calls and np.allclose(dropped["end"], dropped["arrival"])
+    assert np.allclose(dropped["arrival"].to_numpy() - result.t_issue, 0.002 + 0.010)
+
+
+@pytest.mark.parametrize("cancel, leaf_visits_per_call", [(False, 3), (True, 2)])
+def test_a_cancelled_copy_makes_no_downstream_calls(cancel, leaf_visits_per_call):
+    """The callee calls a leaf after its work: the copy cancelled in the queue never gets there."""
+    _, s, _, _ = run(contended(cancel, downstream=True))
+    assert s["components"]["leaf"]["visits"] == leaf_visits_per_call * s["requests"]["issued"]
+
+
+def test_cancel_is_on_by_default():
+    assert contended(None).components["front"].operations["op"].steps[0].hedge.cancel is True
+
+
+def test_a_cancelled_copy_is_not_retried():
+    """retry (rank 40) sits inside the hedge: the copy cancelled in the queue answers REJECTED, which
+    this retry would retry, but a cancelled copy makes no more attempts: one cancelled visit per call."""
+    sc = contended(True)
+    step = sc.components["front"].operations["op"].steps[0]
+    hedged = {"call": "back.op", "hedge": step.hedge.model_dump(),
+              "retry": {"max_attempts": 3, "retry_on": ["rejected"],
+                        "backoff": {"kind": "constant", "base": "1ms", "jitter": "none"}}}
+    sc = scenario({"front": service(0, steps=[hedged], workers=10), "back": service(f"{WORK * 1000:g}ms"),
+                   "leaf": service(0)}, entry="front", duration=f"{END}s",
+                  workload={"arrivals": {"kind": "closed", "users": 1, "think": f"{THINK * 1000:g}ms"}})
+    _, s, front, back = run(sc)
+    calls = s["requests"]["issued"]
+    assert back["counts"]["cancelled"] == calls and back["visits"] == 3 * calls
+    assert s["components"]["front"]["retry_attempts"] == 3 * calls
+
+
+def test_under_poisson_load_cancelling_saves_work_and_every_cancel_is_counted_at_the_callee():
+    """Poisson arrivals into a callee of 2 replicas × 1 worker (exp 8 ms, ρ ≈ 0.6), a hedge after
+    10 ms: without cancel every copy is served; with it the copies still queued when the first
+    answers leave the line. No network: every copy the caller cancels is counted at the callee at
+    once (``hedges_cancelled`` = ``cancelled``); the callee's busy time drops by the cancelled
+    copies' work, and every request is answered OK either way."""
+    def run_poisson(cancel: bool):
+        sc = scenario({"front": service(0, steps=[{"call": "back.op", "hedge": {"delay": "10ms", "cancel": cancel}}],
+                                        workers=1000),
+                       "back": service("exp(8ms)", replicas=2)}, entry="front", rate="70/s", duration="200s")
+        result = simulate(sc, seed=3)
+        return result.summary()
+
+    plain, cancelling = run_poisson(False), run_poisson(True)
+    for s in (plain, cancelling):
+        assert s["requests"]["ok"] == s["requests"]["issued"]
+    counts = cancelling["components"]["front"]["counts"]
+    assert counts["hedges_cancelled"] == cancelling["components"]["back"]["counts"]["cancelled"] > 0
+    assert counts["hedges_cancelled"] < counts["hedges_sent"]
+    assert cancelling["components"]["back"]["served"] < plain["components"]["back"]["served"]
+    assert cancelling["components"]["back"]["utilization"] < plain["components"]["back"]["utilization"]
+
+
+def test_a_view_keeps_what_it_carries_when_another_is_made_from_it():
+    """Deadline, trace span and hedged copy travel together: a traced copy under a deadline keeps all three."""
+    from simulator.core.request import Copy, Request
+
+    copy = Copy()
+    view = Request(7, 0.0, 0, 0, 0).within(5.0).inside(3).cancellable(copy)
+    narrowed = view.within(2.0).inside(9)
+    assert (narrowed.deadline, narrowed.span, narrowed.parent, narrowed.copy) == (2.0, 9, 3, copy)
+    assert (view.deadline, view.span, view.copy) == (5.0, 3, copy)  # the caller's view is unchanged
+
+
+def test_a_traced_hedge_cancels_its_losers_and_closes_their_spans():
+    """Tracing and cancellation together: the cancelled copies still leave the queue (as untraced), and
+    each copy's server span is written, the cancelled ones REJECTED."""
+    hedge = {"delay": "3ms", "max_extra": 2, "cancel": True}
+    comps = {"api": service(work="0ms", steps=[{"call": "db.op", "hedge": hedge}], workers=100),
+             "db": service(work="8ms", workers=1)}
+    one_user = {"arrivals": {"kind": "closed", "users": 1, "think": "100ms"}}
+    plain = simulate(scenario(comps, entry="api", duration="5s", workload=one_user), seed=1)
+    traced = simulate(scenario(comps, entry="api", duration="5s", workload=one_user, tracing={"ratio": 1.0}),
+                      seed=1)
+    assert traced.summary() == plain.summary()
+    cancelled = plain.summary()["components"]["db"]["counts"]["cancelled"]
+    assert cancelled > 0
+    spans = traced.traces.frame()
+    db = spans[(spans["kind"] == "server") & (spans["component"] == "db")]
+    assert (db["status"] == "rejected").sum() == cancelled

@@ -55,9 +55,10 @@ def test_built_in_kinds_declare_what_they_emit():
     assert [s.over for s in declared("load_balancer", Share)] == ["replica"]
     assert [s.over for s in declared("database", Share)] == ["shard"]
     assert [f.name for f in declared("database", Fact) if f.record] == ["keys_moved_adding_a_shard"]
-    # an event-sourced service's, a shedding one's, one dropping expired work, one hedging its calls (when=)
+    # an event-sourced service's, a shedding one's, one dropping expired work, one hedging its calls, the
+    # hedged copies cancelled at one (when=)
     assert declared("service", Counter) == [Counter(n) for n in ("replays", "shed", "expired", "hedges_sent",
-                                                                 "hedges_won")]
+                                                                 "hedges_won", "hedges_cancelled", "cancelled")]
     assert declared("database", Counter)[0] == Counter("pool_timeouts")
     assert headline_ratios() == {"hit_ratio": "hit ratio"}
     assert metrics_of("no such kind") == ()

@@ -265,6 +265,48 @@ def test_per_try_timeout_inside_the_deadline():
     assert np.allclose(result.t_end - result.t_issue, 0.4) and (result.status == ERROR).all()
 
 
+def three_at_once(deadline: str, *, drop_expired: bool = True, timeout: str | None = None):
+    """One request per second (a closed-loop user) makes three retried calls at once to ``db``
+    (one worker, 30 ms of work): they are served at 0–30, 30–60 and 60–90 ms after the request."""
+    call = {"call": "db.op", "retry": {"max_attempts": 1, "deadline": deadline}}
+    if timeout is not None:
+        call["timeout"] = timeout
+    return scenario({"svc": service(0, workers=10, steps=[{"parallel": [dict(call), dict(call), dict(call)]}]),
+                     "db": service("30ms", drop_expired=drop_expired)},
+                    duration="60s", workload={"arrivals": {"kind": "closed", "users": 1, "think": "1s"}})
+
+
+@pytest.mark.parametrize("deadline, expired", [("50ms", 1), ("100ms", 0)])
+def test_a_retry_deadline_narrows_the_deadline_the_callee_sees(deadline, expired):
+    """With deadline propagation (db drops expired work) an attempt carries the call's start +
+    ``deadline``: the third call, which a worker takes at 60 ms, is dropped as ``expired`` when
+    the deadline is 50 ms (its caller left at 50 ms), served when it is 100 ms."""
+    result = simulate(three_at_once(deadline), 1)
+    s = result.summary()
+    calls = s["requests"]["issued"]
+    db = s["components"]["db"]
+    assert db["counts"]["expired"] == expired * calls
+    assert db["served"] == (3 - expired) * calls and db["rejected"] == expired * calls
+    assert db["utilization"] == pytest.approx((3 - expired) * 0.030 * calls / 60, abs=1e-9)
+
+
+def test_a_per_try_timeout_narrows_the_retry_deadline_further():
+    """A 40-ms per-try timeout inside a 100-ms retry deadline: each attempt carries start + 40 ms.
+    The second call, taken at 30 ms, is served; the third, taken at 60 ms, is dropped: one expired
+    per request."""
+    s = simulate(three_at_once("100ms", timeout="40ms"), 1).summary()
+    assert s["components"]["db"]["counts"]["expired"] == s["requests"]["issued"]
+
+
+def test_a_retry_deadline_makes_no_deadline_where_none_is_read():
+    """No component drops expired work: requests carry no deadline and the third call is served
+    after its caller left (its work goes on, as before)."""
+    result = simulate(three_at_once("50ms", drop_expired=False), 1)
+    s = result.summary()
+    assert s["components"]["db"]["served"] == 3 * s["requests"]["issued"]
+    assert "expired" not in (s["components"]["db"].get("counts") or {})
+
+
 # ----------------------------------------------------------------------------- metrics and SLOs
 
 

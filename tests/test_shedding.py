@@ -17,7 +17,7 @@ import pytest
 from bands import assert_replications_within_3se
 from helpers import located_problems, scenario, service
 from simulator import simulate
-from simulator.core.request import Deadlined, Request
+from simulator.core.request import Carried, Request
 
 
 def spans_of(result, component: str = "svc"):
@@ -122,7 +122,7 @@ def test_the_deadline_is_the_earlier_one():
     request = Request(1, 0.0, 0, 0, 0)
     assert request.deadline is None
     narrowed = request.within(2.0)
-    assert isinstance(narrowed, Deadlined) and narrowed.deadline == 2.0 and narrowed.id == 1
+    assert isinstance(narrowed, Carried) and narrowed.deadline == 2.0 and narrowed.id == 1
     assert narrowed.within(5.0) is narrowed  # a later deadline changes nothing
     assert narrowed.within(1.0).deadline == 1.0 and narrowed.deadline == 2.0  # the caller's view is unchanged
 

@@ -30,6 +30,14 @@ A visit of operation ``op`` on a replica:
    traced request (``tracing:``) also gets a server span of the visit, and its body's calls
    are children of it (:mod:`simulator.tracing.tracer`).
 
+**Cancelled copies** (only in a scenario where some ``hedge`` cancels its losers: elsewhere
+the visit is exactly as above). A hedged call's copy (a request with a ``copy``,
+:class:`~simulator.core.request.Copy`) that its caller cancelled is dropped on arrival; one
+waiting in line when cancelled leaves it at once (its place goes to the next). Either way
+its span is ``REJECTED`` (it was not served) and a service counts it ``cancelled``. Once a
+worker has taken a copy it is no longer cancellable: it does its work and its body's calls
+to the end, as a handler that does not check for cancellation, and its answer is dropped.
+
 A crash of the replica interrupts the visit wherever it is: the status is ``ERROR``,
 the worker (or the place in line) and any CPU share are given back. An interrupt for a
 crash elsewhere passes through: the component that crashed fails the request.
@@ -47,7 +55,7 @@ import simpy
 
 from ..catalog import instance_class, instance_speed
 from ..core.process import StepFn
-from ..core.request import ERROR, OK, REJECTED
+from ..core.request import CANCEL, ERROR, OK, REJECTED
 from ..core.sampling import is_zero, sampler
 from .replica import Crash, ReplicaSet
 
@@ -118,6 +126,11 @@ class Station:
         self.door_shed, self.late = _overload(spec, self.log)  # None, None unless the spec sheds or drops
         tracer = getattr(world, "tracer", None)
         self.spans = None if tracer is None else tracer.server(name, list(work))  # traced visits' spans
+        self.cancelled = None  # counts hedged copies cancelled here, where some hedge cancels its losers
+        if _hedges_cancel(world.scenario):
+            declared = any(getattr(m, "name", None) == "cancelled" for m in getattr(spec, "metrics", ()))
+            self.cancelled = self.log.counter("cancelled") if declared else _uncounted
+            self.late, self.visit = _cancellable(self, self.late, self.visit)
         self.ops: dict[str, Operation] = {}
         for index, (op_name, distribution) in enumerate(work.items()):
             draw = None if is_zero(distribution) else sampler(distribution, world.rng(f"{name}/{op_name}/work"))
@@ -196,11 +209,15 @@ class Station:
         except _Dropped:
             status = REJECTED
         except simpy.Interrupt as interrupt:
-            if not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
+            if interrupt.cause is CANCEL:  # a hedged copy its caller cancelled while it waited in line
+                self.cancelled(env.now)
+                status = REJECTED
+            elif not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
                 if traced:
                     self.spans.cut(request, env.now)
                 raise  # a crash further up the call stack: let that component fail the request
-            status = ERROR
+            else:
+                status = ERROR
         finally:
             if computing is not None:  # interrupted mid-computation: free the CPU for the others
                 replica.cpu.cancel(computing)
@@ -265,3 +282,54 @@ def _overload(spec, log):
         return False
 
     return door, late
+
+
+def _hedges_cancel(scenario) -> bool:
+    """Whether some call step of *scenario* hedges with ``cancel`` (then copies may be cancelled)."""
+    from ..scenario.topology import iter_steps  # the scenario's walk of nested steps
+
+    for spec in scenario.components.values():
+        for steps in spec.operation_steps().values():
+            for step, _, _ in iter_steps(steps, ()):
+                hedge = getattr(step, "hedge", None)
+                if hedge is not None and hedge.cancel:
+                    return True
+    return False
+
+
+def _uncounted(now: float) -> None:
+    """The ``cancelled`` count of a kind that does not report it (only a service does)."""
+
+
+def _cancellable(station: Station, late, visit):
+    """The ``(late, visit)`` of a station where hedged copies may be cancelled (see the module docstring).
+
+    ``visit`` drops a cancelled copy on arrival and, while a copy waits for a worker, lets
+    its caller reach it (``copy.waiting``: the process to interrupt with ``CANCEL``);
+    ``late`` marks a copy a worker took as started (no longer cancellable), then asks the
+    station's own *late* rule, if any.
+    """
+    env, record, cancelled = station.env, station.record, station.cancelled
+
+    def taken(request, arrival: float, now: float) -> bool:
+        copy = getattr(request, "copy", None)  # some kinds visit with messages, not requests
+        if copy is not None:
+            copy.started, copy.waiting = True, None
+        return late is not None and late(request, arrival, now)
+
+    def visit_copy(op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
+        copy = getattr(request, "copy", None)
+        if copy is None or copy.started:
+            return (yield from visit(op, request, replica))
+        if copy.cancelled:  # on its way when its caller cancelled it: dropped on arrival
+            now = env.now
+            cancelled(now)
+            record(now, now, now, now, REJECTED, op.index)
+            return REJECTED
+        copy.waiting = env.active_process
+        try:
+            return (yield from visit(op, request, replica))
+        finally:
+            copy.waiting = None
+
+    return taken, visit_copy

@@ -47,7 +47,7 @@ class Timeout(CallPolicy):
 
     def wrap(self, call, spec, ctx):
         env, guarded, limit = ctx.env, ctx.guarded, spec.timeout
-        if any(getattr(c, "drop_expired", False) for c in ctx.scenario.components.values()):
+        if deadlines_propagate(ctx.scenario):
             return _propagating(call, limit, env, guarded)
 
         def timed(request):
@@ -56,6 +56,12 @@ class Timeout(CallPolicy):
             return process.value if process.triggered else TIMEOUT
 
         return timed
+
+
+def deadlines_propagate(scenario) -> bool:
+    """Whether requests carry their callers' deadlines in *scenario*: some component reads them
+    (``drop_expired``). Elsewhere no deadline is made, so none costs anything."""
+    return any(getattr(c, "drop_expired", False) for c in scenario.components.values())
 
 
 def _propagating(call, limit, env, guarded):

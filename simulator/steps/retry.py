@@ -17,7 +17,11 @@ Semantics (Envoy's ``retry_policy``, resilience4j's Retry, gRPC's gRFC A6; golde
   ``timeout``): no attempt starts at or after it; an attempt still in flight at it is
   left (its work goes on) and the call fails with ``TIMEOUT`` there. A retry whose back-off
   would end at or after the deadline is not made: the call ends at once with the last
-  attempt's status.
+  attempt's status. With deadline propagation (some component ``drop_expired``,
+  :func:`~simulator.steps.policies.deadlines_propagate`) every attempt carries the earlier of
+  the request's deadline and the call's start + ``deadline`` (Envoy's
+  ``x-envoy-expected-rq-timeout-ms``), narrowed further by the per-try ``timeout``: a callee
+  that drops expired work drops an attempt still queued when the call's deadline has passed.
 * ``budget`` — a retry budget shared by every call through the call site (the caller
   component and the target; :mod:`simulator.steps.budgets`): a retry it refuses is not
   made and the call ends with the last attempt's status.
@@ -50,6 +54,7 @@ from . import budgets
 from .backoff import Backoff
 from .base import CallPolicy
 from .budgets import Budget
+from .policies import deadlines_propagate
 
 OUTCOMES = {"timeout": TIMEOUT, "error": ERROR, "rejected": REJECTED}
 """The outcomes ``retry_on`` may name, and their statuses."""
@@ -180,6 +185,8 @@ class RetryPolicy(CallPolicy):
                         budget.attempted(failed, status == OK)
                     if not failed or made[0] >= most:
                         break
+                    if request.copy is not None and request.copy.cancelled:
+                        break  # a hedged copy its caller cancelled: no retry for an answer no one awaits
                     previous = wait(made[0], previous)
                     if deadline is not None and env.now + previous >= start + deadline:
                         break
@@ -201,12 +208,14 @@ class RetryPolicy(CallPolicy):
         if deadline is None:
             return lambda request: attempts(request, env.now, [0, 0])
 
-        guarded = ctx.guarded
+        guarded, propagating = ctx.guarded, deadlines_propagate(ctx.scenario)
 
         def within_deadline(request):
             """The attempts race the deadline; the row is written when the caller's call ends (no
             attempt starts after the deadline, so the count is final then)."""
             start, made = env.now, [0, 0]
+            if propagating:  # the callee sees the call's deadline: no work for an answer no one awaits
+                request = request.within(start + deadline)
             process = env.process(guarded(attempts(request, start, made)))
             try:
                 yield process | env.timeout(deadline)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..core.request import ERROR, UNFINISHED, Request, Traced
+from ..core.request import ERROR, UNFINISHED, Carried, Request, Traced
 
 if TYPE_CHECKING:
     from .spec import Tracing
@@ -85,7 +85,7 @@ class Tracer:
         return Traced(request.id, request.t_issue, request.workload, request.operation, request.key,
                       request.deadline, self.new_span(), 0)
 
-    def root(self, request: Traced, end: float, status: int) -> None:
+    def root(self, request: Carried, end: float, status: int) -> None:
         """The root span of *request*, ended at *end* with the outcome its client recorded."""
         t0 = request.t_issue
         self.add(request.id, request.span, 0, ROOT, self.entry_codes[request.operation], request.workload,
@@ -133,21 +133,21 @@ class ServerSpans:
     def __init__(self, tracer: Tracer, codes: list[int]):
         self.tracer, self.codes, self.open = tracer, codes, tracer.open
 
-    def enter(self, request: Traced, op: int, arrival: float) -> Traced:
+    def enter(self, request: Carried, op: int, arrival: float) -> Carried:
         """*request* as seen inside the visit's new span (its calls are children of it)."""
         inside = request.inside(self.tracer.new_span())
         self.open[inside.span] = [request.id, inside.span, request.span, SERVER, self.codes[op], -1, arrival, None, None]
         return inside
 
-    def started(self, request: Traced, now: float) -> None:
+    def started(self, request: Carried, now: float) -> None:
         """A worker took the visit at *now*."""
         self.open[request.span][7] = now
 
-    def leave(self, request: Traced, arrival: float, start: float, done: float, end: float, status: int) -> None:
+    def leave(self, request: Carried, arrival: float, start: float, done: float, end: float, status: int) -> None:
         row = self.open.pop(request.span)
         self.tracer.add(*row[:6], arrival, start, done, end, int(status))
 
-    def cut(self, request: Traced, now: float) -> None:
+    def cut(self, request: Carried, now: float) -> None:
         """The visit ended at *now* by a crash further up its call stack: failed."""
         row = self.open.pop(request.span)
         begin = now if row[7] is None else row[7]

@@ -82,12 +82,13 @@ class Shed(Strict):
         return self
 
 
-def _hedged(spec) -> bool:
-    """Whether any of the service's ``call`` steps hedges (then it counts its hedges)."""
+def _hedged(*specs, cancelling: bool = False) -> bool:
+    """Whether any ``call`` step of *specs* hedges (then it counts its hedges); with *cancelling*,
+    hedges that cancel their losers (then callees count the copies cancelled)."""
     from ...scenario.topology import iter_steps  # the step registry, loaded once a scenario is
 
-    return any(getattr(step, "hedge", None) is not None
-               for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
+    return any(getattr(step, "hedge", None) is not None and (step.hedge.cancel or not cancelling)
+               for spec in specs for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
 
 
 OUTBOX_FACTS = ("outbox_written", "outbox_relayed", "outbox_pending", "outbox_pending_max", "outbox_relay_failures",
@@ -142,10 +143,13 @@ class ServiceSpec(ComponentBase):
         *REPLAY_METRICS,
         Counter("shed", when=lambda spec, _: spec.shed is not None),
         Counter("expired", when=lambda spec, _: spec.drop_expired),
-        *(Counter(n, when=lambda spec, _: _hedged(spec)) for n in ("hedges_sent", "hedges_won")))
+        *(Counter(n, when=lambda spec, _: _hedged(spec)) for n in ("hedges_sent", "hedges_won")),
+        Counter("hedges_cancelled", when=lambda spec, _: _hedged(spec, cancelling=True)),
+        Counter("cancelled", when=lambda _, scenario: _hedged(*scenario.components.values(), cancelling=True)))
     """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has
     one; an event-sourced one's replays; requests it shed and expired requests it dropped, with those
-    settings; the hedges its calls sent and those that answered first, when one hedges."""
+    settings; the hedges its calls sent, those that answered first and the losers cancelled, when one
+    hedges; the hedged copies cancelled here, where some hedge cancels."""
     replicas: Annotated[int, Field(ge=1)] = 1
     workers: Annotated[int, Field(ge=1)] = 1
     queue: Annotated[int, Field(ge=0)] | None = None
