@@ -213,6 +213,7 @@ class RegionalDatabase(Component):
         yield env.timeout(failover.promotion if spec.standby is not None else spec.backup.restore_time)
         self.count["failovers" if spec.standby is not None else "restores"](env.now)
         self.serving, self.recovery = target, None
+        self.log.facts["primary"] = self.zones[target]
         lost, oldest = self.at_risk
         for _ in range(lost):
             self.count["lost_writes"](env.now)

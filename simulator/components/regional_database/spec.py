@@ -41,13 +41,7 @@ class Standby(Strict):
 
     zone: Name
     replication: Literal["async", "sync"] = "async"
-    lag: Distribution = Const(value=1.0)
-
-    @model_validator(mode="after")
-    def _lag_is_async(self):
-        if self.replication == "sync" and "lag" in self.model_fields_set:
-            raise ValueError("lag applies to replication: async (a sync standby has every acknowledged write)")
-        return self
+    lag: Distribution = Const(value=1.0)  # async only: a sync standby has every acknowledged write
 
 
 class Backup(Strict):
@@ -96,7 +90,8 @@ class RegionalDatabaseSpec(ComponentBase):
     )
     """``lost_writes``: acknowledged writes lost when the primary was; ``rpo_s``: the longest time window they
     spanned (from the oldest lost write to the loss); ``rto_s``: the longest time from losing the primary to
-    the first operation answered again; ``unavailable``: operations refused while no primary served."""
+    the first operation answered again; ``unavailable``: operations refused while no primary served; ``primary``:
+    the primary's zone at the end."""
     store = True
     primary: Name
     standby: Standby | None = None
