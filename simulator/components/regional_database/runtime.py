@@ -26,9 +26,9 @@ the copy is down too when the primary is declared down, it waits for its primary
 back (losing nothing).
 
 **Measured**: ``lost_writes`` (tallied at the promotion or restore), ``rpo_s`` = the
-longest span from the oldest lost write's acknowledgement to the loss (G19.1: about the
+longest span from the oldest lost write's acknowledgement to the loss (golden G19.1: about the
 lag; since the last snapshot), ``rto_s`` = the longest time from losing the primary to the
-first operation answered OK afterwards (G19.2: ≤ detection + promotion + TTL + warm-up +
+first operation answered OK afterwards (golden G19.2: ≤ detection + promotion + TTL + warm-up +
 one check interval); ``None`` when it had not recovered by the end. Counters
 ``failovers``, ``restores``, ``unavailable``.
 """

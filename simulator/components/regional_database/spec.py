@@ -33,15 +33,16 @@ class Standby(Strict):
     """A standby copy in ``zone`` (another region) that the primary replicates every write to.
 
     ``replication: async``: a write is acknowledged when the primary commits it and reaches
-    the standby ``lag`` later, in commit order (a replication log); the writes acknowledged
-    but not yet there when the primary is lost are lost. ``sync``: a write is acknowledged
+    the standby ``lag`` later, in commit order (a replication log: never before the write
+    before it, so a variable lag acts as its running maximum); the writes acknowledged but
+    not yet there when the primary is lost are lost. ``lag`` is ignored by ``sync``. ``sync``: a write is acknowledged
     only after the round trip to the standby (the inter-region latency twice); none is lost,
     and while the standby cannot be reached writes fail.
     """
 
     zone: Name
     replication: Literal["async", "sync"] = "async"
-    lag: Distribution = Const(value=1.0)  # async only: a sync standby has every acknowledged write
+    lag: Distribution = Const(value=1.0)
 
 
 class Backup(Strict):
