@@ -283,3 +283,24 @@ def test_the_readme_example_is_a_valid_design_that_runs():
     summary = simulate(scenario_).summary()
     assert all(v["passed"] for v in summary["slos"]), summary["slos"]
     assert summary["components"]["db"]["counts"]["failovers"] == 1
+
+
+@pytest.mark.parametrize("name, rto, lost", [
+    ("backup-restore", 90 + 7200 + 60 + 600, "many"),   # snapshots hourly, 2 h restore, 10 min warm-up
+    ("pilot-light", 90 + 60 + 60 + 600, "lag"),          # async 1 s, start the fleet in 10 min
+    ("warm-standby", 30 + 60 + 60 + 120, "lag"),         # fast checks, scale out in 2 min
+    ("active-active", 30 + 0 + 10 + 0, "none"),          # sync, 10 s TTL, nothing to promote
+])
+def test_the_strategies_lose_and_recover_as_golden_19_says(name, rto, lost):
+    """Each strategy's scenario, its outage on a check: RTO = detection + promotion (restore) + TTL + warm-up
+    (golden G19.2); lost writes: since the last snapshot, the last 1 s lag (20 writes/s), or none (golden G19.1)."""
+    result = simulate(load_scenario(ROOT / "scenarios" / "dr" / f"{name}.yaml"))
+    db = db_of(result)
+    assert rto <= db["rto_s"] < rto + 1
+    n = db["counts"]["lost_writes"]
+    if lost == "none":
+        assert n == 0
+    elif lost == "lag":
+        assert abs(n - 20) <= 4 * math.sqrt(20) and db["rpo_s"] < 1.0  # Poisson count of the last second
+    else:  # the outage at 8220 s: 1020 s after the 7200 s snapshot
+        assert abs(n - 20 * 1020) <= 4 * math.sqrt(20 * 1020) and 1019 < db["rpo_s"] <= 1020
