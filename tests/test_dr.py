@@ -304,3 +304,30 @@ def test_the_strategies_lose_and_recover_as_golden_19_says(name, rto, lost):
         assert abs(n - 20) <= 4 * math.sqrt(20) and db["rpo_s"] < 1.0  # Poisson count of the last second
     else:  # the outage at 8220 s: 1020 s after the 7200 s snapshot
         assert abs(n - 20 * 1020) <= 4 * math.sqrt(20 * 1020) and 1019 < db["rpo_s"] <= 1020
+
+
+def test_an_outage_crashes_the_replicas_of_a_store_spread_over_zones():
+    """A CP kv_store over zones a, b, c, its leader (replica 0) in a: an outage of zone a crashes that replica
+    only, so the two others elect a new leader (golden G7.4's election, here triggered by the outage)."""
+    sc = Scenario.model_validate({
+        "name": "kv-outage", "duration": "20s", "warmup": 0,
+        "network": {"zones": ["a", "b", "c"], "default": "const(1ms)", "unreachable_timeout": "1s"},
+        "components": {"kv": {"kind": "kv_store", "replicas": ["a", "b", "c"], "mode": "cp",
+                              "read": {"work": "exp(0.2ms)"}, "write": {"work": "exp(0.5ms)"}}},
+        "workload": [{"name": "c", "entry": "kv", "zone": "b", "mix": {"read": 0.5, "write": 0.5},
+                      "arrivals": {"kind": "poisson", "rate": "100/s"}, "keys": "uniform(n=100)"}],
+        "faults": [{"kind": "outage", "zones": ["a"], "at": "5s", "for": "100s"}]})
+    kv = simulate(sc).summary()["components"]["kv"]
+    assert kv["counts"]["elections"] >= 1 and kv["counts"]["leader_changes"] >= 1
+    assert kv["counts"]["ok"] >= 0.85 * (kv["counts"]["reads"] + kv["counts"]["writes"])  # 2 of 3 serve on
+
+
+def test_a_crash_of_the_primary_fails_over_like_an_outage():
+    """``kind: crash, replicas: 1`` hits the primary first: the same failover (golden G19.2's sum), no cut links."""
+    sc = dr(standby={"zone": "usw2-a", "lag": "const(1s)"}, client_zone="usw2-a", duration=400)
+    data = sc.model_dump(by_alias=True, exclude_unset=True)
+    data["faults"] = [{"kind": "crash", "target": "db", "replicas": 1, "at": "90s", "for": "1000s"}]
+    db = db_of(simulate(Scenario.model_validate(data)))
+    assert db["counts"]["failovers"] == 1 and db["primary"] == "usw2-a"
+    assert 240 <= db["rto_s"] < 240.5
+    assert abs(db["counts"]["lost_writes"] - 50) <= 4 * math.sqrt(50)
