@@ -89,7 +89,8 @@ class Outage(Fault):
 
     def describe(self) -> tuple[str, str]:
         where = self.spec.region if self.spec.region is not None else ",".join(self.spec.zones)
-        return where, f"{len(self._targets)} components" if hasattr(self, "_targets") else ""
+        n = len(getattr(self, "_targets", ()))
+        return where, f"{n} component{'' if n == 1 else 's'} hit"
 
     def outcome(self) -> str:
         return f"{self.lost:,} messages lost"
