@@ -331,3 +331,13 @@ def test_a_crash_of_the_primary_fails_over_like_an_outage():
     assert db["counts"]["failovers"] == 1 and db["primary"] == "usw2-a"
     assert 240 <= db["rto_s"] < 240.5
     assert abs(db["counts"]["lost_writes"] - 50) <= 4 * math.sqrt(50)
+
+
+def test_a_sync_standby_out_of_reach_fails_the_writes():
+    """Sync: a write is acknowledged only with the standby's acknowledgement, so while the standby's zone is out
+    every write fails (about half of them with the standby out for 100 s of 200 s); nothing fails over."""
+    sc = dr(standby={"zone": "usw2-a", "replication": "sync"}, client_zone="use1-a", duration=200, outage_for=100,
+            outage={"region": None, "zones": ["usw2-a"]})
+    summary = simulate(sc).summary()
+    assert summary["components"]["db"]["counts"]["failovers"] == 0
+    assert summary["availability"] == pytest.approx(0.5, abs=0.02)

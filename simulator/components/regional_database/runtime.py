@@ -11,7 +11,8 @@ primary, up and warmed up; else it is refused at once (``ERROR``, tallied
 ``unavailable``). A write acknowledged by the primary is replicated: ``async``, it reaches
 the standby ``lag`` later, in commit order (never before the write before it); ``sync``,
 its acknowledgement waits for the round trip to the standby (it fails when the standby is
-down or cut off). Backups: a snapshot is taken at every multiple of ``backup.interval``.
+down or cut off). An async standby that is down or cut off is not modelled: it catches up
+at once when it is back. Backups: a snapshot is taken at every multiple of ``backup.interval``.
 
 **Losing the primary** (a crash or an ``outage`` of its zone): health checks at the
 multiples of ``failover.request_interval`` fail while it is down; after
