@@ -88,7 +88,7 @@ def test_an_unknown_name_lists_the_valid_ones():
         KINDS["databse"]
     assert str(caught.value) == ("unknown component kind 'databse' (did you mean 'database'? valid component kinds: "
                                  "service, database, load_balancer, cache, broker, projection, event_store, registry, "
-                                 "kv_store, gateway)")
+                                 "kv_store, gateway, regional_database)")
     with pytest.raises(KeyError, match="valid fault kinds: crash, stop, slowdown, latency, errors, partition"):
         FAULTS["earthquake"]
 
@@ -222,7 +222,7 @@ def test_errors_inside_a_plugin_spec_are_located(echo_kind, tmp_path, echo_file)
     bad.write_text(echo_file.read_text().replace("kind: echo", "kind: ecko"))
     with pytest.raises(ScenarioError, match=r"bad.yaml:15:11: components.e.kind: unknown kind 'ecko' \(did "
                                             r"you mean 'echo'\? valid kinds: service, database, load_balancer, "
-                                            r"cache, broker, projection, event_store, registry, kv_store, gateway, echo\)"):
+                                            r"cache, broker, projection, event_store, registry, kv_store, gateway, regional_database, echo\)"):
         load_scenario(bad)
 
 
@@ -230,7 +230,7 @@ def test_an_unregistered_kind_lists_the_valid_ones(echo_file):
     assert "echo" not in KINDS
     with pytest.raises(ScenarioError, match=r"echo.yaml:15:11: components.e.kind: unknown kind 'echo' \(valid "
                                             r"kinds: service, database, load_balancer, cache, broker, projection, event_store, "
-                                            r"registry, kv_store, gateway\)"):
+                                            r"registry, kv_store, gateway, regional_database\)"):
         load_scenario(echo_file)
 
 

@@ -21,6 +21,7 @@ BUILTIN = {
     "registry": "simulator.components.registry",
     "kv_store": "simulator.components.kv_store",
     "gateway": "simulator.components.gateway",
+    "regional_database": "simulator.components.regional_database",
 }
 """The built-in component kinds: YAML ``kind:`` → the folder holding ``spec.py`` and ``runtime.py``."""
 

@@ -16,6 +16,7 @@ BUILTIN = {
     "latency": "simulator.faults.latency",
     "errors": "simulator.faults.errors",
     "partition": "simulator.faults.partition",
+    "outage": "simulator.faults.outage",
 }
 """The built-in fault kinds: YAML ``kind:`` → the module defining ``SPEC`` and ``RUNTIME``."""
 

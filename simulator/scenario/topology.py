@@ -156,6 +156,8 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
     used += [(("network", "links", i, "between", j), z) for i, l in enumerate(net.links) for j, z in enumerate(l.between)]
     used += [(("faults", i, "between", j), z) for i, f in enumerate(scenario.faults)
              for j, z in enumerate(getattr(f, "between", []))]
+    used += [(("faults", i, "zones", j), z) for i, f in enumerate(scenario.faults)  # an outage's
+             for j, z in enumerate(getattr(f, "zones", None) or [])]
     used += [(("network", "regions", r, j), z) for r, zones in net.regions.items() for j, z in enumerate(zones)]
     for path, zone in used:
         if zone not in declared:
@@ -171,6 +173,11 @@ def _check_zones(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
                 errors.append((("network", "regions", region, j), f"zone {zone!r} is already in region "
                                                                   f"{region_of[zone]!r} (a zone is in one region)"))
             region_of.setdefault(zone, region)
+    for i, f in enumerate(scenario.faults):  # an outage of a region
+        region = getattr(f, "region", None)
+        if region is not None and region not in net.regions:
+            expected = ", ".join(sorted(net.regions)) if net.regions else "declare it under network.regions"
+            errors.append((("faults", i, "region"), f"unknown region {region!r} (expected one of: {expected})"))
     places = declared | set(net.regions)
     for i, f in enumerate(scenario.faults):
         sides = getattr(f, "sides", None)
