@@ -16,6 +16,8 @@ BUILTIN = {
     "latency": "simulator.faults.latency",
     "errors": "simulator.faults.errors",
     "partition": "simulator.faults.partition",
+    "cert_expired": "simulator.faults.cert_expired",
+    "compromised": "simulator.faults.compromised",
 }
 """The built-in fault kinds: YAML ``kind:`` → the module defining ``SPEC`` and ``RUNTIME``."""
 

@@ -24,6 +24,7 @@ from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
 from ..steps import Step
 from ..tracing.spec import Tracing
+from ..security.spec import Security
 from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
 
 ZERO = Const(value=0.0)
@@ -222,6 +223,8 @@ class Scenario(Strict):
     slos: list[Slo] = []
     tracing: Tracing | None = Field(None, description="trace the share `ratio` of the requests: spans per hop "
                                     "and per visit, exported as OTLP/JSON (simulator.tracing)")
+    security: Security | None = Field(None, description="zero trust per hop: identities, mTLS modes, "
+                                      "authorization policies (simulator.security)")
 
     @property
     def window(self) -> float:
