@@ -23,6 +23,7 @@ from .capacity import plot_hit_ratio, plot_replicas, plot_shares
 from .charts import plot_comparison, plot_components, plot_distribution, plot_latency, plot_throughput
 from .load import plot_load
 from .messaging import plot_consumer_lag, plot_partition_lag
+from .security import plot_security
 from .waterfall import plot_trace
 
 from .topology import plot_topology
@@ -40,11 +41,12 @@ RESULT_CHARTS = {
     "breakers": plot_breakers,
     "load": plot_load,
     "trace": plot_trace,
+    "security": plot_security,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
 (:mod:`simulator.metrics.plots`); the ``Result.plot_*`` methods are the frozen shortcuts."""
 
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
-           "plot_hit_ratio", "plot_latency", "plot_load", "plot_partition_lag", "plot_replicas", "plot_shares", "plot_throughput",
+           "plot_hit_ratio", "plot_latency", "plot_load", "plot_partition_lag", "plot_replicas", "plot_security", "plot_shares", "plot_throughput",
            "plot_topology", "plot_trace"]
