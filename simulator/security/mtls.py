@@ -18,7 +18,7 @@ def sends_mtls(caller_mode: str | None) -> bool:
 
 
 def connects(caller_mode: str | None, callee_mode: str) -> tuple[bool, bool]:
-    """``(mtls, ok)``: whether the connection is mTLS, and whether the callee accepts it (G20.2):
+    """``(mtls, ok)``: whether the connection is mTLS, and whether the callee accepts it (golden G20.2):
     plaintext → strict refused; plaintext → permissive or disable accepted; mTLS → disable fails its
     handshake; mTLS → permissive or strict accepted."""
     mtls = sends_mtls(caller_mode)

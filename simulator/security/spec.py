@@ -12,7 +12,7 @@
         - {target: admin, action: DENY, rules: [{from: [trading]}]}
         - {target: user-db, action: CUSTOM, provider: authz.check, cache_ttl: 30s}
 
-Istio's semantics (golden G20.1–G20.3), adopted as they are:
+Istio's semantics (golden G20.1, golden G20.2, golden G20.3), adopted as they are:
 
 * **Identity.** Each component has a workload identity, a SPIFFE-style principal (default
   ``cluster.local/ns/default/sa/<component>``). A request carries its caller's principal
