@@ -346,3 +346,22 @@ def test_locked_down_one_piece():
     assert "user-db.read_user" in radius["denied"] and "admin.dashboard" in radius["denied"]
     assert not any(op.startswith("gateway.") for op in radius["allowed"])
     assert "character.get_character" in radius["allowed"] and len(radius["allowed"]) == 10
+
+
+def test_the_security_chart_and_an_objective_on_a_security_counter():
+    from simulator.scenario.slo import component_metrics
+    from simulator.viz import RESULT_CHARTS, plot_security
+
+    secured = authz_chain([{"target": "back", "action": "ALLOW", "rules": [{"from": ["nobody"]}]}])
+    assert "authz_denied" in component_metrics(secured.components["back"], secured)  # an SLO may read it
+    r = simulate(secured)
+    baseline = simulate(secured.model_copy(update={"security": None}))
+    assert RESULT_CHARTS["security"] is plot_security
+    fig = r.plot.security(baseline)
+    counters, price = fig.axes[:2]
+    assert [t.get_text() for t in counters.get_yticklabels()] == ["front", "back"]  # front: the workload's connection
+    widths = [p.get_width() for p in counters.patches]  # counter by counter, front then back
+    assert widths[2 * 2 + 1] == counts(r, "back")["authz_denied"] > 0 and widths[2 * 2] == 0  # authz_denied
+    assert widths[0] == counts(r, "front")["handshakes"] == 1
+    assert len(price.patches) == 6  # p50, p90, p99 of both runs
+    assert "authz_denied" not in component_metrics(baseline.scenario.components["back"], baseline.scenario)
