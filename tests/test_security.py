@@ -365,3 +365,14 @@ def test_the_security_chart_and_an_objective_on_a_security_counter():
     assert widths[0] == counts(r, "front")["handshakes"] == 1
     assert len(price.patches) == 6  # p50, p90, p99 of both runs
     assert "authz_denied" not in component_metrics(baseline.scenario.components["back"], baseline.scenario)
+
+
+def test_a_compromised_service_probing_everything():
+    """Every 100 ms for 500 ms trading probes the 5 other operations: 5 rounds. Only character.op
+    answers; gateway, character.admin and userdb say 403; legacy (mode disable) refuses its mTLS."""
+    data = locked_down().model_dump(by_alias=True, exclude_unset=True)
+    data["faults"][0]["probe_interval"] = "100ms"
+    r = simulate(type(locked_down()).model_validate(data))
+    detail = r.faults.iloc[0]["detail"]
+    assert "probes: 5 answered, 15 denied (403), 5 failed" in detail, detail
+    assert counts(r, "userdb")["authz_denied"] == 5 and counts(r, "legacy")["mtls_rejected"] == 5
