@@ -10,7 +10,7 @@ principal can reach (the ``compromised`` fault reports it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .spec import Policy, Rule, Security
 
@@ -106,8 +106,3 @@ def blast_radius(scenario: Any, component: str) -> dict[str, list[str]]:
             else:
                 out["custom" if v.custom is not None else "allowed"].append(where)
     return out
-
-
-def targets_of(security: Security) -> Iterable[str]:
-    """The components with at least one policy."""
-    return dict.fromkeys(p.target for p in security.policies)
