@@ -57,8 +57,10 @@ def test_built_in_kinds_declare_what_they_emit():
     assert [f.name for f in declared("database", Fact) if f.record] == ["keys_moved_adding_a_shard"]
     # an event-sourced service's, a shedding one's, one dropping expired work, one hedging its calls, the
     # hedged copies cancelled at one (when=)
-    assert declared("service", Counter) == [Counter(n) for n in ("replays", "shed", "expired", "hedges_sent",
-                                                                 "hedges_won", "hedges_cancelled", "cancelled")]
+    # … and what every kind reports with `security:` (ComponentBase.shared_metrics, simulator.security.metrics)
+    security = ("handshakes", "mtls_rejected", "authz_denied", "authz_audited", "ext_authz_checks", "ext_authz_cache_hits")
+    assert [c.name for c in declared("service", Counter)] == ["replays", "shed", "expired", "hedges_sent", "hedges_won",
+                                                              "hedges_cancelled", "cancelled", *security]
     assert declared("database", Counter)[0] == Counter("pool_timeouts")
     assert headline_ratios() == {"hit_ratio": "hit ratio"}
     assert metrics_of("no such kind") == ()

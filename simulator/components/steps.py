@@ -41,7 +41,7 @@ class StepCompiler:
         return kind_of(spec).compile(spec, self)
 
     def call(self, target: str) -> StepFn:
-        call = self.world.caller(self.zone, target)
+        call = self.world.caller(self.zone, target, self.component)
         caller = ".".join(self.stream.split("/")[:2])  # streams start <component>/<operation>/steps
         if self.world.on_cycle(caller, target):  # a feedback loop: any number of visits, bounded stack
             call = unnested(self.env, call)

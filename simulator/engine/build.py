@@ -20,9 +20,12 @@ def build(scenario: Scenario, seed: int | None = None, recorder: Recorder | None
     (default: a full :class:`~simulator.metrics.recorder.Recorder`)."""
     world = World(scenario, scenario.seed if seed is None else seed, recorder)
     for name, spec in scenario.components.items():
+        world.wiring = name  # the caller of the hops it compiles (its security identity)
         world.components[name] = KINDS[spec.kind].runtime(name, spec, world)
     for component in world.components.values():
+        world.wiring = component.name
         component.wire()
+    world.wiring = None  # from here on: the workloads, from outside the mesh
     world.clients = make_clients(world)
     for fault in world.faults:
         world.env.process(fault.schedule(world))

@@ -50,6 +50,12 @@ class World:
             from ..tracing.tracer import Tracer
 
             self.tracer = Tracer(scenario.tracing, self.env, self.recorder.table)
+        self.wiring: str | None = None  # the component being built or wired: the caller of the hops compiled now
+        self.security = None  # a scenario with ``security:`` gets one (simulator.security.runtime)
+        if scenario.security is not None:
+            from ..security.runtime import Mesh
+
+            self.security = Mesh(self, scenario.security)
 
     # -- randomness ---------------------------------------------------------------------
     def rng(self, name: str) -> np.random.Generator:
@@ -125,9 +131,18 @@ class World:
         group = self._cycles.get(caller)
         return group is not None and self._cycles.get(target) == group
 
-    def caller(self, zone: str | None, target: str) -> Callable[[Any], Any]:
-        """A step function calling ``component.operation`` from *zone*, through the hop between the zones."""
+    def caller(self, zone: str | None, target: str, source: str | None = None) -> Callable[[Any], Any]:
+        """A step function calling ``component.operation`` from *zone*, through the hop between the zones.
+
+        *source*: the calling component (default: the one being wired; none for a workload's
+        request), whose identity and mTLS the callee sees when the scenario has ``security:``."""
         name, _, op_name = target.partition(".")
         component = self.components[name]
-        call = self.hops.between(zone, component.zone).call(component.handle, component.operation_from(op_name, zone))
+        handle, security = component.handle, self.security
+        if security is not None:
+            source = self.wiring if source is None else source
+            handle = security.sidecar(handle, source, name, op_name)
+        call = self.hops.between(zone, component.zone).call(handle, component.operation_from(op_name, zone))
+        if security is not None:
+            call = security.connection(call, source, zone, component)
         return call if self.tracer is None else self.tracer.client(call, target)

@@ -17,6 +17,8 @@ BUILTIN = {
     "errors": "simulator.faults.errors",
     "partition": "simulator.faults.partition",
     "outage": "simulator.faults.outage",
+    "cert_expired": "simulator.faults.cert_expired",
+    "compromised": "simulator.faults.compromised",
 }
 """The built-in fault kinds: YAML ``kind:`` → the module defining ``SPEC`` and ``RUNTIME``."""
 

@@ -131,7 +131,7 @@ class Fact(Metric):
 
 def of_kind(spec: Any) -> tuple[Metric, ...]:
     """The metrics a spec class (or instance) declares: its ``metrics`` class attribute, else none."""
-    return tuple(getattr(spec, "metrics", ()))
+    return tuple(getattr(spec, "metrics", ())) + tuple(getattr(spec, "shared_metrics", ()))
 
 
 def reported(spec: Any, scenario: Any) -> tuple[Metric, ...]:

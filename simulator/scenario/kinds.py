@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, GetCoreSchemaHandler
 from ..components import KINDS
 from ..faults import FAULTS
 from ..registry import KindRegistry
+from ..security.metrics import SECURITY_METRICS
 from ..steps import POLICIES, STEPS, UNION_ERROR as STEP_UNION_ERROR
 from .source import Path
 from .types import Duration, Name, PositiveDuration, Strict, tagged_union
@@ -50,6 +51,8 @@ class ComponentBase(Strict):
     description: str | None = None
 
     store: ClassVar[bool] = False
+    shared_metrics: ClassVar[tuple] = SECURITY_METRICS
+    """What every kind reports besides its own ``metrics`` (the security counters, with ``security:``)."""
     """A data store: diagrams draw it on the bottom row of its tier when it calls nothing."""
 
     def operation_names(self, components: Mapping[str, "ComponentBase"]) -> list[str]:

@@ -24,6 +24,7 @@ from .kinds import ComponentSpec, FaultSpec, rebuild_on_registration
 from .kinds import ComponentBase, FaultBase, ImplicitCall  # noqa: F401  (they lived here; still importable)
 from ..steps import Step
 from ..tracing.spec import Tracing
+from ..security.spec import Security
 from .types import Duration, Name, PositiveDuration, Rate, Strict, tagged_union
 from ..monitoring.spec import Monitoring
 
@@ -225,6 +226,8 @@ class Scenario(Strict):
                                     "and per visit, exported as OTLP/JSON (simulator.tracing)")
     monitoring: Monitoring | None = Field(None, description="scrape the run as Prometheus would: series at a "
                                           "scrape_interval, exported as OpenMetrics (simulator.monitoring)")
+    security: Security | None = Field(None, description="zero trust per hop: identities, mTLS modes, "
+                                      "authorization policies (simulator.security)")
 
     @property
     def window(self) -> float:

@@ -200,7 +200,8 @@ class Slo(Strict):
 def timed_metrics(spec: Any, scenario: Any) -> list[str]:
     """The counters and ratios a component of *spec* reports in *scenario* (its kind's declarations,
     :mod:`simulator.metrics.descriptors`): timestamped, so readable over any window and per bucket."""
-    return [m.name for m in getattr(spec, "metrics", ()) if getattr(m, "timed", False) and m.applies(spec, scenario)]
+    declared = (*getattr(spec, "metrics", ()), *getattr(spec, "shared_metrics", ()))  # as descriptors.of_kind
+    return [m.name for m in declared if getattr(m, "timed", False) and m.applies(spec, scenario)]
 
 
 def component_metrics(spec: Any, scenario: Any) -> list[str]:
@@ -211,7 +212,8 @@ def component_metrics(spec: Any, scenario: Any) -> list[str]:
     from .topology import iter_steps  # topology imports this module
 
     names = [*STATION_METRICS, *sorted({f"{c}s" for c in spec.visit_classes().values()})]
-    names += [m.name for m in getattr(spec, "metrics", ()) if m.readable and m.applies(spec, scenario)]
+    declared = (*getattr(spec, "metrics", ()), *getattr(spec, "shared_metrics", ()))  # as descriptors.of_kind
+    names += [m.name for m in declared if m.readable and m.applies(spec, scenario)]
     for steps in spec.operation_steps().values():
         for step, _, _ in iter_steps(steps, ()):
             names += kind_of(step).metrics(step)

@@ -22,6 +22,7 @@ import networkx as nx
 from ..catalog import INSTANCE_CLASSES
 from ..steps import Step, kind_of
 from .model import Scenario
+from ..security.spec import check as security_check
 from .source import Path
 
 
@@ -121,6 +122,7 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
     _check_steps(scenario, errors)
     _check_faults(scenario, errors)
     _check_cycles(scenario, graph_edges, errors)
+    errors += security_check(scenario)
 
     reachable: set[str] = set()
     graph = call_graph(scenario)

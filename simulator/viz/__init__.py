@@ -25,6 +25,7 @@ from .charts import plot_comparison, plot_components, plot_distribution, plot_la
 from .load import plot_load
 from .messaging import plot_consumer_lag, plot_partition_lag
 from .monitoring import plot_monitoring
+from .security import plot_security
 from .waterfall import plot_trace
 
 from .topology import plot_topology
@@ -43,6 +44,7 @@ RESULT_CHARTS = {
     "load": plot_load,
     "monitoring": plot_monitoring,
     "trace": plot_trace,
+    "security": plot_security,
 }
 """The charts of one run: ``result.plot.<name>(...)`` calls ``RESULT_CHARTS[name](result, ...)``.
 A new chart of a run is one function here and one entry in this mapping
@@ -50,4 +52,4 @@ A new chart of a run is one function here and one entry in this mapping
 
 __all__ = ["RESULT_CHARTS", "plot_breakers", "plot_comparison", "plot_components", "plot_consumer_lag", "plot_distribution",
            "plot_hit_ratio", "plot_latency", "plot_load", "plot_monitoring", "plot_partition_lag", "plot_replicas",
-           "plot_shares", "plot_throughput", "plot_topology", "plot_trace"]
+           "plot_security", "plot_shares", "plot_throughput", "plot_topology", "plot_trace"]
