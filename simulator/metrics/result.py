@@ -460,6 +460,27 @@ class Result(Frames):
         """Write :meth:`scrape` as OpenMetrics text to *path* (``promtool tsdb create-blocks-from openmetrics``)."""
         return self.scrape(monitoring).write_openmetrics(path)
 
+    # -- alerting: the monitoring section's rules over the scrape, scored against the faults --
+    def alerts(self, monitoring=None):
+        """Every alert episode of the ``monitoring.rules``: alert, severity, labels, pending, firing and
+        resolved times (:func:`simulator.monitoring.alerts.evaluate_rules`)."""
+        from ..monitoring.alerts import run_alerts
+
+        return run_alerts(self, monitoring)
+
+    def alert_scores(self, severity=None, monitoring=None):
+        """Per alert and ``all``: incidents (the faults) detected, recall, firings, false alerts, precision,
+        time to detect (:func:`simulator.monitoring.alerts.score`); *severity* keeps that label's rules."""
+        from ..monitoring.alerts import run_scores
+
+        return run_scores(self, monitoring, severity)[0]
+
+    def alert_detections(self, severity=None, monitoring=None):
+        """Per fault and alert (and ``all``): the first firing that detected it and the time to detect."""
+        from ..monitoring.alerts import run_scores
+
+        return run_scores(self, monitoring, severity)[1]
+
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:
     """Read a request-level *metric* (for *operation*, or overall) off a summary
