@@ -394,3 +394,23 @@ def test_run_out_writes_a_rules_file_promtool_accepts(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 rules found" in done.stdout + done.stderr
+
+
+def test_readme_alerting_example_runs_and_detects_its_fault(tmp_path):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- alerting-example -->\s*```yaml\n(.+?)\n```", text, re.S)
+    assert match, "README has no alerting-example block"
+    path = tmp_path / "readme-alerting.yaml"
+    path.write_text(match.group(1))
+    scenario_, _ = check_scenario(path)
+    assert [r.alert for r in scenario_.monitoring.rules] == ["UsersFastBurn", "UsersPage", "ApiSlow"]
+    pages = simulate(scenario_).alert_scores(severity="page").set_index("alert")
+    # 50 % errors from 3 min on: the 1 h window (3 min of answers so far) is past 1.44 % within a scrape or two
+    assert pages.loc["all", "detected"] == 1 and pages.loc["all", "false_alerts"] == 0
+    assert pages.loc["all", "time_to_detect_max"] <= 30.0
+
+
+def test_the_alerting_scenario_pages_for_its_bad_deploy():
+    result = simulate(load_scenario(ROOT / "scenarios/monitoring/alerts.yaml"))
+    pages = result.alert_scores(severity="page").set_index("alert")
+    assert pages.loc["all", ["incidents", "detected", "false_alerts"]].tolist() == [1, 1, 0]
