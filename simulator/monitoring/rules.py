@@ -31,7 +31,7 @@ __all__ = ["PRESETS", "AlertRule", "BurnRate", "budget_minutes", "budget_spent",
 
 PRESETS = {"page": ((3600.0, 300.0, 14.4), (21600.0, 1800.0, 6.0)),
            "ticket": ((259200.0, 21600.0, 1.0),)}
-"""The SRE Workbook's windows per preset: ``(long s, short s, burn factor)``, either pair fires (G17.1)."""
+"""The SRE Workbook's windows per preset: ``(long s, short s, burn factor)``, either pair fires (golden G17.1)."""
 COMPLIANCE_DAYS = 30.0
 """The SLO's compliance window behind the presets' budget fractions (30 days rolling)."""
 
