@@ -28,6 +28,7 @@ from simulator.monitoring.alerts import evaluation_times, score
 from simulator.monitoring.alerts_check import LABEL_NAMES, SAMPLE_NAMES, STATUSES
 from simulator.monitoring.evaluate import Samples, evaluate
 from simulator.monitoring.promql import Aggregate, Binary, PromQLError, format_duration, parse, parse_duration
+from simulator.monitoring.rulefile import render as render_rules
 from simulator.monitoring.rulefile import rule_groups
 from simulator.monitoring.rules import budget_minutes, budget_spent, exhaustion_days
 
@@ -414,3 +415,37 @@ def test_the_alerting_scenario_pages_for_its_bad_deploy():
     result = simulate(load_scenario(ROOT / "scenarios/monitoring/alerts.yaml"))
     pages = result.alert_scores(severity="page").set_index("alert")
     assert pages.loc["all", ["incidents", "detected", "false_alerts"]].tolist() == [1, 1, 0]
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason=NO_PROMTOOL)
+def test_prometheus_fires_the_same_alerts_at_the_same_evaluations(tmp_path):
+    """``promtool test rules`` replays the scraped series through Prometheus' own rule engine: at every
+    evaluation time it must find firing exactly the alerts this engine finds firing (an instant rule with
+    ``for:``, so no window extrapolation is involved)."""
+    rule = {"alert": "ManyErrors", "expr": 'sdsim_client_requests_total{status="error"} > 10', "for": "30s",
+            "labels": {"severity": "page"}}
+    path = scenario(tmp_path, duration="240s", rules=[rule], faults=[errors(1.0, 60, 90)])
+    result = simulate(load_scenario(path))
+    scraped = result.scrape()
+    row = scraped.select("sdsim_client_requests_total", status="error")
+    assert list(row["time"]) == [15.0 * k for k in range(1, 17)]
+    labels = {"operation": "get", "status": "error", "workload": "users"}
+    series = "sdsim_client_requests_total{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    alerts = result.alerts()
+    assert len(alerts) == 1 and alerts.iloc[0]["firing"] - alerts.iloc[0]["pending"] == 30.0
+    pending, firing, resolved = alerts.iloc[0][["pending", "firing", "resolved"]]
+    assert math.isnan(resolved)  # a counter never falls back under 10
+    (tmp_path / "rules.yml").write_text(render_rules(result.scenario.monitoring, "t"))
+    tests = []
+    for t in evaluation_times(15.0, 240.0):
+        expected = [{"exp_labels": {**labels, "severity": "page"}}] if t >= firing else []
+        tests.append({"eval_time": f"{t:g}s", "alertname": "ManyErrors", "exp_alerts": expected})
+    values = " ".join(f"{v:g}" for v in [0.0, *row["value"]])  # every counter is 0 at t = 0
+    unit = {"rule_files": ["rules.yml"], "evaluation_interval": "15s",
+            "tests": [{"interval": "15s", "input_series": [{"series": series, "values": values}],
+                       "alert_rule_test": tests}]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(unit, sort_keys=False))
+    done = subprocess.run([PROMTOOL, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert pending == 75.0 and firing == 105.0  # 11 errors by the scrape at 75 s; pending for 30 s
