@@ -449,3 +449,25 @@ def test_prometheus_fires_the_same_alerts_at_the_same_evaluations(tmp_path):
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert pending == 75.0 and firing == 105.0  # 11 errors by the scrape at 75 s; pending for 30 s
+
+
+def test_alert_scores_are_objectives(tmp_path):
+    from simulator.objectives import judge, parse_objective
+
+    rules = [PAGE_1H, {"alert": "Errors", "expr": 'sum(rate(sdsim_client_requests_total{status="error"}[1m])) > 0.5',
+                       "for": "2m"}]
+    path = scenario(tmp_path, duration=f"{T0 + 300:g}s", rules=rules, faults=[errors(1.0, T0, 200)])
+    summary = simulate(load_scenario(path)).summary()
+    assert summary["alerts"]["by_severity"]["page"]["time_to_detect_max"] == 60.0
+    # "pages within 2 min, no false pages": met; the Errors rule (pending 2 min) detects after 165 s
+    for text, passed in (("alerts.page.time_to_detect_max<=2min", True), ("alerts.page.false_alerts<=0", True),
+                         ("alerts.all.recall>=1", True), ("alerts.Errors.time_to_detect_max<=2min", False)):
+        assert judge(parse_objective(text), [summary]).met is passed, text
+    assert parse_objective("alerts.Errors.time_to_detect_max<=2min").value(summary) == 165.0
+    with pytest.raises(ValueError, match="did you mean 'recall'"):
+        parse_objective("alerts.all.recal>=1").value(summary)
+    with pytest.raises(ValueError, match="valid alert selectors: all, page, FastBurn, Errors"):
+        parse_objective("alerts.ticket.recall>=1").value(summary)
+    with pytest.raises(ValueError, match="expected alerts.SELECTOR.METRIC"):
+        parse_objective("alerts.recall>=1")
+    assert "alerts" not in simulate(load_scenario(scenario(tmp_path, duration="60s", rules=[], faults=[]))).summary()

@@ -298,6 +298,11 @@ class Result(Frames):
             "components": {name: self._component(rec, issued=issued) for name, rec in self.components.items()},
         }
         summary["slos"] = self._slos(summary)
+        monitoring = self.scenario.monitoring
+        if monitoring is not None and monitoring.rules:  # alerting: scores an objective can read (alerts.*)
+            from ..monitoring.alerts import summary_of
+
+            summary["alerts"] = summary_of(self)
         return summary
 
     def _operations(self, stats: RequestWindow) -> dict[str, Any]:

@@ -141,3 +141,48 @@ def run_scores(result, monitoring: "Monitoring | None" = None, severity: str | N
     names = [r.alert for r in monitoring.rules if severity is None or r.severity == severity]
     alerts = run_alerts(result, monitoring)
     return score(alerts, result.faults, monitoring.detection_grace, names)
+
+
+SCORE_METRICS = tuple(SCORE_COLUMNS[1:])
+"""What an objective can read of the scores: ``alerts.SELECTOR.METRIC`` (:func:`score_value`)."""
+
+
+def summary_of(result) -> dict:
+    """``Result.summary()["alerts"]`` when the scenario has rules: the scores (:data:`SCORE_METRICS`) of
+    ``all`` rules, ``by_severity`` (each ``severity`` label's rules together) and ``by_alert``."""
+    monitoring = result.scenario.monitoring
+    alerts = run_alerts(result, monitoring)
+
+    def row(names):
+        scores = score(alerts, result.faults, monitoring.detection_grace, names)[0]
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in scores.iloc[-1].to_dict().items() if k != "alert"}
+
+    names = [r.alert for r in monitoring.rules]
+    severities = sorted({r.severity for r in monitoring.rules if r.severity})
+    scores = score(alerts, result.faults, monitoring.detection_grace, names)[0]
+    by_alert = {}
+    for entry in scores.to_dict("records")[:-1]:
+        name = entry.pop("alert")
+        by_alert[name] = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in entry.items()}
+    return {"all": row(names), "by_severity": {s: row([r.alert for r in monitoring.rules if r.severity == s])
+                                               for s in severities}, "by_alert": by_alert}
+
+
+def score_value(summary, selector: str, metric: str) -> float | None:
+    """``alerts.SELECTOR.METRIC`` of a summary: SELECTOR is ``all``, a ``severity`` or an alert's name.
+    ValueError naming the valid ones when the run has no such rules or metric."""
+    from ..errors import unknown_name
+
+    if metric not in SCORE_METRICS:
+        raise ValueError(unknown_name("alert score", metric, SCORE_METRICS))
+    section = summary.get("alerts")
+    if section is None:
+        raise ValueError("the run has no alert rules (monitoring.rules) to score")
+    found = (section["all"] if selector == "all" else section["by_severity"].get(selector)
+             or section["by_alert"].get(selector))
+    if found is None:
+        raise ValueError(unknown_name("alert selector", selector, ["all", *section["by_severity"],
+                                                                   *section["by_alert"]]))
+    value = found[metric]
+    return None if value is None else float(value)
