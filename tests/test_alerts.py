@@ -471,3 +471,22 @@ def test_alert_scores_are_objectives(tmp_path):
     with pytest.raises(ValueError, match="expected alerts.SELECTOR.METRIC"):
         parse_objective("alerts.recall>=1")
     assert "alerts" not in simulate(load_scenario(scenario(tmp_path, duration="60s", rules=[], faults=[]))).summary()
+
+
+def test_the_monitoring_dashboard_marks_firing_alerts(tmp_path):
+    from simulator.viz import plot_monitoring
+    from simulator.viz.style import time_scale
+
+    path = scenario(tmp_path, duration="600s", faults=[errors(1.0, 120, 120)],
+                    rules=[{"alert": "AnyError", "expr": 'sum(increase(sdsim_client_requests_total{status="error"}'
+                                                          '[1m])) > 0'}])
+    result = simulate(load_scenario(path))
+    firing, resolved = result.alerts().iloc[0][["firing", "resolved"]]
+    fig = plot_monitoring(result)
+    errors_panel = fig.axes[1]
+    bands = [p for p in errors_panel.patches if p.get_label() == "alert firing"]
+    assert len(bands) == 1
+    x0, x1 = bands[0].get_x(), bands[0].get_x() + bands[0].get_width()  # axvspan: a Rectangle in data x
+    scale = time_scale(600.0)[0]  # the chart's time unit
+    assert (x0, x1) == (pytest.approx(firing / scale), pytest.approx(resolved / scale))
+    assert "alert firing" in [t.get_text() for t in errors_panel.get_legend().get_texts()]
