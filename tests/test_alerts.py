@@ -341,6 +341,8 @@ def located(tmp_path, rules, **monitoring) -> list[str]:
     ({"alert": "A", "burn_rate": {"objective": 99.9, "workload": "traders", "preset": "page"}},
      ["unknown workload 'traders'"]),
     ({"alert": "bad-name", "expr": "sdsim_workers > 1"}, ["alert"]),
+    ({"alert": "A", "burn_rate": {"objective": 99.9, "workload": "users", "operation": "gte", "preset": "page"}},
+     ["burn_rate.operation", "never sends it", "did you mean 'get'"]),
 ])
 def test_bad_rules_are_refused_located(tmp_path, rule, words):
     found = " ".join(located(tmp_path, [rule]))

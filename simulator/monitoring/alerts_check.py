@@ -44,6 +44,11 @@ def check_rules(monitoring: "Monitoring", scenario: Any) -> list[tuple[tuple, st
                 given = getattr(br, label)
                 if given is not None and given not in names[label]:
                     problems.append(((*where, "burn_rate", label), unknown_name(label, given, names[label])))
+            workload = next((w for w in scenario.workload if w.name == br.workload), None)
+            if workload is not None and br.operation is not None and br.operation not in workload.operations():
+                problems.append(((*where, "burn_rate", "operation"),
+                                 f"workload {workload.name!r} never sends it: "
+                                 + unknown_name("operation", br.operation, list(workload.operations()))))
             continue
         try:
             node = parse(rule.expr)  # type: ignore[arg-type]

@@ -288,7 +288,7 @@ class _Parser:
         if self.accept("("):
             node = self.expression()
             self.expect(")", "')'")
-            return self.range_suffix(node, token)
+            return self.no_range(node)
         if token.kind == "ident" and token.text not in _KEYWORDS:
             self.take()
             if token.text in AGGREGATIONS:
@@ -298,7 +298,7 @@ class _Parser:
             return self.selector(token)
         raise self.error(f"expected a number, a metric, a function or '(', found {token.text or 'the end'!r}")
 
-    def range_suffix(self, node: Node, start: _Token) -> Node:
+    def no_range(self, node: Node) -> Node:
         if self.peek.kind == "duration":
             raise self.error("a range [..] applies to a metric selector only (subqueries are not in the subset)")
         return node
