@@ -492,3 +492,10 @@ def test_the_monitoring_dashboard_marks_firing_alerts(tmp_path):
     scale = time_scale(600.0)[0]  # the chart's time unit
     assert (x0, x1) == (pytest.approx(firing / scale), pytest.approx(resolved / scale))
     assert "alert firing" in [t.get_text() for t in errors_panel.get_legend().get_texts()]
+
+
+def test_a_rule_over_series_a_summary_run_lacks_warns(tmp_path):
+    path = scenario(tmp_path, duration="60s", rules=[PAGE_1H], faults=[])
+    result = simulate(load_scenario(path), records="summary")
+    with pytest.warns(RuntimeWarning, match="FastBurn: sdsim_client_requests_total need full records"):
+        assert result.alerts().empty

@@ -22,12 +22,14 @@ An observer after the run, like the scrape: no cost while it runs.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .evaluate import Samples, evaluate
-from .promql import parse
+from .promql import metric_names, parse
+from .series import family
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +67,10 @@ def evaluate_rules(scrape: "Scrape", monitoring: "Monitoring", end_time: float) 
     rows = []
     for rule in monitoring.rules:
         node = parse(rule.promql())
+        absent = sorted(n for n in metric_names(node) if family(n).name in scrape.missing)
+        if absent:  # records: auto switched to summary records: these series do not exist
+            warnings.warn(f"alert {rule.alert}: {', '.join(absent)} need full records (this run kept summary "
+                          "records), so the rule never finds them", RuntimeWarning, stacklevel=2)
         active: dict = {}  # labels → [pending, firing]
         episodes = []
         for t in times:
