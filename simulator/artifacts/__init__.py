@@ -19,6 +19,9 @@
 ``topology.png``    the architecture coloured by utilization (when :mod:`simulator.viz` has it)
 ``metrics.om``      the scraped series as OpenMetrics text (:mod:`simulator.monitoring`), when the
                     scenario has ``monitoring:``; ``monitoring.png`` is their RED/USE dashboard
+``rules.yml``       with ``monitoring.rules``, the alert rules as a Prometheus rule file
+                    (``promtool check rules``; :mod:`simulator.monitoring.rulefile`), and
+                    ``alerts.csv``, each alert's pending, firing and resolved times
 ``report.html``     one page, no external references: tables, SLO verdicts, every chart inline
 ==================  ===========================================================================
 

@@ -95,6 +95,16 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
         from ..monitoring.openmetrics import render
 
         written.append(files.write_text(out / "metrics.om", render(result.scrape())))
+    alert_rows = score_rows = None
+    if result.scenario.monitoring is not None and result.scenario.monitoring.rules:  # alerting (issue 17)
+        from ..monitoring import rulefile
+
+        alerts = result.alerts()
+        written.append(files.write_text(out / "rules.yml", rulefile.render(result.scenario.monitoring,
+                                                                            result.scenario.name)))
+        written.append(files.write_table(alerts, out / "alerts.csv", "csv"))
+        alert_rows = json_safe(alerts.to_dict("records"))
+        score_rows = json_safe(result.alert_scores().to_dict("records"))
 
     pngs: dict[str, bytes] = {}
     if charts:
@@ -119,7 +129,8 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
                 pngs["topology"] = files.save_chart(figure, out, "topology", svg, written, dpi=150, tight=True)
 
     fault_rows = json_safe(faults.to_dict("records"))
-    page = report_html(summary, pngs, description=result.scenario.description.strip(), faults=fault_rows)
+    page = report_html(summary, pngs, description=result.scenario.description.strip(), faults=fault_rows,
+                       alerts=alert_rows, alert_scores=score_rows)
     written.append(files.write_text(out / "report.html", page))
     return written
 

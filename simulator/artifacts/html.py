@@ -118,8 +118,10 @@ CHART_CAPTIONS = {
 
 
 def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, description: str = "",
-                faults: Sequence[Mapping[str, Any]] = ()) -> str:
-    """The run report page for *summary* with PNG *charts* (name → bytes) inline. No external references."""
+                faults: Sequence[Mapping[str, Any]] = (), alerts: Sequence[Mapping[str, Any]] | None = None,
+                alert_scores: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The run report page for *summary* with PNG *charts* (name → bytes) inline. No external references.
+    *alerts* and *alert_scores* (when the scenario has alert rules) are tables after the faults."""
     s = json_safe(summary)
     req, lat = s["requests"], s["latency_s"]
     window = s["duration_s"] - s["warmup_s"]
@@ -186,6 +188,8 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
                  f.get("detail", "") or ""] for f in faults]
         parts.append("<h2>Faults</h2>" + _table(["kind", "target", "start (s)", "end (s)", "detail"], rows,
                                                 text_cols=2))
+    if alert_scores is not None:
+        parts.append(_alerts_html(alerts or (), alert_scores))
 
     if charts:
         parts.append("<h2>Charts</h2>")
@@ -198,6 +202,22 @@ def report_html(summary: Mapping[str, Any], charts: Mapping[str, bytes], *, desc
         parts.append("<details><summary>About this scenario: description and sources</summary>"
                      f'<p class="note">{_e(description)}</p></details>')
     return _page(f"{title} — sdsim report", "\n".join(parts))
+
+
+def _alerts_html(alerts: Sequence[Mapping[str, Any]], scores: Sequence[Mapping[str, Any]]) -> str:
+    """The alerting tables: each episode's pending, firing and resolved times, then the scores per rule."""
+    rows = [[a["alert"], a["severity"] or "", a["labels"], _num(a["pending"]), _num(a["firing"]),
+             _num(a["resolved"])] for a in alerts]
+    episodes = (_table(["alert", "severity", "labels", "pending (s)", "firing (s)", "resolved (s)"], rows,
+                       text_cols=3) if rows else '<p class="note">No alert was ever pending.</p>')
+    rows = [[s["alert"], _num(s["incidents"]), _num(s["detected"]), _percent(s["recall"], 0), _num(s["firings"]),
+             _num(s["false_alerts"]), _percent(s["precision"], 0), present.latency(s["time_to_detect_mean"]),
+             present.latency(s["time_to_detect_max"])] for s in scores]
+    return ("<h2>Alerts</h2>" + episodes + "<h3>Alerts scored against the faults</h3>"
+            + _table(["alert", "incidents", "detected", "recall", "firings", "false alerts", "precision",
+                      "time to detect (mean)", "(max)"], rows)
+            + '<p class="note">Each fault is an incident; a firing detects it when it starts between the fault\'s '
+            "start and its end plus monitoring.detection_grace. rules.yml holds the rules for promtool.</p>")
 
 
 def comparison_html(rows: Sequence[Mapping[str, Any]], chart: bytes | None, *, title: str) -> str:

@@ -298,6 +298,11 @@ class Result(Frames):
             "components": {name: self._component(rec, issued=issued) for name, rec in self.components.items()},
         }
         summary["slos"] = self._slos(summary)
+        monitoring = self.scenario.monitoring
+        if monitoring is not None and monitoring.rules:  # alerting: scores an objective can read (alerts.*)
+            from ..monitoring.alerts import summary_of
+
+            summary["alerts"] = summary_of(self)
         return summary
 
     def _operations(self, stats: RequestWindow) -> dict[str, Any]:
@@ -459,6 +464,27 @@ class Result(Frames):
     def export_openmetrics(self, path, monitoring=None):
         """Write :meth:`scrape` as OpenMetrics text to *path* (``promtool tsdb create-blocks-from openmetrics``)."""
         return self.scrape(monitoring).write_openmetrics(path)
+
+    # -- alerting: the monitoring section's rules over the scrape, scored against the faults --
+    def alerts(self, monitoring=None):
+        """Every alert episode of the ``monitoring.rules``: alert, severity, labels, pending, firing and
+        resolved times (:func:`simulator.monitoring.alerts.evaluate_rules`)."""
+        from ..monitoring.alerts import run_alerts
+
+        return run_alerts(self, monitoring)
+
+    def alert_scores(self, severity=None, monitoring=None):
+        """Per alert and ``all``: incidents (the faults) detected, recall, firings, false alerts, precision,
+        time to detect (:func:`simulator.monitoring.alerts.score`); *severity* keeps that label's rules."""
+        from ..monitoring.alerts import run_scores
+
+        return run_scores(self, monitoring, severity)[0]
+
+    def alert_detections(self, severity=None, monitoring=None):
+        """Per fault and alert (and ``all``): the first firing that detected it and the time to detect."""
+        from ..monitoring.alerts import run_scores
+
+        return run_scores(self, monitoring, severity)[1]
 
 
 def slo_value(summary: dict[str, Any], metric: str, operation: str | None) -> float | None:

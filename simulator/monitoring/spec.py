@@ -8,6 +8,12 @@ as ``le`` upper bounds (default: the Prometheus client libraries' ``DEFAULT_BUCK
 exported timestamps (fixed, so an export is reproducible).
 
 What the scrape yields is specified in :mod:`simulator.monitoring.scrape`.
+
+Alert ``rules`` (:mod:`.rules`) are evaluated every ``evaluation_interval`` over the scraped
+series (:mod:`.alerts`; Prometheus' global default is 1 m, its example configuration's 15 s
+is the default here, like the scrape's), and scored against the run's faults with a
+``detection_grace``: an alert that starts firing up to that long after a fault ended still
+detects it (default 5 m).
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from ..scenario.types import PositiveDuration, Strict
+from ..scenario.types import Duration, PositiveDuration, Strict
+from .alerts_check import check_rules
+from .rules import AlertRule
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 """The Prometheus client libraries' default histogram buckets, in seconds (``+Inf`` is implicit)."""
@@ -40,6 +48,12 @@ class Monitoring(Strict):
         list(DEFAULT_BUCKETS), description="duration histogram upper bounds (le), increasing; +Inf is added")
     epoch: AwareDatetime = Field(DEFAULT_EPOCH, description="the UTC instant that simulated time 0 stands for "
                                  "in exported timestamps")
+    evaluation_interval: PositiveDuration = Field(15.0, description="time between evaluations of the alert "
+                                                  "rules (Prometheus evaluation_interval)")
+    rules: list[AlertRule] = Field(default_factory=list, description="alerting rules over the scraped series "
+                                   "(PromQL subset, or burn_rate: the SRE Workbook's multiwindow rule)")
+    detection_grace: Duration = Field(300.0, description="an alert firing up to this long after a fault ended "
+                                      "still detects it (alert scoring)")
 
     @field_validator("buckets")
     @classmethod
@@ -57,8 +71,9 @@ class Monitoring(Strict):
 
     def check(self, scenario: Any) -> list[tuple[tuple, str]]:
         """What the section needs of the scenario around it: a scrape interval on the records' grid,
-        and the request records the counters and histograms are counted from."""
-        problems: list[tuple[tuple, str]] = []
+        the request records the counters and histograms are counted from, and rules that parse
+        and name what the scrape has (:func:`.alerts_check.check_rules`)."""
+        problems: list[tuple[tuple, str]] = check_rules(self, scenario)
         step = scenario.sample_interval
         ratio = self.scrape_interval / step
         if round(ratio) < 1 or abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio):

@@ -16,6 +16,10 @@ sweep records (``slo.<name>.value``), :func:`~simulator.experiments.planning.kne
   ``wait_s.mean``/``wait_s.p99``; a counter by its name, ``lost_writes``: ``counts.<name>``).
   A name the component does not have is an error that lists the names it has;
 * a scenario SLO's verdict column in a sweep record (``slo.<name>.value``).
+* an alert score, when the scenario has ``monitoring.rules``: ``alerts.SELECTOR.METRIC``
+  with SELECTOR ``all``, a ``severity`` label or an alert's name and METRIC ``recall``,
+  ``precision``, ``false_alerts``, ``time_to_detect_max``, … (``summary()["alerts"]``,
+  :func:`simulator.monitoring.alerts.score_value`): ``alerts.page.false_alerts<=0``.
 
 **Where it reads** (:class:`Window`, from a scenario ``Slo``): the measurement window
 (default), a fixed interval (``window: {from: 20s, to: 60s}``), a fault's active interval
@@ -146,6 +150,10 @@ class Objective:
         """
         if self.component is not None:
             return component_value(summary, self.component, self.metric)
+        if self.column.startswith("alerts."):  # alerts.SELECTOR.METRIC (simulator.monitoring.alerts)
+            from ..monitoring.alerts import score_value
+
+            return score_value(summary, *self.column[7:].rsplit(".", 1))
         if self.column.startswith("slo."):
             name = self.column[4:].removesuffix(".value")
             entry = next((s for s in summary.get("slos", []) if s["name"] == name), None)
@@ -290,6 +298,18 @@ def parse_objective(text: str) -> Objective:
                              "reports (utilization, p_wait, wait_mean, queue_len_mean, hit_ratio, …)")
         return Objective(text.strip(), lhs, bound, _target(parts[2], rhs, text), unit_of(parts[2]), parts[2], None,
                          parts[1])
+    if parts[0] == "alerts":  # alerts.SELECTOR.METRIC: the alert scores (simulator.monitoring.alerts)
+        if len(parts) != 3 or not parts[1]:
+            raise ValueError(f"--slo {text!r}: expected alerts.SELECTOR.METRIC, SELECTOR all, a severity or an "
+                             "alert's name, e.g. alerts.page.false_alerts<=0, alerts.all.recall>=1")
+        unit = "s" if parts[2].startswith("time_to_detect") else "%" if parts[2] in ("recall", "precision") else ""
+        if unit == "s":
+            from ..units import parse_duration
+
+            target = parse_duration(rhs, require_unit=True)
+        else:
+            target = _target(parts[2], rhs, text)
+        return Objective(text.strip(), lhs, bound, target, unit, parts[2])
     metric, operation = parts[0], ".".join(parts[1:]) or None
     if metric not in REQUEST_METRICS:
         from ..errors import unknown_name

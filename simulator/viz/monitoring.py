@@ -10,7 +10,8 @@ a Grafana board over Prometheus would, one point per scrape:
 * **USE** (per component): *utilization* (``sdsim_utilization_ratio``), *saturation*
   (``sdsim_queue_length``) and *errors* (failed visits per second).
 
-Points are the full scrape intervals (a last, shorter one at the run's end would make a rate
+With ``monitoring.rules``, each alert's firing interval is a band along the top of every
+panel (:meth:`Result.alerts`). Points are the full scrape intervals (a last, shorter one at the run's end would make a rate
 spike out of a few requests). Summary records keep no per-request rows: the RED panels then say so, the USE panels stay.
 """
 
@@ -90,9 +91,27 @@ def plot_monitoring(result: "Result", *, figsize=(12, 6.5), title: str | None = 
     axes[1, 0].axhline(1.0, color=ROLES.get("limit", "#999999"), lw=0.8, ls=":")
     for ax in axes[1]:
         _time_axis(ax, t_end, tscale, tunit)
+    _mark_alerts(axes, result, tscale, t_end)
     _legend(axes[0, 2], title="workloads")
     _legend(axes[1, 2], title="components")
     every = f"scraped every {scrape.interval:g} s"
     fig.suptitle(title_for(result, title or f"monitoring: RED (clients) and USE (components), {every}"),
                  fontsize=11, x=0.01, ha="left")
     return fig
+
+
+def _mark_alerts(axes, result: "Result", tscale: float, t_end: float) -> None:
+    """With ``monitoring.rules``: each alert's firing interval (to its resolution or the end) as a band along
+    the top of every panel, labelled once."""
+    monitoring = result.scenario.monitoring
+    if monitoring is None or not monitoring.rules:
+        return
+    alerts = result.alerts()
+    fired = alerts[alerts["firing"].notna()]
+    for i, ax in enumerate(axes.flat):
+        for j, row in enumerate(fired.itertuples(index=False)):
+            end = t_end if np.isnan(row.resolved) else min(row.resolved, t_end)
+            ax.axvspan(row.firing / tscale, end / tscale, ymin=0.94, ymax=1.0, color=ROLES["failed"], alpha=0.7,
+                       lw=0, label="alert firing" if i == 1 and j == 0 else None)
+    if len(fired):
+        _legend(axes[0, 1], outside=False)
