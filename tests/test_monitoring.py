@@ -337,3 +337,20 @@ components:
     assert result.exit_code == 3 and "Traceback" not in result.stderr
     assert "monitoring.scrape_interval" in result.stderr and "108,000 scrapes" in result.stderr
     assert "use at least 1.08s" in result.stderr
+
+
+def test_a_duration_on_a_bucket_bound_counts_in_that_bucket_despite_float_rounding():
+    """t_end − t_issue of a 100 ms request is 0.1 only up to float rounding (20.3 − 20.2 is a hair above
+    0.1): every such request belongs in le=0.1, as a client library observing 0.1 would put it."""
+    import numpy as np
+
+    from simulator.monitoring.scrape import _histogram
+
+    issues = np.array([10.0, 20.2, 1000.7, 12345.6])
+    ends = issues + 0.1
+    durations = ends - issues
+    assert (durations > 0.1).any() and (durations < 0.1).any()  # the rounding this test is about
+    bounds = np.array([0.05, 0.1, 0.25])
+    edges = np.array([0.0, 20_000.0])
+    hist = _histogram(None, (), ends, durations, bounds, edges, 20_000.0)
+    assert hist.buckets.tolist() == [[0, 4, 4, 4]]

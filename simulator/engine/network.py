@@ -11,8 +11,9 @@ compiled once by :class:`Hops`: a list of stages, outermost first, each wrapping
 visit of the target. A stage (:class:`HopStage`) sees the request on its way there and
 the status on its way back; :data:`STAGES` lists the factories that make a hop's stages,
 in order: :class:`Cut` (a link a partition may cut: messages lost), then :class:`LinkDelay`
-(the link's delay both ways, latency faults included); mTLS handshakes and trace spans are
-stages to come. A hop whose only stage is the delay compiles to one closure that yields the two
+(the link's delay both ways, latency faults included). What depends on the caller and the
+callee rather than on the zones (trace spans, mTLS handshakes and authorization) wraps the
+compiled hop in ``World.caller`` instead. A hop whose only stage is the delay compiles to one closure that yields the two
 delays around the visit (no extra generator level, no extra event); a hop with no stage
 is the visit itself.
 

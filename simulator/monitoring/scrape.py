@@ -62,6 +62,11 @@ def _labels(**labels: str | None) -> Labels:
     return tuple(sorted((k, v) for k, v in labels.items() if v is not None))
 
 
+ROUNDING = 1e-9
+"""How far above a bucket's bound (seconds) a duration may lie and still count in it: the float
+rounding of a difference of simulated times, far below any latency a bucket tells apart."""
+
+
 def _cumulative(times: np.ndarray, edges: np.ndarray, end_time: float) -> np.ndarray:
     """Events before each scrape time (the last one: all) from their *times*."""
     n = len(edges) - 1
@@ -75,7 +80,9 @@ def _histogram(fam, labels: Labels, ends: np.ndarray, durations: np.ndarray, bou
     index = bucket_of(ends, edges, end_time)
     keep = (index >= 0) & (index < n)
     index, durations = index[keep], durations[keep]
-    slot = np.searchsorted(bounds, durations, side="left")  # first bound ≥ duration (b - 1: +Inf)
+    # first bound ≥ duration (b - 1: +Inf), to the nanosecond: an end minus an issue time carries float
+    # rounding (10.1 - 10.0 = 0.0999999…, 20.3 - 20.2 = 0.1000000…02), and a 100 ms request is in le=0.1
+    slot = np.searchsorted(bounds, durations - ROUNDING, side="left")
     per = np.bincount(index * b + slot, minlength=n * b).reshape(n, b)
     buckets = np.cumsum(np.cumsum(per, axis=0), axis=1)
     total = np.cumsum(np.bincount(index, weights=durations, minlength=n))
