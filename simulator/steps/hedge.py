@@ -78,41 +78,18 @@ class Hedge(CallPolicy):
         delay, copies_max = spec.hedge.delay, spec.hedge.max_extra + 1
         log = ctx.world.recorder.spans[ctx.component]
         sent, won = log.counter("hedges_sent"), log.counter("hedges_won")
-        if spec.hedge.cancel:
-            return _cancelling(call, env, guarded, delay, copies_max, sent, won, log.counter("hedges_cancelled"))
-
-        def hedged(request):
-            first = env.process(guarded(call(request)))
-            running, copies, status = [first], 1, OK
-            while True:
-                timer = env.timeout(delay) if copies < copies_max and running else None
-                yield env.any_of(running if timer is None else [*running, timer])
-                failed = False
-                for copy in [c for c in running if c.triggered]:
-                    running.remove(copy)
-                    status = copy.value
-                    if status == OK:
-                        if copy is not first:
-                            won(env.now)
-                        return OK
-                    failed = True
-                if copies < copies_max and (failed or timer.triggered):
-                    sent(env.now)
-                    running.append(env.process(guarded(call(request))))
-                    copies += 1
-                elif not running:
-                    return status
-
-        return hedged
+        cancelled = log.counter("hedges_cancelled") if spec.hedge.cancel else None
+        return _hedged(call, env, guarded, delay, copies_max, sent, won, cancelled)
 
 
-def _cancelling(call, env, guarded, delay, copies_max, sent, won, cancelled):
-    """The hedged call of :class:`Hedge` whose copies are cancellable: the same race, and when a
-    copy answers ``OK`` every copy still out is cancelled (counted when that saved its work)."""
+def _hedged(call, env, guarded, delay, copies_max, sent, won, cancelled):
+    """The hedged call of :class:`Hedge`: copies race, the first ``OK`` wins. With *cancelled* (a
+    counter: ``cancel: true``) each copy is cancellable, and when one answers ``OK`` every copy still
+    out is cancelled (counted when that saved its work); without it the losers run on."""
 
     def send(request, copies: dict):
-        copy = Copy()
-        process = env.process(guarded(call(request.cancellable(copy))))
+        copy = None if cancelled is None else Copy()
+        process = env.process(guarded(call(request if copy is None else request.cancellable(copy))))
         copies[process] = copy
         return process
 
@@ -130,9 +107,10 @@ def _cancelling(call, env, guarded, delay, copies_max, sent, won, cancelled):
                 if status == OK:
                     if process is not first:
                         won(env.now)
-                    for loser in running:
-                        if not loser.triggered and copies[loser].cancel():
-                            cancelled(env.now)
+                    if cancelled is not None:
+                        for loser in running:
+                            if not loser.triggered and copies[loser].cancel():
+                                cancelled(env.now)
                     return OK
                 failed = True
             if len(copies) < copies_max and (failed or timer.triggered):

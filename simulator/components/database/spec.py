@@ -19,6 +19,19 @@ Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]
 WRITE_PREFIXES = ("write", "insert", "update", "delete", "upsert")
 
 
+class ReadsAndWrites:
+    """What a database-like kind's operations are: each a ``read`` or a ``write`` (its ``type``, else
+    by its name: one starting with a word of :data:`WRITE_PREFIXES` writes), the class its visits
+    are counted in."""
+
+    def visit_classes(self) -> dict[str, str]:
+        return {op: self.op_type(op) for op in self.operations}
+
+    def op_type(self, name: str) -> str:
+        declared = self.operations[name].type
+        return declared or ("write" if name.lower().startswith(WRITE_PREFIXES) else "read")
+
+
 def keyed(scenario: Any) -> bool:
     """Whether a workload of *scenario* sends keys (what staleness is tracked by)."""
     return any(w.keys is not None for w in scenario.workload)
@@ -69,7 +82,7 @@ class Sharding(Strict):
         return self
 
 
-class DatabaseSpec(ComponentBase):
+class DatabaseSpec(ReadsAndWrites, ComponentBase):
     """A database behind a connection pool of ``connections``; ``queue`` waiters at most.
 
     A request that waits longer than ``pool_timeout`` for a connection fails (HikariCP's
@@ -122,13 +135,6 @@ class DatabaseSpec(ComponentBase):
     @property
     def nodes_per_shard(self) -> int:
         return 1 + self.read_replicas
-
-    def visit_classes(self) -> dict[str, str]:
-        return {op: self.op_type(op) for op in self.operations}
-
-    def op_type(self, name: str) -> str:
-        declared = self.operations[name].type
-        return declared or ("write" if name.lower().startswith(WRITE_PREFIXES) else "read")
 
     def fault_units(self) -> tuple[int, str]:
         return self.shard_count, "primaries"

@@ -16,10 +16,9 @@ from pydantic import Field, model_validator
 from ...metrics.descriptors import Counter, Fact, Metric
 from ...scenario.distributions import Const, Distribution
 from ...scenario.kinds import ComponentBase
+from ..database.spec import ReadsAndWrites
 from ...scenario.model import ZERO
 from ...scenario.types import Duration, Name, PositiveDuration, Strict
-
-WRITE_PREFIXES = ("write", "insert", "update", "delete", "upsert")
 
 
 class RegionalOperation(Strict):
@@ -76,7 +75,7 @@ class Failover(Strict):
         return self.failure_threshold * self.request_interval
 
 
-class RegionalDatabaseSpec(ComponentBase):
+class RegionalDatabaseSpec(ReadsAndWrites, ComponentBase):
     """A database whose primary is in zone ``primary`` and whose data survives losing that region.
 
     ``standby`` (replication to another region) or ``backup`` (snapshots restored in another
@@ -129,13 +128,6 @@ class RegionalDatabaseSpec(ComponentBase):
         if self.backup is not None:
             out.append((("backup", "zone"), self.backup.zone))
         return out
-
-    def visit_classes(self) -> dict[str, str]:
-        return {op: self.op_type(op) for op in self.operations}
-
-    def op_type(self, name: str) -> str:
-        declared = self.operations[name].type
-        return declared or ("write" if name.lower().startswith(WRITE_PREFIXES) else "read")
 
     def fault_units(self) -> tuple[int, str]:
         return self.nodes, "nodes"
