@@ -59,7 +59,8 @@ CHECK_IDS = {"availability", "buy-p99", "browse-p99", "budget", "own-databases",
              "monolith-capacity"}
 PRICE = {"service": 0.1008, "database": 0.159, "cache": 0.149, "load_balancer": 0.0225, "broker": 0.1008,
          "projection": 0.1008, "event_store": 0.1008,
-         "registry": 0.1008, "kv_store": 0.1008, "gateway": 0.1008}
+         "registry": 0.1008, "kv_store": 0.1008, "gateway": 0.1008,
+         "regional_database": 0.159}
 BUDGET = 1.70
 
 

@@ -66,7 +66,8 @@ SOLUTION = (SOLUTION_DIR / "design.yaml").read_text()
 ANSWERS = (SOLUTION_DIR / "answers.yaml").read_text()
 PRICE = {"service": 0.1008, "cache": 0.149, "database": 0.159, "load_balancer": 0.0225, "broker": 0.1008,
          "projection": 0.1008, "event_store": 0.1008,
-         "registry": 0.1008, "kv_store": 0.1008, "gateway": 0.1008}
+         "registry": 0.1008, "kv_store": 0.1008, "gateway": 0.1008,
+         "regional_database": 0.159}
 BUDGET = 0.95
 CHECK_IDS = {"ticker-p99", "ticker-availability", "page-p90", "buy-availability", "budget", "balanced",
              "page-freshness", "single-server-rps", "single-server-users"}
