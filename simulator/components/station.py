@@ -249,6 +249,17 @@ class Station:
                 self.log.add_unfinished(wait.t_arrive, now, now)
 
 
+def event_loop(component, spec, world: "Context") -> Station:
+    """The station of a kind whose every operation costs the spec's ``work`` and frees its worker
+    before the operation's calls (an event loop: a cache, a load balancer, a gateway), held by
+    *component*, which gets its ``station``, ``replicas``, ``log`` and ``ops``."""
+    work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
+    station = component.station = Station(component.name, spec, world, work, replicas=spec.replicas,
+                                          workers=spec.workers, blocking=False)
+    component.replicas, component.log, component.ops = station.replicas, station.log, station.ops
+    return station
+
+
 def _overload(spec, log):
     """The overload hooks of a station whose spec sheds or drops expired work: ``(door, late)``.
 

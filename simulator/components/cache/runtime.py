@@ -39,7 +39,7 @@ from ...caching import MISS, make_policy
 from ...core.process import guarded, run_sequence
 from ...core.request import ERROR, OK, Request
 from ..base import Component
-from ..station import Operation, Station
+from ..station import Operation, event_loop
 
 
 class Replay(Request):
@@ -55,10 +55,8 @@ class Cache(Component):
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
         self.env = world.env
-        work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
         # the worker is freed before any origin call: a slow origin does not block look-ups
-        self.station = Station(name, spec, world, work, replicas=spec.replicas, workers=spec.workers, blocking=False)
-        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        event_loop(self, spec, world)
         self.handle = self.station.visit  # a call is one visit: bound directly, no frame of our own
         self.store = make_policy(spec.policy, spec.capacity, spec.expire_after_write, spec.expire_after_access)
         log = self.log

@@ -30,7 +30,7 @@ from ...core.request import ERROR, OK, REJECTED
 from ...core.sampling import is_zero, sampler
 from ...ratelimit import GCRA, FixedWindow, LeakyBucket, Limiter, SlidingWindow, TokenBucket
 from ..base import Component
-from ..station import Operation, Station
+from ..station import Operation, event_loop
 from .spec import IntrospectionAuth, JwtAuth
 
 
@@ -76,9 +76,7 @@ class Gateway(Component):
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
         self.env = world.env
-        work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
-        self.station = Station(name, spec, world, work, replicas=spec.replicas, workers=spec.workers, blocking=False)
-        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        event_loop(self, spec, world)
         if isinstance(spec.auth, JwtAuth) and not is_zero(spec.auth.work):
             verify = sampler(spec.auth.work, world.rng(f"{name}/auth/work"))
             for op in self.ops.values():  # the verification is CPU on the worker, after the gateway's own work

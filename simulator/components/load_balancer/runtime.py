@@ -39,7 +39,7 @@ from typing import Any, Generator
 from ...balancing import make_policy
 from ...core.request import ERROR, OK, REJECTED
 from ..base import Component
-from ..station import Operation, Station
+from ..station import Operation, event_loop
 
 
 class LoadBalancer(Component):
@@ -48,10 +48,8 @@ class LoadBalancer(Component):
     def __init__(self, name, spec, world):
         super().__init__(name, spec, world)
         self.env = world.env
-        work = dict.fromkeys(spec.operation_names(world.scenario.components), spec.work)
         # an event loop: the worker is free while the request is upstream
-        self.station = Station(name, spec, world, work, replicas=spec.replicas, workers=spec.workers, blocking=False)
-        self.replicas, self.log, self.ops = self.station.replicas, self.station.log, self.station.ops
+        event_loop(self, spec, world)
         self.handle = self.station.visit  # a call is one visit: bound directly, no frame of our own
 
     def operation(self, name: str) -> Operation:
