@@ -56,6 +56,9 @@ def grade(
                                                    help="Processes for the replications (default: one per run, at most 4 per core).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Run the replications on "
                                                      "a dask cluster: tcp://HOST:PORT.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Grade with this seed instead of the "
+                                                "lab's (an instructor's secret seed: other runs, other incidents).")
+                    ] = None,
 ) -> None:
     """Grade a lab submission: exit 0 when every required check passes, 1 otherwise, 3 if it cannot be graded."""
     from ..labs import grade_submission
@@ -63,7 +66,7 @@ def grade(
     writable(junit, folder=False)
     if console.err.is_terminal:
         console.err.print(f"grading {submission} against {lab}…", markup=False, highlight=False)
-    report = grade_submission(lab, submission, workers=workers, scheduler=scheduler)
+    report = grade_submission(lab, submission, workers=workers, scheduler=scheduler, seed=seed)
     if as_json:
         sys.stdout.write(json.dumps(json_safe(report.to_dict()), indent=2) + "\n")
     else:

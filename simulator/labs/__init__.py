@@ -103,8 +103,9 @@ def load_lab(folder: Path) -> LabSpec:
 
 
 def grade_submission(lab: str, submission: Path | str = ".", *, workers: int | None = None,
-                     scheduler: str | None = None) -> GradeReport:
-    """Find lab *lab* and grade the submission folder (the API behind ``sdsim grade``).
+                     scheduler: str | None = None, seed: int | None = None) -> GradeReport:
+    """Find lab *lab* and grade the submission folder (the API behind ``sdsim grade``); *seed*
+    replaces the lab's (an instructor's secret grading seed).
 
     A lab folder inside the submission is refused: a student cannot bring their own spec.
     """
@@ -115,4 +116,4 @@ def grade_submission(lab: str, submission: Path | str = ".", *, workers: int | N
         raise ScenarioError([Problem(str(folder / "lab.yaml"), None, None, "",
                                      "the lab spec is inside the submission folder: a lab is taken from the "
                                      "installed labs or an instructor's folder, never from the submission")])
-    return grade(load_lab(folder), submission, workers=workers, scheduler=scheduler)
+    return grade(load_lab(folder), submission, workers=workers, scheduler=scheduler, seed=seed)

@@ -4,7 +4,9 @@
    zero with the located problems (exit code 3 at the CLI).
 2. The lab's workload, faults, duration, warm-up and seed replace the submission's: a
    student cannot pass by editing the load or deleting the fault. Only the entry
-   component's name is taken from the submission.
+   component's name is taken from the submission. A lab's ``run.incidents`` add faults
+   drawn afresh for every replication (:mod:`.incidents`); ``fixed.settings`` impose
+   fields of the design's sections (:mod:`.settings`).
 3. The graded design runs ``replications`` times with seeds derived from the lab's seed,
    so verdicts are deterministic. An SLO passes when its 95 % confidence bound (upper for
    a maximum, lower for a minimum) meets the target; the margin is reported.
@@ -30,24 +32,29 @@ from ..scenario.files import UnreadableFile, read_text
 from ..scenario.load import check_scenario
 from ..scenario.model import Scenario
 from ..scenario.source import read_yaml
-from .feedback import diagnose, explain_component_failure, explain_slo_failure
+from .feedback import diagnose, explain_alert_failure, explain_component_failure, explain_slo_failure
 from .platform import impose, violations
 from .report import CheckResult, GradeReport
 from ..cost import hourly_cost, instances
+from .incidents import Incidents
 from .rules import RULES
+from .settings import impose as impose_settings
 from .spec import Check, LabSpec
 
 
 def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None,
-          scheduler: str | None = None) -> GradeReport:
+          scheduler: str | None = None, seed: int | None = None) -> GradeReport:
     """Grade the submission in *submission_dir* against *lab*.
 
     Only files inside *submission_dir* are read (an ``extends:`` or a symlink that leaves
     it is refused), each a regular UTF-8 file of bounded size. A design that changes what
     the lab fixes (:mod:`simulator.labs.platform`) is not graded: every change is listed.
     The replications run on *workers* processes or a dask *scheduler* (see
-    :func:`run_replications`); the verdicts do not depend on where.
+    :func:`run_replications`); the verdicts do not depend on where. *seed* replaces the lab's
+    (an instructor's secret grading seed: the runs, and the incidents drawn for them, change).
     """
+    if seed is not None:
+        lab = lab.model_copy(update={"seed": seed})
     submission_dir = Path(submission_dir)
     design_path = submission_dir / lab.submission
     seeds = replication_seeds(lab.seed, lab.replications)
@@ -72,7 +79,7 @@ def grade(lab: LabSpec, submission_dir: Path, *, workers: int | None = None,
     autoscaled = any(getattr(spec, "autoscaling", None) for spec in design.components.values())
     needs_runs = any(c.slo is not None or (c.budget is not None and autoscaled) for c in lab.checks)
     if graded is not None and needs_runs:
-        runs = run_replications(graded, seeds, workers, scheduler)
+        runs = run_replications(graded, seeds, workers, scheduler, incidents=lab.run.incidents)
     for check in lab.checks:
         if check.slo is not None:
             report.checks.append(_slo(check, runs, interface_problems))
@@ -116,8 +123,12 @@ def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, l
         data["network"] = dict(lab.fixed.network)
     entry = design.workload[0].entry
     data["workload"] = [{"entry": entry, **w} if "entry" not in w else dict(w) for w in lab.run.workload]
+    if lab.fixed is not None:
+        impose_settings(lab.fixed.settings, data)
     data["faults"] = list(lab.run.faults)
     data.update(duration=lab.run.duration, warmup=lab.run.warmup, drain=lab.run.drain, seed=lab.seed, slos=[])
+    if lab.run.incidents is not None:  # each pool entry once, to check the design can take it
+        data["faults"] += lab.run.incidents.examples()
     try:
         graded = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -125,7 +136,31 @@ def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, l
     errors, _ = topology.check(graded)
     if errors:
         return None, [_interface_message(path, message) for path, message in errors]
+    if lab.run.incidents is not None:
+        graded = with_faults(graded, list(lab.run.faults))
     return graded, []
+
+
+def with_faults(scenario: Scenario, faults: list[dict[str, Any]]) -> Scenario:
+    """*scenario* with *faults* (raw fault mappings) instead of its own."""
+    data = scenario.model_dump(by_alias=True)
+    data["faults"] = faults
+    return Scenario.model_validate(data)
+
+
+class WithIncidents:
+    """``run(scenario, seed)`` for :func:`run_replications`: the lab's faults plus the incidents drawn for
+    *seed* (:mod:`simulator.labs.incidents`), appended after the scenario's own."""
+
+    def __init__(self, incidents: Incidents):
+        self.incidents = incidents
+
+    def scenario(self, scenario: Scenario, seed: int) -> Scenario:
+        own = [f.model_dump(by_alias=True) for f in scenario.faults]
+        return with_faults(scenario, own + self.incidents.draw(seed))
+
+    def __call__(self, scenario: Scenario, seed: int) -> Result:
+        return simulate(self.scenario(scenario, seed), seed)
 
 
 def _interface_message(path: tuple, message: str) -> str:
@@ -155,12 +190,17 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
     if any(v is None for v in values):
         why = next((u for _, u in measured if u), None)
         nothing = ("not back within target by the end of the run" if slo.recovery is not None
+                   else "nothing to score: no incident detected (a time to detect), no alert fired (a precision) "
+                        "or no incident (a recall) in some run" if slo.alert_score
                    else "nothing was measured (no successful request of this kind)")
-        return _result(check, False, [why or nothing], target=target, unit=unit, metric=slo.metric)
+        lines = [why or nothing] + (explain_alert_failure(slo, runs, values) if slo.alert_score else [])
+        return _result(check, False, lines, target=target, unit=unit, metric=slo.metric)
     verdict = judge(objective, values)
     bound = verdict.confidence_bound
     if verdict.met:
         feedback = []
+    elif slo.alert_score:
+        feedback = explain_alert_failure(slo, runs, values)
     elif explained(slo):
         feedback = explain_slo_failure(slo, runs, summaries, bound)
     elif slo.component is not None:
@@ -175,7 +215,7 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
 
 def explained(slo: Any) -> bool:
     """Whether :mod:`.feedback` can explain this objective's failure (request-level, whole window)."""
-    return slo.component is None and not slo.windowed
+    return slo.component is None and not slo.windowed and not slo.alert_score
 
 
 def _answer(check: Check, answers: dict[str, Any]) -> CheckResult:
@@ -240,11 +280,13 @@ def _simulate_one(scenario: Scenario, seed: int) -> Result:
 
 
 def run_replications(scenario: Scenario, seeds: list[int], workers: int | None = None,
-                     scheduler: str | None = None) -> list[Result]:
+                     scheduler: str | None = None, incidents: Incidents | None = None) -> list[Result]:
     """``simulate(scenario, seed)`` for every seed, in seed order, on *workers* local processes
     or a dask *scheduler* (:func:`simulator.experiments.executors.replicate`; by default a
     process per run when there are at most 4 per core). The results do not depend on where
-    they ran; ``workers=1`` runs them here, one after the other."""
+    they ran; ``workers=1`` runs them here, one after the other. With *incidents*, each run
+    adds the incidents drawn for its seed to the scenario's faults (:class:`WithIncidents`)."""
     from ..experiments.executors import replicate
 
-    return replicate(scenario, seeds, workers=workers, scheduler=scheduler, run=_simulate_one)
+    run = _simulate_one if incidents is None else WithIncidents(incidents)
+    return replicate(scenario, seeds, workers=workers, scheduler=scheduler, run=run)

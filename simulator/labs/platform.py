@@ -20,6 +20,7 @@ from ..scenario.model import Scenario
 from ..scenario.source import Source
 from ..units import format_duration
 from .rules import RULES
+from .settings import violations as settings_violations
 from .spec import ANY_OPERATION, FixedComponent, LabSpec
 
 
@@ -79,6 +80,7 @@ def violations(lab: LabSpec, design: Scenario, source: Source | None = None) -> 
             offered = ", ".join(sorted(fixed.kinds)) or "none"
             found.append((("components", name, "kind"),
                           f"this lab offers no new component of kind {spec.kind!r} (kinds you may add: {offered})"))
+    found += settings_violations(fixed.settings, design)
     for r in fixed.rules:
         for message in RULES[r.rule](design, r.value):
             found.append(((), f"the lab requires it: {message}"))

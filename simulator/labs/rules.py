@@ -247,3 +247,46 @@ def consumes(scenario: Scenario, value: Any) -> list[str]:
             problems.append(f"no consumer group of {source} delivers to {consumer!r}: add one "
                             f"(groups: {{<name>: {{consumer: {consumer}}}}})")
     return problems
+
+
+@rule("mtls_strict")
+def mtls_strict(scenario: Scenario, value: Any) -> list[str]:
+    """Every component refuses plaintext (mTLS mode ``strict``), except those in *value* (the edge, which
+    takes the clients' plaintext), which may be ``permissive`` but not ``disable``."""
+    security = getattr(scenario, "security", None)
+    if security is None:
+        return ["no `security:` section: every hop is plaintext (add security.mtls.mode: strict)"]
+    edge = set(value or ())
+    problems = []
+    for name in scenario.components:
+        mode = security.mode(name)
+        if mode == "strict" or (name in edge and mode == "permissive"):
+            continue
+        allowed = "strict or permissive" if name in edge else "strict"
+        problems.append(f"{name!r} has mTLS mode {mode} (expected {allowed})")
+    return problems
+
+
+@rule("least_privilege")
+def least_privilege(scenario: Scenario, _value: Any) -> list[str]:
+    """Each component's identity may call only what its own operations call: its blast radius
+    (:func:`simulator.security.authz.blast_radius`, the allowed and the custom-authorized operations)
+    is within its calls in the design."""
+    from ..security.authz import blast_radius
+
+    if getattr(scenario, "security", None) is None:
+        return ["no `security:` section: every component may call every operation (add authorization policies)"]
+    needed: dict[str, set[str]] = {name: set() for name in scenario.components}
+    for e in edges(scenario):
+        if e.target not in scenario.components:
+            continue
+        ops = [e.target_op] if e.target_op else scenario.components[e.target].operation_names(scenario.components)
+        needed[e.caller].update(f"{e.target}.{op}" for op in ops)
+    problems = []
+    for name in scenario.components:
+        radius = blast_radius(scenario, name)
+        extra = sorted((set(radius["allowed"]) | set(radius["custom"])) - needed[name])
+        if extra:
+            shown = ", ".join(extra[:6]) + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+            problems.append(f"{name!r} may call {len(extra)} operation(s) it never calls: {shown}")
+    return problems

@@ -15,6 +15,7 @@ run:                           # imposed on every submission, whatever it says
   warmup: 1m
   workload: [...]              # workloads; a missing `entry` takes the submission's entry
   faults: [...]
+  incidents: {count: 2, between: [2m, 12m], gap: 2m, pool: [...]}   # drawn per run (simulator.labs.incidents)
 prices: {service: 0.1008, database: 0.159, cache: 0.149, load_balancer: 0.0225}  # USD per instance-hour, every kind
 fixed:                         # the platform's physics: not the student's to choose
   components:                  # by name: these fields and a closed table of operations
@@ -41,6 +42,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ..components import KINDS
+from .incidents import Incidents
 from ..scenario.model import Slo
 from ..scenario.types import Duration, PositiveDuration
 
@@ -59,6 +61,7 @@ class RunSpec(_Strict):
     drain: Duration = 120.0
     workload: Annotated[list[dict[str, Any]], Field(min_length=1)]
     faults: list[dict[str, Any]] = []
+    incidents: Incidents | None = None  # drawn per replication (simulator.labs.incidents)
 
 
 class SloCheck(_Strict):
@@ -182,16 +185,22 @@ class Fixed(_Strict):
     added. ``rules`` are structural rules (:data:`simulator.labs.rules.RULES`) a design must
     meet to be graded at all (e.g. which service owns which operation). ``network``, when
     given, replaces the design's network in the graded runs (its zones and latencies are
-    the data centre's, not the student's).
+    the data centre's, not the student's). ``settings`` fixes fields of the scenario's
+    sections by dotted path (``monitoring.evaluation_interval: 15s``,
+    ``security.mtls.handshake_cpu: 0.5ms``: :mod:`simulator.labs.settings`).
     """
 
     components: dict[str, FixedComponent] = {}
     kinds: dict[str, FixedComponent] = {}
     rules: list[FixedRule] = []
     network: dict[str, Any] | None = None  # replaces the design's network (zones and link latencies)
+    settings: dict[str, Any] = {}  # dotted paths into the scenario's sections: monitoring.scrape_interval
 
     @model_validator(mode="after")
     def _valid(self):
+        from .settings import check_paths
+
+        check_paths(self.settings)
         for name, fixed in self.components.items():
             if fixed.kind not in KINDS:
                 raise ValueError(f"fixed.components.{name}: kind must be one of {', '.join(KINDS)} "

@@ -297,12 +297,12 @@ class Result(Frames):
             "operations": self._operations(stats),
             "components": {name: self._component(rec, issued=issued) for name, rec in self.components.items()},
         }
-        summary["slos"] = self._slos(summary)
         monitoring = self.scenario.monitoring
         if monitoring is not None and monitoring.rules:  # alerting: scores an objective can read (alerts.*)
             from ..monitoring.alerts import summary_of
 
             summary["alerts"] = summary_of(self)
+        summary["slos"] = self._slos(summary)
         return summary
 
     def _operations(self, stats: RequestWindow) -> dict[str, Any]:

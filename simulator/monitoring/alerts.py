@@ -9,7 +9,8 @@ longer finds it (a pending alert that disappears is dropped without firing). Eac
 is one row of :func:`evaluate_rules`: ``pending``, ``firing`` (NaN if it never fired) and
 ``resolved`` (NaN while still active at the end).
 
-**Scoring** (:func:`score`). Each fault of the run is an *incident* over ``[start, end]``.
+**Scoring** (:func:`score`). Each fault of the run is an *incident* over ``[start, end]``,
+unless the scenario says ``incident: false`` for it (:func:`incidents`).
 A firing (an episode that fired) *detects* an incident when it starts firing in
 ``[start, end + detection_grace]``; its time to detect is ``firing − start``. Per alert and
 over all of them (``alert == "all"``): incidents detected (recall = detected / incidents),
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..scenario.slo import ALERT_SCORE_METRICS
 from .evaluate import Samples, evaluate
 from .promql import metric_names, parse
 from .series import family
@@ -37,13 +39,12 @@ if TYPE_CHECKING:
     from .scrape import Scrape
     from .spec import Monitoring
 
-__all__ = ["ALERT_COLUMNS", "DETECTION_COLUMNS", "SCORE_COLUMNS", "evaluate_rules", "evaluation_times",
+__all__ = ["ALERT_COLUMNS", "DETECTION_COLUMNS", "SCORE_COLUMNS", "evaluate_rules", "evaluation_times", "incidents",
            "labels_text", "score"]
 
 ALERT_COLUMNS = ["alert", "severity", "labels", "pending", "firing", "resolved"]
 DETECTION_COLUMNS = ["incident", "kind", "target", "start", "end", "alert", "detected_at", "time_to_detect"]
-SCORE_COLUMNS = ["alert", "incidents", "detected", "recall", "firings", "matched", "false_alerts", "precision",
-                 "time_to_detect_mean", "time_to_detect_max"]
+SCORE_COLUMNS = ["alert", *ALERT_SCORE_METRICS]
 _EPS = 1e-9
 
 
@@ -146,7 +147,20 @@ def run_scores(result, monitoring: "Monitoring | None" = None, severity: str | N
     monitoring = _monitoring(result, monitoring)
     names = [r.alert for r in monitoring.rules if severity is None or r.severity == severity]
     alerts = run_alerts(result, monitoring)
-    return score(alerts, result.faults, monitoring.detection_grace, names)
+    return score(alerts, incidents(result), monitoring.detection_grace, names)
+
+
+def incidents(result) -> "pd.DataFrame":
+    """*result*'s faults that are incidents: ``Result.faults`` without those of the scenario's faults
+    that say ``incident: false`` (a known background error rate, say), matched by kind, target and start."""
+    faults = result.faults
+    quiet = [f for f in result.scenario.faults if not f.incident]
+    if not quiet or faults.empty:
+        return faults
+    keep = [not any(row.kind == f.kind and abs(row.start - f.at) <= _EPS
+                    and getattr(f, "target", row.target) == row.target for f in quiet)
+            for row in faults.itertuples(index=False)]
+    return faults[keep].reset_index(drop=True)
 
 
 SCORE_METRICS = tuple(SCORE_COLUMNS[1:])
@@ -160,13 +174,13 @@ def summary_of(result) -> dict:
     alerts = run_alerts(result, monitoring)
 
     def row(names):
-        scores = score(alerts, result.faults, monitoring.detection_grace, names)[0]
+        scores = score(alerts, incidents(result), monitoring.detection_grace, names)[0]
         return {k: (None if isinstance(v, float) and math.isnan(v) else v)
                 for k, v in scores.iloc[-1].to_dict().items() if k != "alert"}
 
     names = [r.alert for r in monitoring.rules]
     severities = sorted({r.severity for r in monitoring.rules if r.severity})
-    scores = score(alerts, result.faults, monitoring.detection_grace, names)[0]
+    scores = score(alerts, incidents(result), monitoring.detection_grace, names)[0]
     by_alert = {}
     for entry in scores.to_dict("records")[:-1]:
         name = entry.pop("alert")

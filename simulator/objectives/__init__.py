@@ -180,6 +180,9 @@ class Objective:
 
 def unit_of(metric: str) -> str:
     """The unit a person reads *metric* in (see :attr:`Objective.unit`)."""
+    if metric.startswith("alerts."):  # alerts.SELECTOR.METRIC
+        score = metric.rsplit(".", 1)[-1]
+        return "s" if score.startswith("time_to_detect") else "%" if score in ("recall", "precision") else ""
     if metric.startswith("latency_") or metric in DURATION_COMPONENT_METRICS:
         return "s"
     if metric in ("availability", "error_rate", "utilization", "p_wait") or metric.endswith("_ratio"):
@@ -302,7 +305,7 @@ def parse_objective(text: str) -> Objective:
         if len(parts) != 3 or not parts[1]:
             raise ValueError(f"--slo {text!r}: expected alerts.SELECTOR.METRIC, SELECTOR all, a severity or an "
                              "alert's name, e.g. alerts.page.false_alerts<=0, alerts.all.recall>=1")
-        unit = "s" if parts[2].startswith("time_to_detect") else "%" if parts[2] in ("recall", "precision") else ""
+        unit = unit_of(lhs)
         if unit == "s":
             from ..units import parse_duration
 

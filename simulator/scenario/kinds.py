@@ -103,11 +103,16 @@ class ComponentBase(Strict):
 
 
 class FaultBase(Strict):
-    """What every fault spec has: its ``kind``, when it starts (``at``) and how long it lasts (``for``)."""
+    """What every fault spec has: its ``kind``, when it starts (``at``) and how long it lasts (``for``).
+
+    ``incident: false`` marks a fault that alert scoring does not count as an incident (a known
+    background error rate, a planned maintenance): an alert it sets off is a false alert.
+    """
 
     kind: str
     at: Duration
     for_: PositiveDuration = Field(alias="for")
+    incident: bool = True
 
     def check(self, index: int, components: Mapping[str, ComponentBase]) -> Problems:
         """What this fault (``faults[index]``) requires of the components."""

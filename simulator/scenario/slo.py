@@ -39,6 +39,11 @@ STATION_METRICS = ("utilization", "p_wait", "wait_mean", "wait_p99", "queue_len_
                    "visits_per_request", "served", "errors", "rejected", "capacity", "capacity_mean")
 """What every component's summary entry offers an objective, whatever its kind (its visits, waits
 and time averages; ``capacity_mean`` is ``capacity`` when it never changed)."""
+ALERT_SCORE_METRICS = ("incidents", "detected", "recall", "firings", "matched", "false_alerts", "precision",
+                       "time_to_detect_mean", "time_to_detect_max")
+"""What ``alerts.SELECTOR.METRIC`` reads off the alert scores (:mod:`simulator.monitoring.alerts`)."""
+ALERT_METRIC = re.compile(r"alerts\.([^.\s]+)\.(\w+)")
+"""``alerts.SELECTOR.METRIC``: SELECTOR ``all``, a ``severity`` label or an alert's name."""
 COMPONENT_SERIES_METRICS = ("utilization", "queue_len_mean", "in_system_mean")
 """Component time averages kept per ``sample_interval`` bucket in both record modes: a recovery time
 can be measured on them, as on any counter or ratio the component's kind reports."""
@@ -93,6 +98,13 @@ class Slo(Strict):
         if info.data.get("component") is not None:
             if not re.fullmatch(r"[A-Za-z_]\w*", value):
                 raise ValueError(f"a component metric is a name such as hit_ratio, not {value!r}")
+        elif value.startswith("alerts."):
+            match = ALERT_METRIC.fullmatch(value)
+            if match is None:
+                raise ValueError(f"an alert score is alerts.SELECTOR.METRIC (SELECTOR all, a severity or an "
+                                 f"alert's name), e.g. alerts.page.recall; not {value!r}")
+            if match.group(2) not in ALERT_SCORE_METRICS:
+                raise ValueError(unknown_name("alert score", match.group(2), ALERT_SCORE_METRICS))
         elif value not in REQUEST_METRICS:
             raise ValueError(unknown_name("metric", value, REQUEST_METRICS)
                              .replace(")", "; or give `component:` to read a component's metric)"))
@@ -104,7 +116,9 @@ class Slo(Strict):
         metric = info.data.get("metric")
         if value is None:
             return value
-        if metric in LATENCY_METRICS or (info.data.get("component") and metric in DURATION_COMPONENT_METRICS):
+        alert_time = isinstance(metric, str) and metric.startswith("alerts.") and ".time_to_detect" in metric
+        if (metric in LATENCY_METRICS or alert_time
+                or (info.data.get("component") and metric in DURATION_COMPONENT_METRICS)):
             return parse_duration(value, require_unit=units_required(info))
         return parse_rate(value) if metric in RATE_METRICS and not info.data.get("component") else value
 
@@ -120,6 +134,9 @@ class Slo(Strict):
             raise ValueError("an SLO reads a component's metric or an operation's, not both")
         if self.recovery is not None and self.component is None and self.metric not in SERIES_METRICS:
             raise ValueError(f"a recovery time is measured on a time series: metric one of {', '.join(SERIES_METRICS)}")
+        if self.alert_score and (self.operation is not None or self.windowed):
+            raise ValueError("an alert score is read over the whole run: no operation, window, during, after "
+                             "or recovery")
         if self.recovery is not None and self.metric in COMPONENT_VISIT_METRICS:
             raise ValueError(f"a recovery time is measured on a time series: a component's "
                              f"{', '.join(COMPONENT_SERIES_METRICS)} or a counter or ratio its kind reports "
@@ -134,6 +151,11 @@ class Slo(Strict):
         if value != value:  # NaN: nothing measured
             return False
         return value <= self.max if self.max is not None else value >= self.min
+
+    @property
+    def alert_score(self) -> bool:
+        """Whether it reads an alert score (``alerts.SELECTOR.METRIC``), not a request or component metric."""
+        return self.component is None and self.metric.startswith("alerts.")
 
     @property
     def windowed(self) -> bool:
@@ -154,6 +176,9 @@ class Slo(Strict):
         if self.component is not None and self.component not in scenario.components:
             problems.append(((*here, "component"), unknown_name("component", self.component,
                                                                  list(scenario.components))))
+        if self.alert_score and not getattr(getattr(scenario, "monitoring", None), "rules", None):
+            problems.append(((*here, "metric"), f"{self.metric} scores alert rules: the scenario has none "
+                                                "(monitoring.rules)"))
         for path, ref in self.fault_refs():
             try:
                 find_fault(ref, scenario.faults)

@@ -37,6 +37,7 @@ instead (:mod:`~.components`).
 
 from __future__ import annotations
 
+from .alerts import explain_alert_failure
 from .broken import BUCKETS, MIN_REQUESTS, QUANTILE, SATURATED, Broken, find_broken
 from .causes import Cause, cause_lines, explain_slo_failure, find_causes
 from .components import EXPLAINERS, explain_component_failure
