@@ -35,7 +35,8 @@ def resolve_window(slo: Any, scenario: Any) -> "Window | None":
         fault = find_fault(slo.after, scenario.faults)[1]
         return Window(min(fault.at + fault.for_ + slo.grace, duration), duration)
     fault = find_fault(slo.recovery.after, scenario.faults)[1]
-    return Window(warmup, duration, recovery_from=fault.at + fault.for_)
+    origin = fault.at if slo.recovery.from_ == "start" else fault.at + fault.for_
+    return Window(warmup, duration, recovery_from=origin)
 
 
 def window_value(objective: "Objective", result: Any, window: "Window") -> tuple[float | None, str | None]:
@@ -89,7 +90,7 @@ FULL_VISITS_NEEDED = ("{metric} is counted per visit, and this run kept summary 
 
 
 def recovery_time(objective: "Objective", result: Any, window: "Window") -> tuple[float | None, str | None]:
-    """Seconds from ``window.recovery_from`` (a fault's end) until the metric's series stays within
+    """Seconds from ``window.recovery_from`` (a fault's end, or start) until the metric's series stays within
     its threshold to the end of the measurement window, at bucket precision; ``None`` when it
     still breaks it in the last bucket."""
     slo = objective.slo

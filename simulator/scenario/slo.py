@@ -70,10 +70,13 @@ class SloWindow(Strict):
 
 
 class Recovery(Strict):
-    """The time from the end of fault ``after`` until the metric stays within target: at most ``within``."""
+    """The time from the end of fault ``after`` (its start with ``from: start``) until the metric stays
+    within target: at most ``within``. From the start, it is a recovery time objective (RTO) as DR
+    plans state it: from the outage to the objective met again, whether or not the outage ends."""
 
     after: FaultRef
     within: PositiveDuration
+    from_: Literal["end", "start"] = Field("end", alias="from")
 
 
 class Slo(Strict):
@@ -219,6 +222,8 @@ class Slo(Strict):
         if self.recovery is not None:
             out["recovery"] = {"after": self.recovery.after, "within": self.recovery.within,
                                "threshold": self.target, "threshold_bound": "max" if self.max is not None else "min"}
+            if self.recovery.from_ == "start":  # an RTO: counted from the fault's start
+                out["recovery"]["from"] = "start"
         return out
 
 
