@@ -38,11 +38,11 @@ from typer.testing import CliRunner
 
 from labkit import by_id, edit, failed, grade_in_pool, grade_text, load_text, memoise_grader_runs
 
-from simulator import check_scenario
+from simulator import check_scenario, simulate
 from simulator.cli import app
 from simulator.labs import CATALOG, grade, list_labs, load_lab
 from simulator.core.rng import replication_seeds
-from simulator.labs.grader import GradeReport, WithIncidents, imposed_scenario
+from simulator.labs.grader import GradeReport, WithIncidents, _slo, imposed_scenario
 from simulator.labs.rules import RULES, hourly_cost
 from simulator.labs.spec import LabSpec
 from simulator.monitoring.rulefile import render as render_rules
@@ -263,6 +263,26 @@ def test_tampering_changes_nothing(lab, reports):
     assert imposed_scenario(lab, tampered)[0] == imposed_scenario(lab, honest)[0]
     assert [(c.id, c.passed, c.value) for c in reports["tampered"].checks] == [
         (c.id, c.passed, c.value) for c in reports["solution"].checks]
+
+
+WITHOUT_PAGES = {
+    "no rules": lambda text: text[:text.index("monitoring:\n")] + text[text.index("security:\n"):],
+    "tickets only": lambda text: text.replace("labels: {severity: page}", "labels: {severity: ticket}"),
+}
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="grader bug: an alert check on a design without page rules raises "
+                   "ValueError (score_value) instead of failing the check; remove this marker once fixed")
+@pytest.mark.parametrize("case", sorted(WITHOUT_PAGES))
+def test_a_design_without_page_rules_fails_the_alert_checks_with_a_reason(lab, case):
+    """Deleting the noisy rule is a student's first move: the alert checks must then fail, saying why."""
+    design, _ = load_text(WITHOUT_PAGES[case](SOLUTION))
+    graded, _ = imposed_scenario(lab, design)
+    short = graded.model_copy(update={"duration": 60.0})  # one minute is enough to have nothing to score
+    result = simulate(short, lab.seed)
+    for check in (c for c in lab.checks if c.slo is not None and c.slo.metric.startswith("alerts.")):
+        verdict = _slo(check, [result], [])
+        assert not verdict.passed and "page" in " ".join(verdict.feedback)
 
 
 # ----------------------------------------------------------------------------- the lab's physics
