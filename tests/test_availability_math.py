@@ -156,23 +156,31 @@ def test_alternating_renewal_availability_golden_g18_3(golden_zscores):
     R = 20 independent replications of 10^7 hours. Compared as unavailabilities (1 − A),
     so the 3-SE band is not vacuous. Checks the formulas (steady_state, parallel, serial)
     with an independent Monte Carlo, not the engine."""
-    single, both_down, any_down = [], [], []
+    pairs = []
     for seed in range(REPLICATIONS):
         rng = np.random.default_rng(seed)
-        a, b = down_intervals(rng, HORIZON), down_intervals(rng, HORIZON)
+        pairs.append((down_intervals(rng, HORIZON), down_intervals(rng, HORIZON)))
+    unit = A.steady_state(MTBF, MTTR)
+    assert printed(unit, "0.990099")
+    assert printed(A.parallel(unit, unit), "0.999902") and printed(A.serial(unit, unit), "0.980296")
+    assert_g18_3(golden_zscores, pairs, "golden G18.3 unavailability, {}, up Exp(1000h) down Exp(10h)")
+
+
+def assert_g18_3(golden_zscores, pairs, label: str) -> None:
+    """Per replication, two units' down intervals *pairs*: one unit's, both's (parallel) and either's
+    (series) unavailability over HORIZON, each within ±0.1 % absolute and 3 SE of golden G18.3."""
+    single, both_down, any_down = [], [], []
+    for a, b in pairs:
         down_a, down_b = float((a[:, 1] - a[:, 0]).sum()), float((b[:, 1] - b[:, 0]).sum())
         common = overlap(a, b)
         single.append(down_a / HORIZON)
         both_down.append(common / HORIZON)
         any_down.append((down_a + down_b - common) / HORIZON)
     unit = A.steady_state(MTBF, MTTR)
-    assert printed(unit, "0.990099")
-    assert printed(A.parallel(unit, unit), "0.999902") and printed(A.serial(unit, unit), "0.980296")
-    for values, exact, label in ((single, unit, "one unit"), (both_down, A.parallel(unit, unit), "parallel"),
-                                 (any_down, A.serial(unit, unit), "series")):
+    for values, exact, name in ((single, unit, "one unit"), (both_down, A.parallel(unit, unit), "parallel"),
+                                (any_down, A.serial(unit, unit), "series")):
         assert abs((1 - np.mean(values)) - exact) <= 0.001
-        assert_replications_within_3se(golden_zscores, values, 1 - exact,
-                                       f"golden G18.3 unavailability, {label}, up Exp(1000h) down Exp(10h)")
+        assert_replications_within_3se(golden_zscores, values, 1 - exact, label.format(name))
 
 
 # --------------------------------------------------------------------------- golden G18.3 through the engine
@@ -209,22 +217,13 @@ def test_the_failures_fault_is_golden_g18_3s_alternating_renewal(golden_zscores)
     """golden G18.3 through the engine: a two-replica service under ``kind: failures`` (up Exp(1000 s),
     down Exp(10 s), 10^7 s per replication, R = 10): the down periods it records give one replica's
     unavailability, both down (parallel) and either down (series) within 3 SE and ±0.1 % absolute."""
-    single, both_down, any_down = [], [], []
+    pairs = []
     for seed in range(1, 11):
         result = simulate(failing(2, HORIZON, rate="0.0001/s", sample="10000s"), seed)
         a, b = (recorded_downs(result, "web", i, HORIZON) for i in (0, 1))
         assert len(a) > 9000 and np.all(np.diff(a[:, 0]) > 0) and np.all(a[:, 1] > a[:, 0])
-        down_a, down_b = float((a[:, 1] - a[:, 0]).sum()), float((b[:, 1] - b[:, 0]).sum())
-        common = overlap(a, b)
-        single.append(down_a / HORIZON)
-        both_down.append(common / HORIZON)
-        any_down.append((down_a + down_b - common) / HORIZON)
-    unit = A.steady_state(MTBF, MTTR)
-    for values, exact, label in ((single, unit, "one unit"), (both_down, A.parallel(unit, unit), "parallel"),
-                                 (any_down, A.serial(unit, unit), "series")):
-        assert abs((1 - np.mean(values)) - exact) <= 0.001
-        assert_replications_within_3se(golden_zscores, values, 1 - exact,
-                                       f"golden G18.3 engine (kind: failures) unavailability, {label}")
+        pairs.append((a, b))
+    assert_g18_3(golden_zscores, pairs, "golden G18.3 engine (kind: failures) unavailability, {}")
 
 
 @pytest.mark.parametrize("label, replicas, chain, exact", [
