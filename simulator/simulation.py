@@ -41,7 +41,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
     if choice.mode == "full":
         recorder = Recorder()
     else:
-        recorder = StreamingRecorder(scenario.warmup, scenario.duration, scenario.sample_interval)
+        recorder = StreamingRecorder(scenario.warmup, scenario.duration, scenario.sample_interval,
+                                     scenario.monitoring)
     world = build(scenario, seed, recorder=recorder)
     with _fewer_collections():
         end = world.run(progress)
@@ -110,7 +111,13 @@ def _summary(rec: StreamingRecorder, common: dict, choice: RecordsChoice, end: f
     requests, aggregates = rec.finish(end, workloads, operations)
     components = {name: ComponentRecords(aggregates=aggregates[name], **_meta(log, choice))
                   for name, log in rec.spans.items()}
-    return Result(components=components, aggregates=requests, tables=rec.tables.finish(), **common)
+    folded = None
+    if rec.monitor is not None:  # the scrape's request and visit families (simulator.monitoring.folding)
+        from .monitoring.scrape import scrape_times
+
+        folded = rec.monitor.finish(len(scrape_times(rec.monitor.interval, end)))
+    return Result(components=components, aggregates=requests, tables=rec.tables.finish(), folded_scrape=folded,
+                  **common)
 
 
 def _table(flat, fields: int) -> np.ndarray:

@@ -494,11 +494,15 @@ def test_the_monitoring_dashboard_marks_firing_alerts(tmp_path):
     assert "alert firing" in [t.get_text() for t in errors_panel.get_legend().get_texts()]
 
 
-def test_a_rule_over_series_a_summary_run_lacks_warns(tmp_path):
-    path = scenario(tmp_path, duration="60s", rules=[PAGE_1H], faults=[])
-    result = simulate(load_scenario(path), records="summary")
+def test_a_summary_run_fires_the_same_alerts_and_warns_for_series_it_did_not_fold(tmp_path):
+    """A summary run folds the request families for its own scrape settings (simulator.monitoring.folding):
+    the same alerts as a full run. Scraped at another interval it lacks them: the rule warns, never fires."""
+    path = scenario(tmp_path, duration=f"{T0 + 120:g}s", rules=[PAGE_1H], faults=[errors(1.0, T0, 120)])
+    full, summary = (simulate(load_scenario(path), records=mode) for mode in ("full", "summary"))
+    assert not full.alerts().empty and summary.alerts().equals(full.alerts())
+    other = summary.scenario.monitoring.model_copy(update={"scrape_interval": 30.0})
     with pytest.warns(RuntimeWarning, match="FastBurn: sdsim_client_requests_total need full records"):
-        assert result.alerts().empty
+        assert summary.alerts(monitoring=other).empty
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason=NO_PROMTOOL)

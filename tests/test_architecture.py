@@ -269,4 +269,4 @@ def test_the_spec_side_loads_no_runtime(first):
     impure_and_runtimes, counts = done.stdout.rsplit("] ", 1)
     assert impure_and_runtimes == "[] [", done.stdout  # no simpy, matplotlib, pandas, numpy, nor a runtime
     specs, loaded = map(int, counts.split())
-    assert specs == 20 + 5 + 6 and loaded > 20  # 11 component kinds + 9 fault kinds, 5 step kinds, 6 policies
+    assert specs == 21 + 5 + 6 and loaded > 20  # 11 component kinds + 10 fault kinds, 5 step kinds, 6 policies

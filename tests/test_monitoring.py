@@ -241,7 +241,6 @@ def test_promtool_accepts_one_scrape_as_exposition_text(det):
     ({"scrape_interval": 15}, {}, "monitoring.scrape_interval", "unit"),
     ({"epoch": "2026-01-01T00:00:00"}, {}, "monitoring.epoch", "timezone"),
     ({"interval": "15s"}, {}, "monitoring.interval", "unknown field"),
-    ({}, {"records": "summary"}, "records", "expected records: full or auto"),
 ])
 def test_bad_monitoring_is_located(monitoring, extra, where, message):
     found = located_problems({"svc": service()}, entry="svc", monitoring=monitoring, **extra)
@@ -262,16 +261,47 @@ def test_run_writes_metrics_om_and_the_dashboard(tmp_path):
     assert "monitoring chart" in (out / "report.html").read_text()
 
 
-def test_run_with_summary_records_exports_what_they_keep(tmp_path):
+@pytest.mark.parametrize("path, sets", [
+    ("scenarios/monitoring/alerts.yaml", []),
+    ("scenarios/onepiece/microservices.yaml", ["duration=97s", "warmup=5s", "monitoring={scrape_interval: 10s}"]),
+])
+def test_summary_records_fold_the_request_families_into_the_same_scrape(path, sets):
+    """With summary records the run folds every request and visit family per scrape interval: each counter
+    and histogram bucket equals the full-records scrape's exactly (sums up to float rounding), the last,
+    drained scrape included (97 s is no multiple of 10 s), and the alerts fire at the same evaluations."""
+    scenario = load_scenario(ROOT / path, sets=sets)
+    full, summary = (simulate(scenario, 3, records=mode) for mode in ("full", "summary"))
+    a, b = full.scrape(), summary.scrape()
+    assert not b.missing and [s.labels for s in a.series] == [s.labels for s in b.series]
+    counters = [(x, y) for x, y in zip(a.series, b.series) if x.family.type == "counter"]
+    assert len(counters) > 20 and all(np.array_equal(x.values, y.values) for x, y in counters)
+    assert len(a.histograms) == len(b.histograms) > 5
+    for x, y in zip(a.histograms, b.histograms):
+        assert x.labels == y.labels and np.array_equal(x.buckets, y.buckets) and np.array_equal(x.count, y.count)
+        np.testing.assert_allclose(y.sum, x.sum, rtol=1e-12, atol=1e-12)
+    if scenario.monitoring.rules:
+        assert full.alerts().equals(summary.alerts()) and full.alert_scores().equals(summary.alert_scores())
+    other = Monitoring(scrape_interval=scenario.monitoring.scrape_interval * 2)  # not what the run folded
+    assert summary.scrape(other).missing == [f.name for f in FAMILIES if f.needs_full]
+
+
+def test_run_with_summary_records_exports_the_same_metrics(tmp_path):
     from typer.testing import CliRunner
 
     from simulator.cli import app
 
-    out = tmp_path / "run"
+    out, full = tmp_path / "run", tmp_path / "full"
     done = CliRunner().invoke(app, ["run", str(deterministic(tmp_path)), "--records", "summary", "--out", str(out)])
     assert done.exit_code == 0, done.output
+    assert CliRunner().invoke(app, ["run", str(deterministic(tmp_path)), "--records", "full", "--out",
+                                    str(full)]).exit_code == 0
     text = (out / "metrics.om").read_text()
-    assert "sdsim_client_requests" not in text and "sdsim_request_duration_seconds" not in text
+
+    def counted(om: str) -> list[str]:  # counters and bucket counts: exact (averages and sums: float rounding)
+        return [line for line in om.splitlines() if re.match(r"\w+(_total|_bucket|_count)\{", line)]
+
+    assert counted(text) == counted((full / "metrics.om").read_text())  # the request families were folded
+    assert "sdsim_client_requests_total" in text and "sdsim_request_duration_seconds_bucket" in text
     utilization = re.findall(r'^sdsim_utilization_ratio\{component="api"\} (\S+) ', text, re.M)
     assert [float(u) for u in utilization] == pytest.approx([0.2] * 4) and text.endswith("# EOF\n")
 

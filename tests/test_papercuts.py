@@ -231,7 +231,7 @@ def test_an_unquoted_call_in_a_flow_sequence_is_one_error(tmp_path):
      "load_balancer, cache, broker, projection, event_store, registry, kv_store, gateway, regional_database)"),
     ("slos:", "faults: [{kind: crsh, target: db, at: 5s, for: 5s}]\nslos:",
      "faults.0.kind: unknown kind 'crsh' (did you mean 'crash'? valid kinds: crash, stop, slowdown, latency, errors, "
-     "partition, outage, cert_expired, compromised)"),
+     "partition, outage, failures, cert_expired, compromised)"),
     ("work: exp(10ms)", "work: expo(10ms)", "components.web.operations.get.work: unknown distribution 'expo' "
      "(did you mean 'exp'? valid distributions: const, exp,"),
     ("work: exp(10ms)", "work: {dist: lognormall, median: 1ms, p99: 5ms}", "components.web.operations.get.work.dist: "

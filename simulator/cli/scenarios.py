@@ -57,9 +57,6 @@ def run(
 
         written = write_run(result, out_dir, svg=svg)
         console.err.print(f"wrote {len(written)} files to {out_dir} (open {out_dir / 'report.html'})", highlight=False)
-        if spec.monitoring is not None and result.records_mode == "summary":
-            console.err.print("note: metrics.om has the USE gauges and tallied events only: the request counters "
-                              "and histograms need full records (--records full)", style="yellow", highlight=False)
     if openmetrics is not None:
         scraped = result.scrape()
         scraped.write_openmetrics(openmetrics)

@@ -17,6 +17,7 @@ BUILTIN = {
     "errors": "simulator.faults.errors",
     "partition": "simulator.faults.partition",
     "outage": "simulator.faults.outage",
+    "failures": "simulator.faults.failures",
     "cert_expired": "simulator.faults.cert_expired",
     "compromised": "simulator.faults.compromised",
 }

@@ -205,6 +205,7 @@ class Result(Frames):
     records: RecordsChoice | None = None
     tables: dict[str, RecordTable] = field(default_factory=dict)
     traces: Any = None  # simulator.tracing.traces.Traces of a scenario with tracing: (None without)
+    folded_scrape: Any = None  # summary records with monitoring: simulator.monitoring.folding.Folded
 
     t_issue = _request_column("t_issue")
     t_end = _request_column("t_end")

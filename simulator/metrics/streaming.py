@@ -306,12 +306,14 @@ class ComponentAccumulator:
 class StreamingSpanLog(SpanLog):
     """A :class:`~.recorder.SpanLog` whose spans and tallies are folded every :data:`CHUNK_ROWS` rows."""
 
-    __slots__ = ("acc",)
+    __slots__ = ("acc", "monitor")
     FULL = False  # record tables follow their summary rule
 
-    def __init__(self, name: str, kind: str, capacity: int, operations: list[str], acc: ComponentAccumulator):
+    def __init__(self, name: str, kind: str, capacity: int, operations: list[str], acc: ComponentAccumulator,
+                 monitor=None):
         super().__init__(name, kind, capacity, operations)
         self.acc = acc
+        self.monitor = monitor  # a monitoring ScrapeFolder, when the scenario is scraped
         rows, extend, limit, fold = self.rows, self.rows.extend, CHUNK_ROWS * self.FIELDS, self.fold
 
         def add(arrival: float, start: float, release: float, end: float, status: int, op: int,
@@ -338,7 +340,10 @@ class StreamingSpanLog(SpanLog):
     def fold(self) -> None:
         """Fold the buffered spans and tallies into the aggregates and empty the buffers."""
         if len(self.rows):
-            self.acc.fold_spans(columns(self.rows, self.FIELDS))
+            rows = columns(self.rows, self.FIELDS)
+            self.acc.fold_spans(rows)
+            if self.monitor is not None:
+                self.monitor.fold_visits(self.name, rows)
             del self.rows[:]
         if len(self.tallies):
             self.acc.fold_tallies(columns(self.tallies, 2), len(self.tally_names))
@@ -350,8 +355,13 @@ class StreamingRecorder(Recorder):
 
     FULL = False  # record tables follow their summary rule
 
-    def __init__(self, warmup: float, duration: float, sample_interval: float):
+    def __init__(self, warmup: float, duration: float, sample_interval: float, monitoring=None):
         super().__init__()
+        self.monitor = None
+        if monitoring is not None:  # the scrape's request and visit families, folded as the run goes
+            from ..monitoring.folding import ScrapeFolder
+
+            self.monitor = ScrapeFolder(monitoring.scrape_interval, monitoring.buckets)
         self.grid = Grid(sample_interval, duration)
         self.window_bounds = (warmup, duration)
         self.acc = RequestAccumulator(self.grid, warmup, duration)
@@ -366,12 +376,15 @@ class StreamingRecorder(Recorder):
 
     def span_log(self, name: str, kind: str, capacity: int, operations: list[str]) -> SpanLog:
         acc = ComponentAccumulator(self.grid, *self.window_bounds, len(operations))
-        log = self.spans[name] = StreamingSpanLog(name, kind, capacity, operations, acc)
+        log = self.spans[name] = StreamingSpanLog(name, kind, capacity, operations, acc, self.monitor)
         return log
 
     def fold(self) -> None:
         if len(self.requests):
-            self.acc.fold(columns(self.requests, self.REQUEST_FIELDS))
+            rows = columns(self.requests, self.REQUEST_FIELDS)
+            self.acc.fold(rows)
+            if self.monitor is not None:
+                self.monitor.fold_requests(rows)
             del self.requests[:]
 
     def finish(self, end_time: float, workloads: int, operations: int

@@ -69,9 +69,10 @@ def evaluate_rules(scrape: "Scrape", monitoring: "Monitoring", end_time: float) 
     for rule in monitoring.rules:
         node = parse(rule.promql())
         absent = sorted(n for n in metric_names(node) if family(n).name in scrape.missing)
-        if absent:  # records: auto switched to summary records: these series do not exist
-            warnings.warn(f"alert {rule.alert}: {', '.join(absent)} need full records (this run kept summary "
-                          "records), so the rule never finds them", RuntimeWarning, stacklevel=2)
+        if absent:  # a summary run scraped with other settings than it folded: these series do not exist
+            warnings.warn(f"alert {rule.alert}: {', '.join(absent)} need full records, or a summary run scraped "
+                          "with the scenario's own monitoring settings, so the rule never finds them",
+                          RuntimeWarning, stacklevel=2)
         active: dict = {}  # labels → [pending, firing]
         episodes = []
         for t in times:

@@ -16,8 +16,10 @@ last scrape sees the drained run). At a scrape time ``t``:
   instants, because both record modes keep these integrals on the ``sample_interval`` grid:
   the gauges and the tallied-event counters are identical with full and summary records.
 
-The request and visit families need full records (:attr:`~.series.Family.needs_full`);
-with summary records they are left out and named in :attr:`Scrape.missing`.
+The request and visit families are read off the records with full records. With summary
+records the run folded them as it went, per scrape interval (:mod:`.folding`), for the
+scenario's own ``monitoring:`` section: the same series. Scraped with other settings (another
+interval or buckets) than the run folded, they are left out and named in :attr:`Scrape.missing`.
 """
 
 from __future__ import annotations
@@ -171,16 +173,52 @@ def scrape(result: "Result", monitoring: "Monitoring | None" = None) -> Scrape:
     edges = np.concatenate(([0.0], times))
     out = Scrape(times=times, interval=monitoring.scrape_interval, epoch_s=monitoring.epoch_s)
     bounds = np.asarray(monitoring.buckets, dtype=float)
+    folded = result.folded_scrape
+    if folded is not None and (folded.interval != monitoring.scrape_interval
+                               or not np.array_equal(folded.bounds, bounds)):
+        folded = None  # folded for the scenario's own settings, not these
     if result.columns is not None:
         _clients(result, out, edges, bounds)
+    elif folded is not None:
+        _folded_clients(result, folded, out)
     for rec in result.components.values():
         zone = result.scenario.components[rec.name].zone if rec.name in result.scenario.components else None
         if rec.spans is not None:
             _visits(rec, zone, out, edges, bounds, result.end_time)
+        elif folded is not None:
+            _folded_visits(rec, zone, folded, out)
         _use(rec, zone, out, edges, result.end_time)
-    if result.columns is None:
+    if result.columns is None and folded is None:
         out.missing = [f.name for f in FAMILIES if f.needs_full]
     return out
+
+
+def _folded_clients(result: "Result", folded, out: Scrape) -> None:
+    names = result.operation_names()
+    requests, durations = _BY_NAME["sdsim_client_requests"], _BY_NAME["sdsim_client_request_duration_seconds"]
+    for w, o in sorted(folded.requests):
+        workload = result.scenario.workload[w]
+        _emit(requests, durations, dict(workload=workload.name, operation=names[o], zone=workload.zone),
+              folded.requests[(w, o)], folded.bounds, out)
+
+
+def _folded_visits(rec: "ComponentRecords", zone: str | None, folded, out: Scrape) -> None:
+    requests, durations = _BY_NAME["sdsim_requests"], _BY_NAME["sdsim_request_duration_seconds"]
+    for (name, o) in sorted(k for k in folded.visits if k[0] == rec.name):
+        operation = rec.operations[o] if o < len(rec.operations) else str(o)
+        _emit(requests, durations, dict(component=rec.name, operation=operation, zone=zone),
+              folded.visits[(name, o)], folded.bounds, out)
+
+
+def _emit(fam_counts, fam_durations, labels: dict, counts, bounds: np.ndarray, out: Scrape) -> None:
+    """The counters per status and the histogram of one label set, from its folded per-interval counts."""
+    status, slots, sums = counts
+    for code in ANSWERED:
+        out.series.append(Series(fam_counts, _labels(**labels, status=STATUS_NAMES[code]),
+                                 np.cumsum(status[:, code])))
+    buckets = np.cumsum(np.cumsum(slots, axis=0), axis=1)
+    out.histograms.append(Histogram(fam_durations, _labels(**labels), bounds, buckets, buckets[:, -1].copy(),
+                                    np.cumsum(sums)))
 
 
 def _clients(result: "Result", out: Scrape, edges: np.ndarray, bounds: np.ndarray) -> None:

@@ -70,9 +70,9 @@ class Monitoring(Strict):
         return self.epoch.timestamp()
 
     def check(self, scenario: Any) -> list[tuple[tuple, str]]:
-        """What the section needs of the scenario around it: a scrape interval on the records' grid,
-        the request records the counters and histograms are counted from, and rules that parse
-        and name what the scrape has (:func:`.alerts_check.check_rules`)."""
+        """What the section needs of the scenario around it: a scrape interval on the records' grid
+        and rules that parse and name what the scrape has (:func:`.alerts_check.check_rules`). With
+        summary records the run folds the request and visit families as it goes (:mod:`.folding`)."""
         problems: list[tuple[tuple, str]] = check_rules(self, scenario)
         step = scenario.sample_interval
         ratio = self.scrape_interval / step
@@ -81,7 +81,4 @@ class Monitoring(Strict):
                              f"scrape_interval {self.scrape_interval:g}s must be a whole multiple of "
                              f"sample_interval {step:g}s (the grid the records keep): e.g. "
                              f"{max(1, round(ratio)) * step:g}s"))
-        if scenario.records == "summary":
-            problems.append((("records",), "monitoring: counts every request and visit at each scrape, which "
-                             "needs full records; expected records: full or auto"))
         return problems
