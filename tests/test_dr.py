@@ -195,6 +195,20 @@ def test_rpo_and_rto_are_objectives():
     assert not verdicts["rpo"]["passed"]  # ~50 writes/s × 1 s lag lost
 
 
+def test_a_loss_not_settled_by_the_end_has_no_rpo_and_fails_its_objective():
+    """A restore still under way when the run ends: what is lost is not known yet, so ``rpo_s`` is None and an
+    RPO objective fails (it must not pass on the 0 of nothing counted); once the restore is done, it is set."""
+    backup = {"interval": "10s", "restore_time": "1000s", "zone": "usw2-a"}
+    sc = dr(backup=backup, outage_at=100, duration=400)
+    data = sc.model_dump(by_alias=True, exclude_unset=True)
+    data["slos"] = [{"name": "rpo", "component": "db", "metric": "rpo_s", "max": 60}]
+    result = simulate(Scenario.model_validate(data))
+    assert db_of(result)["rpo_s"] is None and db_of(result)["rto_s"] is None
+    assert not result.summary()["slos"][0]["passed"]
+    settled = db_of(simulate(dr(backup={**backup, "restore_time": "60s"}, outage_at=105, duration=400)))
+    assert 0 < settled["rpo_s"] <= 10 and settled["counts"]["restores"] == 1
+
+
 def test_an_rto_objective_counts_from_the_outage_to_the_slo_met_again():
     """``recovery: {after: outage, from: start}``: from the loss to the availability objective met again
     for good (at bucket precision), whether or not the outage ever ends. With golden G19.2's budget of

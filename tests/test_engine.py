@@ -184,6 +184,19 @@ def test_error_fault_fails_that_share_of_operations_only_while_it_lasts():
     assert (req[~during & (req.t_issue < 99.99)].status == "ok").all() and (req[req.t_issue >= 200].status == "ok").all()
 
 
+def test_overlapping_error_faults_compose_as_independent_causes():
+    """A 10 % background error rate over the whole run and a 50 % bad deploy from 100 s to 200 s: inside the
+    deploy 1 − 0.9 × 0.5 = 55 % fail, and when it ends the background's 10 % remains (not 0 %)."""
+    sc = scenario({"svc": service("1ms", workers=100)}, rate="100/s", duration="300s",
+                  faults=[{"kind": "errors", "target": "svc", "probability": 0.1, "at": "0s", "for": "300s"},
+                          {"kind": "errors", "target": "svc", "probability": 0.5, "at": "100s", "for": "100s"}])
+    req = simulate(sc).requests
+    for lo, hi, p in ((0, 100, 0.1), (100, 200, 0.55), (200, 300, 0.1)):
+        inside = req[(req.t_issue >= lo + 0.01) & (req.t_issue < hi - 0.01)]
+        share, n = (inside.status == "error").mean(), len(inside)
+        assert abs(share - p) < 3 * math.sqrt(p * (1 - p) / n), (lo, share, p)
+
+
 def test_call_timeout_fails_the_caller_and_fallback_degrades_gracefully():
     """A 2 s dependency behind a 100 ms call timeout: without a fallback the operation fails
     after 100 ms; with ``fallback: []`` it succeeds after 100 ms without the answer."""

@@ -271,8 +271,6 @@ WITHOUT_PAGES = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="grader bug: an alert check on a design without page rules raises "
-                   "ValueError (score_value) instead of failing the check; remove this marker once fixed")
 @pytest.mark.parametrize("case", sorted(WITHOUT_PAGES))
 def test_a_design_without_page_rules_fails_the_alert_checks_with_a_reason(lab, case):
     """Deleting the noisy rule is a student's first move: the alert checks must then fail, saying why."""
@@ -294,6 +292,8 @@ def test_a_design_without_page_rules_fails_the_alert_checks_with_a_reason(lab, c
     ("requests_per_connection: 100,", "requests_per_connection: 100000,", "requests_per_connection"),
     ('write_order: {type: write, work: "lognormal(median=1.5ms, p99=12ms)"}',
      'write_order: {type: write, work: "lognormal(median=0.5ms, p99=2ms)"}', "work"),
+    ("promotion: 60s,", "promotion: 5s,", "components.orders.failover.promotion at '60s' (yours: 5s)"),
+    ("warm_up: 2m}", "warm_up: 0s}", "components.orders.failover.warm_up at '2m' (yours: 0)"),
 ])
 def test_the_lab_physics_cannot_be_changed(lab, tmp_path, old, new, field):
     """A design that changes what the lab fixes is refused (exit 3, score 0), the field named."""
@@ -301,6 +301,19 @@ def test_the_lab_physics_cannot_be_changed(lab, tmp_path, old, new, field):
     report = grade(lab, tmp_path, workers=1)
     assert report.malformed and report.score == 0
     assert any(field in p for p in report.problems), report.problems
+
+
+def test_the_databases_physics_are_imposed_inside_its_sections(lab):
+    """A field the design leaves out inside orders' failover takes the lab's value; the health checks stay
+    the design's own (a path fixes one field, not the section)."""
+    design, _ = load_text(edit(SOLUTION, ("promotion: 60s, ", ""), (", warm_up: 2m}", "}")))
+    assert "promotion" not in design.components["orders"].failover.model_fields_set
+    graded, problems = imposed_scenario(lab, design)
+    assert not problems
+    failover = graded.components["orders"].failover
+    assert (failover.promotion, failover.warm_up, failover.request_interval) == (60.0, 120.0, 10.0)
+    starter, _ = load_text(STARTER)
+    assert imposed_scenario(lab, starter)[0].components["orders"].backup.restore_time == 240.0
 
 
 def test_the_rules_of_the_lock_down():

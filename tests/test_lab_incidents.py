@@ -266,6 +266,21 @@ def test_an_alert_slo_without_rules_is_located(tmp_path):
     assert result.exit_code == 3 and "scores alert rules: the scenario has none (monitoring.rules)" in result.output
 
 
+def test_an_alert_slo_naming_no_rule_is_located(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_scenario([{"name": "x", "metric": "alerts.pages.recall", "min": 1}])))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 3 and "unknown alert selector 'pages' (did you mean 'page'?" in result.output
+
+
+def test_a_lab_alert_check_on_a_design_without_such_rules_fails_saying_why(lab, tmp_path):
+    report = grade(lab, submit(tmp_path, SOLUTION.replace("severity: page", "severity: ticket")), workers=1)
+    checks = by_id(report)
+    assert not checks["recall"].passed and not checks["quiet"].passed
+    assert "unknown alert selector 'page'" in checks["recall"].feedback[0]
+    assert "none of your alert rules is named 'page' or has the label severity: page" in checks["recall"].feedback
+
+
 # ----------------------------------------------------------------------------- lock-down rules
 
 

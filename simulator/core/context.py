@@ -28,7 +28,9 @@ class Context(Protocol):
     * ``links`` — the network between zones (faults degrade it);
     * ``hops`` — the compiled hop pipeline per (from-zone, to-zone): ``hops.between(a, b).call(handle, op)``;
     * ``crashable``, ``erratic``, ``degradable_links``, ``cuttable_links`` — what faults announce
-      at build time that they may touch (a component keeps crash bookkeeping only when it may crash).
+      at build time that they may touch (a component keeps crash bookkeeping only when it may crash);
+    * ``fault_state`` — what the faults of one kind share while they run, by kind (the error
+      probabilities active on each component, so that overlapping faults compose).
     """
 
     env: simpy.Environment
@@ -41,6 +43,7 @@ class Context(Protocol):
     erratic: set[str]
     degradable_links: set[frozenset]
     cuttable_links: set[tuple[str, str]]
+    fault_state: dict[str, Any]
     at_end: list[Callable[[float], None]]
     """Called with the end time when the run is over, before the records are read (a step's work under way)."""
 

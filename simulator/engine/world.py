@@ -31,6 +31,7 @@ class World:
         self.recorder = Recorder() if recorder is None else recorder
         self.crashable: set[str] = set()
         self.erratic: set[str] = set()  # components an error-rate fault may hit
+        self.fault_state: dict[str, Any] = {}  # what the faults of one kind share during the run, by kind
         self.degradable_links: set[frozenset] = set()
         self.cuttable_links: set[tuple[str, str]] = set()  # (from zone, to zone) a partition may cut
         self.components: dict[str, Component] = {}

@@ -124,7 +124,7 @@ def imposed_scenario(lab: LabSpec, design: Scenario) -> tuple[Scenario | None, l
     entry = design.workload[0].entry
     data["workload"] = [{"entry": entry, **w} if "entry" not in w else dict(w) for w in lab.run.workload]
     if lab.fixed is not None:
-        impose_settings(lab.fixed.settings, data)
+        impose_settings(lab.fixed.settings, data, lab.fixed.component_kinds)
     data["faults"] = list(lab.run.faults)
     data.update(duration=lab.run.duration, warmup=lab.run.warmup, drain=lab.run.drain, seed=lab.seed, slos=[])
     if lab.run.incidents is not None:  # each pool entry once, to check the design can take it
@@ -192,6 +192,8 @@ def _slo(check: Check, runs: list[Result], interface_problems: list[str]) -> Che
         nothing = ("not back within target by the end of the run" if slo.recovery is not None
                    else "nothing to score: no incident detected (a time to detect), no alert fired (a precision) "
                         "or no incident (a recall) in some run" if slo.alert_score
+                   else f"{slo.component!r} reported no {slo.metric} in some run (nothing happened that "
+                        "it measures, or not by the end of the run)" if slo.component is not None
                    else "nothing was measured (no successful request of this kind)")
         lines = [why or nothing] + (explain_alert_failure(slo, runs, values) if slo.alert_score else [])
         return _result(check, False, lines, target=target, unit=unit, metric=slo.metric)

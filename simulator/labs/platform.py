@@ -80,7 +80,7 @@ def violations(lab: LabSpec, design: Scenario, source: Source | None = None) -> 
             offered = ", ".join(sorted(fixed.kinds)) or "none"
             found.append((("components", name, "kind"),
                           f"this lab offers no new component of kind {spec.kind!r} (kinds you may add: {offered})"))
-    found += settings_violations(fixed.settings, design)
+    found += settings_violations(fixed.settings, design, fixed.component_kinds)
     for r in fixed.rules:
         for message in RULES[r.rule](design, r.value):
             found.append(((), f"the lab requires it: {message}"))

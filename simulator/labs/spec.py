@@ -200,7 +200,7 @@ class Fixed(_Strict):
     def _valid(self):
         from .settings import check_paths
 
-        check_paths(self.settings)
+        check_paths(self.settings, self.component_kinds)
         for name, fixed in self.components.items():
             if fixed.kind not in KINDS:
                 raise ValueError(f"fixed.components.{name}: kind must be one of {', '.join(KINDS)} "
@@ -220,6 +220,11 @@ class Fixed(_Strict):
 
             Network.model_validate(self.network)
         return self
+
+    @property
+    def component_kinds(self) -> dict[str, str]:
+        """The kind of each component the lab fixes by name."""
+        return {name: fixed.kind for name, fixed in self.components.items()}
 
     @property
     def allowed_kinds(self) -> set[str]:

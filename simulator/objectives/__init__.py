@@ -396,7 +396,13 @@ def measure(objective: Objective, result: Any, summary: Mapping[str, Any] | None
 
     window = resolve_window(objective.slo, result.scenario) if objective.slo is not None else None
     if window is None:
-        return objective.read_summary(summary if summary is not None else result.summary()), None
+        summary = summary if summary is not None else result.summary()
+        if objective.column.startswith("alerts."):  # a design may have no rule the selector names: unmeasured
+            try:
+                return objective.read_summary(summary), None
+            except ValueError as exc:
+                return None, str(exc)
+        return objective.read_summary(summary), None
     if window.recovery_from is not None:
         return recovery_time(objective, result, window)
     return window_value(objective, result, window)

@@ -179,9 +179,15 @@ class Slo(Strict):
         if self.component is not None and self.component not in scenario.components:
             problems.append(((*here, "component"), unknown_name("component", self.component,
                                                                  list(scenario.components))))
-        if self.alert_score and not getattr(getattr(scenario, "monitoring", None), "rules", None):
+        rules = getattr(getattr(scenario, "monitoring", None), "rules", None)
+        if self.alert_score and not rules:
             problems.append(((*here, "metric"), f"{self.metric} scores alert rules: the scenario has none "
                                                 "(monitoring.rules)"))
+        elif self.alert_score:
+            selector = self.metric.split(".")[1]
+            known = ["all", *dict.fromkeys(r.severity for r in rules if r.severity), *(r.alert for r in rules)]
+            if selector not in known:
+                problems.append(((*here, "metric"), unknown_name("alert selector", selector, known)))
         for path, ref in self.fault_refs():
             try:
                 find_fault(ref, scenario.faults)

@@ -30,7 +30,9 @@ back (losing nothing).
 longest span from the oldest lost write's acknowledgement to the loss (golden G19.1: about the
 lag; since the last snapshot), ``rto_s`` = the longest time from losing the primary to the
 first operation answered OK afterwards (golden G19.2: ≤ detection + promotion + TTL + warm-up +
-one check interval); ``None`` when it had not recovered by the end. Counters
+one check interval); ``None`` when it had not recovered by the end. ``rpo_s`` is ``None`` too
+while a failover is still under way at the end (the copy not yet promoted or restored: what
+is lost is not settled, so an objective on it fails rather than pass on nothing). Counters
 ``failovers``, ``restores``, ``unavailable``.
 """
 
@@ -79,6 +81,7 @@ class RegionalDatabase(Component):
         self.unapplied: deque[tuple[float, float]] = deque()  # (acked, reaches the standby) in commit order
         self.applied = 0.0
         self.epoch, self.epoch_writes, self.epoch_first = -1, 0, 0.0  # writes since the last snapshot
+        self.failing_over = False  # between losing the primary and promoting (or restoring) the copy
         self.down_at: float | None = None
         self.at_risk: tuple[int, float] = (0, 0.0)  # (writes, oldest acknowledgement) lost if it fails over
         self.calls: dict[tuple[str, str | None], Call] = {}
@@ -192,6 +195,7 @@ class RegionalDatabase(Component):
             self.down_at = now
             self.at_risk = self._exposure(now)
             if self.recovery is not None:
+                self.failing_over = True
                 self.env.process(self._fail_over(now, primary))
 
     def _fail_over(self, lost_at: float, primary):
@@ -203,6 +207,7 @@ class RegionalDatabase(Component):
         while True:
             yield env.timeout(check - env.now)
             if primary.up:
+                self.failing_over = False
                 return  # back before it was declared down
             failures += 1
             if failures >= failover.failure_threshold:
@@ -210,10 +215,11 @@ class RegionalDatabase(Component):
             check += interval
         target = self.recovery
         if not self.nodes[target].up:
+            self.failing_over = False
             return  # the copy is lost too (an outage of both zones): wait for the primary
         yield env.timeout(failover.promotion if spec.standby is not None else spec.backup.restore_time)
         self.count["failovers" if spec.standby is not None else "restores"](env.now)
-        self.serving, self.recovery = target, None
+        self.serving, self.recovery, self.failing_over = target, None, False
         self.log.facts["primary"] = self.zones[target]
         lost, oldest = self.at_risk
         for _ in range(lost):
@@ -229,6 +235,8 @@ class RegionalDatabase(Component):
         self.station.finish(now)
         if self.down_at is not None:
             self.log.facts["rto_s"] = None  # not recovered by the end
+        if self.failing_over:
+            self.log.facts["rpo_s"] = None  # the copy not promoted yet: what is lost is not settled
 
 
 RUNTIME = RegionalDatabase

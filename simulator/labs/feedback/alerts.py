@@ -36,7 +36,11 @@ def explain_alert_failure(slo: Any, runs: list, values: list[float | None]) -> l
     result = runs[failing]
     monitoring = result.scenario.monitoring
     selector = slo.metric.split(".")[1]
+    if monitoring is None or not monitoring.rules:
+        return ["your design has no alert rules (monitoring.rules): nothing pages"]
     names = _names(monitoring, selector)
+    if not names:
+        return [f"none of your alert rules is named {selector!r} or has the label severity: {selector}"]
     alerts = run_alerts(result, monitoring)
     faults = incidents(result)
     _, detections = score(alerts, faults, monitoring.detection_grace, names)
