@@ -1,5 +1,5 @@
 """``python -m simulator.cli``: the ``sdsim`` command."""
 
-from .edge import main
+from . import main
 
 main()

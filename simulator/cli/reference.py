@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..balancing.hashing import MAX_RING_POINTS
 from . import console
 from .edge import Exit
 from .options import JsonOpt, ParamOpt, SetOpt, load, writable
@@ -57,8 +56,9 @@ def reshard(
     set_: SetOpt = None,
 ) -> None:
     """How many keys (and how much traffic) move when a sharded store grows or shrinks, per strategy."""
-    from ..resharding import reshard_report
+    from ..balancing.hashing import MAX_RING_POINTS
     from ..components.database.spec import DatabaseSpec
+    from ..resharding import reshard_report
 
     popularity = None
     if scenario is not None:

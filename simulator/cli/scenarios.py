@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ScenarioError
 from ..jsonsafe import json_safe
-from . import console
+from . import console, startup
 from .edge import Exit
 from .options import JsonOpt, ParamOpt, SetOpt, load, writable
 
@@ -75,12 +75,14 @@ def validate(
     set_: SetOpt = None,
 ) -> None:
     """Check scenario files: syntax, types, units, references, topology. Every problem at once."""
-    from ..scenario.load import check_scenario
+    with startup.paused():  # loading the scenario layer builds its models: nothing for the collector to free
+        from ..scenario.load import check_scenario
 
     failed = 0
     for path in scenarios:
         try:
-            spec, warnings = check_scenario(path, params=param or [], sets=set_ or [])
+            with startup.paused():  # so does the first file (the kinds' models, on first use)
+                spec, warnings = check_scenario(path, params=param or [], sets=set_ or [])
         except ScenarioError as error:  # every file is checked: its problems, then the next file
             failed += 1
             for problem in error.problems:
