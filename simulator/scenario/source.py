@@ -175,7 +175,9 @@ def _guard(text: str, file: str) -> Problem | None:
     refuses nowhere: it either passes too or stops at a syntax error, which composing reports."""
     if _CLoader is not None:
         try:
-            if all(True for _ in yaml.parse(text, Loader=_CLoader)) and guard(text, file, _CLoader) is None:
+            for _ in yaml.parse(text, Loader=_CLoader):  # libyaml parses the whole file…
+                pass
+            if guard(text, file, _CLoader) is None:  # …and finds nothing to refuse
                 return None
         except Exception:  # noqa: BLE001 - any doubt (a lone surrogate cannot be encoded for libyaml): ask the pure parser
             pass
