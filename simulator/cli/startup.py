@@ -1,13 +1,15 @@
 """Starting fast: Python's cyclic garbage collector paused while ``sdsim`` starts.
 
-Start-up allocates a few hundred thousand objects (typer and rich, the scenario's pydantic
-models, built on first use) and frees almost none of them, so the collections those
-allocations trigger — about a hundred for ``sdsim validate``, a tenth of its time — find
-nothing to free. The collector is paused from :func:`~.edge.main` until a command starts
-(:func:`resume`: ``sdsim --help`` ends before that), and around loading each file that
-``sdsim validate`` checks (:func:`paused`). A command's own work (a run, a sweep) collects
-as usual; the heavy modules every command needs are imported inside the commands, so
-nothing else changes.
+Start-up builds about 80,000 objects that last as long as the process (typer and rich, the
+scenario's pydantic models, built on first use) and little garbage, yet their allocation
+triggers about a hundred collections in ``sdsim validate`` (a tenth of its time) that find
+almost nothing to free. So the console script (:func:`simulator.cli.main`) pauses the
+collector before typer loads, until a command starts (:func:`resume`; ``sdsim --help`` ends
+before that), and ``sdsim validate`` pauses it while it loads the scenario layer and its
+first file (:func:`paused`). At the end of each pause, in the command's own process only,
+what exists is frozen (:func:`gc.freeze`), so no later collection walks it. A command's own
+work (a run, a sweep, the next files) collects as usual, and a process that merely imports
+the package (a test's ``CliRunner``, a notebook) keeps its collector as it was.
 
 The rest of the start-up budget is kept by importing only what a path uses: see
 ``tests/test_startup.py`` and ``benchmarks/bench_startup.py``.
@@ -61,7 +63,7 @@ def paused() -> Iterator[None]:
 def _settle() -> None:
     """In the command's own process, what exists now stays for good (modules, models, the click
     commands): :func:`gc.freeze` moves it out of the collector's generations, so the next
-    collection does not walk the paused stretch's hundred thousand objects (20 ms), nor does
-    the one at exit. A host process keeps its collector as it was."""
+    collection does not walk the tens of thousands of objects the pause let pile up (20 ms
+    for ``validate``). A host process keeps its collector as it was."""
     if _state["command"]:
         gc.freeze()
