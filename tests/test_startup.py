@@ -60,6 +60,16 @@ def test_the_cli_package_imports_nothing_heavy():
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("module", ["app", "experiments", "labs", "reference", "scenarios"])
+def test_command_modules_give_typer_annotations_it_need_not_evaluate(module):
+    """typer reads every command's signature at each start: string annotations (postponed by
+    ``from __future__ import annotations``) would be evaluated twice per start."""
+    import importlib
+
+    loaded = importlib.import_module(f"simulator.cli.{module}")
+    assert "annotations" not in vars(loaded), f"simulator/cli/{module}.py postpones its annotations"
+
+
 def test_a_design_with_a_loop_of_calls_still_has_it_checked_by_networkx():
     """The shortcut skips networkx only where there is no loop (Jackson's network has one)."""
     seen = _imports_of("validate", "scenarios/theory/jackson.yaml")

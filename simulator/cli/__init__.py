@@ -25,55 +25,18 @@ and its folder appears whole (:mod:`simulator.artifacts.folders`).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from . import experiments
+from .app import app, labs_app
+from .console import err, out
+from .edge import Exit, main
+from .experiments import compare, knee, plan, sweep
+from .labs import grade, labs_list, labs_start
+from .options import JsonOpt, ParamOpt, SetOpt, SloOpt
+from .reference import DOC_SHEETS, docs, reshard, schema
+from .scenarios import graph, run, validate
+
+_checks_cells = experiments._checks_cells  # private, but tests/test_papercuts.py imports it from here
 
 __all__ = ["DOC_SHEETS", "Exit", "JsonOpt", "ParamOpt", "SetOpt", "SloOpt", "app", "compare", "docs", "err", "grade",
            "graph", "knee", "labs_app", "labs_list", "labs_start", "main", "out", "plan", "reshard", "run", "schema",
            "sweep", "validate"]
-
-# Every name loads with its module on first use, so that the console script (``main``) and
-# ``python -m simulator.cli`` pause the garbage collector before typer, rich and the commands load.
-_LAZY = {
-    "app": ".app", "labs_app": ".app",
-    "err": ".console", "out": ".console",
-    "Exit": ".edge",
-    "compare": ".experiments", "knee": ".experiments", "plan": ".experiments", "sweep": ".experiments",
-    "_checks_cells": ".experiments",  # private, but tests/test_papercuts.py imports it from here
-    "grade": ".labs", "labs_list": ".labs", "labs_start": ".labs",
-    "JsonOpt": ".options", "ParamOpt": ".options", "SetOpt": ".options", "SloOpt": ".options",
-    "DOC_SHEETS": ".reference", "docs": ".reference", "reshard": ".reference", "schema": ".reference",
-    "graph": ".scenarios", "run": ".scenarios", "validate": ".scenarios",
-}
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import app, labs_app
-    from .console import err, out
-    from .edge import Exit
-    from .experiments import _checks_cells, compare, knee, plan, sweep
-    from .labs import grade, labs_list, labs_start
-    from .options import JsonOpt, ParamOpt, SetOpt, SloOpt
-    from .reference import DOC_SHEETS, docs, reshard, schema
-    from .scenarios import graph, run, validate
-
-
-def main() -> None:
-    """The ``sdsim`` console script: :func:`.edge.main`, the garbage collector paused first (:mod:`.startup`)."""
-    from .startup import pause
-
-    pause()
-    from .edge import main as edge_main
-
-    edge_main()
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

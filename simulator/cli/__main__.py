@@ -1,5 +1,5 @@
 """``python -m simulator.cli``: the ``sdsim`` command."""
 
-from . import main
+from .edge import main
 
 main()

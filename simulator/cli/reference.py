@@ -1,6 +1,7 @@
 """Commands that run no simulation: the ``schema`` of scenario files, ``reshard`` arithmetic, ``docs`` sheets."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 import json
 import sys

@@ -1,6 +1,7 @@
 """Commands on one scenario: ``run`` it, ``validate`` it, draw its ``graph``."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 import json
 import sys

@@ -3,16 +3,17 @@
 Start-up builds about 80,000 objects that last as long as the process (typer and rich, the
 scenario's pydantic models, built on first use) and little garbage, yet their allocation
 triggers about a hundred collections in ``sdsim validate`` (a tenth of its time) that find
-almost nothing to free. So the console script (:func:`simulator.cli.main`) pauses the
-collector before typer loads, until a command starts (:func:`resume`; ``sdsim --help`` ends
-before that), and ``sdsim validate`` pauses it while it loads the scenario layer and its
+almost nothing to free. So the console script (:func:`~.edge.main`) pauses the collector
+until a command starts (:func:`resume`; ``sdsim --help`` ends before that), and ``sdsim validate`` pauses it while it loads the scenario layer and its
 first file (:func:`paused`). At the end of each pause, in the command's own process only,
 what exists is frozen (:func:`gc.freeze`), so no later collection walks it. A command's own
 work (a run, a sweep, the next files) collects as usual, and a process that merely imports
 the package (a test's ``CliRunner``, a notebook) keeps its collector as it was.
 
-The rest of the start-up budget is kept by importing only what a path uses: see
-``tests/test_startup.py`` and ``benchmarks/bench_startup.py``.
+The rest of the start-up budget is kept by importing only what a path uses, and by the
+command modules' annotations being objects, not strings (no ``from __future__ import
+annotations``): typer reads every command's signature at each start and would evaluate each
+string twice. See ``tests/test_startup.py`` and ``benchmarks/bench_startup.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _state = {"command": False, "paused": False}
 def pause() -> None:
     """Pause the collector for start-up, if it runs (a caller that turned it off keeps it off).
 
-    Only the command's own process calls this (:func:`simulator.cli.main`)."""
+    Only the command's own process calls this (:func:`~.edge.main`)."""
     _state["command"] = True
     if gc.isenabled():
         gc.disable()
