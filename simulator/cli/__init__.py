@@ -16,6 +16,7 @@ One module per concern:
 ``experiments.py``  ``compare``, ``sweep``, ``knee``, ``plan``: a design run many times
 ``labs.py``         ``labs list``, ``labs start``, ``grade``
 ``reference.py``    ``schema``, ``reshard``, ``docs``: no simulation
+``startup.py``      the garbage collector paused while the command line starts
 ==================  ======================================================================
 
 A command that writes an output path checks it before any work (exit 3 naming the path),

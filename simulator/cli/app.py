@@ -1,6 +1,7 @@
 """The ``sdsim`` typer app: every command, listed once, in the order ``sdsim --help`` shows them."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 from typing import Annotated
 

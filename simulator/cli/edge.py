@@ -32,7 +32,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import OutputPathError, ScenarioError, SimulationStalled
-from . import console
+from . import console, startup
 
 __all__ = ["Edge", "Exit", "fail_invalid", "input_errors", "main", "set_debug"]
 
@@ -85,6 +85,7 @@ class Edge(TyperGroup):
     """The root command group: every command (``labs …`` included) runs inside :func:`input_errors`."""
 
     def invoke(self, ctx: Any) -> Any:
+        startup.resume()  # a command runs: the collector paused by main() runs again
         with input_errors():
             return super().invoke(ctx)
 
@@ -106,8 +107,10 @@ def main() -> None:
 
     An unexpected exception is a bug, not a verdict: one line on stderr saying so, with
     what to report, and exit 4 (the traceback with ``--debug`` or ``SDSIM_DEBUG=1``).
-    Ctrl-C exits 130 without a traceback.
+    Ctrl-C exits 130 without a traceback. The garbage collector is paused until a command
+    starts (:mod:`.startup`).
     """
+    startup.pause()
     from .app import app
 
     _escape_what_the_terminal_cannot_show()

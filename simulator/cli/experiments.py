@@ -1,6 +1,7 @@
 """Commands that run a design many times: ``compare`` two, ``sweep`` a grid, find the ``knee``, ``plan`` the cheapest."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 import json
 import math

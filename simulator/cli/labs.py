@@ -1,6 +1,7 @@
 """Commands of the course: ``labs list``, ``labs start``, ``grade``."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 import json
 import sys

@@ -1,6 +1,7 @@
 """Commands that run no simulation: the ``schema`` of scenario files, ``reshard`` arithmetic, ``docs`` sheets."""
 
-from __future__ import annotations
+# No postponed annotations here: typer reads every command's signature at each start, and would
+# evaluate string annotations twice (10 ms of `sdsim --help`; simulator/cli/startup.py).
 
 import json
 import sys
@@ -9,7 +10,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..balancing.hashing import MAX_RING_POINTS
 from . import console
 from .edge import Exit
 from .options import JsonOpt, ParamOpt, SetOpt, load, writable
@@ -57,8 +57,9 @@ def reshard(
     set_: SetOpt = None,
 ) -> None:
     """How many keys (and how much traffic) move when a sharded store grows or shrinks, per strategy."""
-    from ..resharding import reshard_report
+    from ..balancing.hashing import MAX_RING_POINTS
     from ..components.database.spec import DatabaseSpec
+    from ..resharding import reshard_report
 
     popularity = None
     if scenario is not None:

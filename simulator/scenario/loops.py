@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterator
 
 from ..steps import kind_of
+from .digraph import has_cycle
 from .model import Scenario
 from .source import Path
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Op = tuple[str, str]
 
@@ -50,12 +52,16 @@ def mean_visits(scenario: Scenario, entry: Op) -> dict[Op, float]:
     reach = [entry]
     for op in reach:  # breadth first: what a request entering at *entry* can visit
         reach += [b for b, m in matrix.get(op, {}).items() if m > 0 and b not in reach]
-    graph = nx.DiGraph((a, b) for a in reach for b, m in matrix.get(a, {}).items() if m > 0)
-    for group in nx.strongly_connected_components(graph):
-        ops = sorted(group)
-        on_loop = len(ops) > 1 or graph.has_edge(ops[0], ops[0])
-        if on_loop and _radius(ops, matrix) >= 1.0 - 1e-9:
-            return {op: math.inf for op in reach}
+    pairs = [(a, b) for a in reach for b, m in matrix.get(a, {}).items() if m > 0]
+    if has_cycle(pairs):  # networkx (slow to import) only when there is a loop to look at
+        import networkx as nx
+
+        graph = nx.DiGraph(pairs)
+        for group in nx.strongly_connected_components(graph):
+            ops = sorted(group)
+            on_loop = len(ops) > 1 or graph.has_edge(ops[0], ops[0])
+            if on_loop and _radius(ops, matrix) >= 1.0 - 1e-9:
+                return {op: math.inf for op in reach}
     return dict(zip(reach, _solve(reach, matrix)))
 
 
@@ -109,6 +115,8 @@ def _radius(group: list[Op], matrix: dict[Op, dict[Op, float]], rounds: int = 50
 
 def _cycle_through(graph: nx.DiGraph, group: list[Op]) -> list[Op]:
     """One cycle of *group* (a strongly connected set) through its first operation, in call order."""
+    import networkx as nx
+
     start = group[0]
     if graph.has_edge(start, start):
         return [start]
@@ -133,7 +141,12 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
     errors: list[tuple[Path, str]] = []
     warnings: list[tuple[Path, str]] = []
     matrix = mean_calls(scenario)
-    graph = nx.DiGraph((a, b) for a, row in matrix.items() for b, m in row.items() if m > 0)
+    pairs = [(a, b) for a, row in matrix.items() for b, m in row.items() if m > 0]
+    if not has_cycle(pairs):  # no loop: nothing to check, and networkx (slow to import) stays out
+        return errors, warnings
+    import networkx as nx
+
+    graph = nx.DiGraph(pairs)
     for group in nx.strongly_connected_components(graph):
         ops = sorted(group)
         if len(ops) == 1 and not graph.has_edge(ops[0], ops[0]):

@@ -28,6 +28,8 @@ _Loader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+_CLoader = getattr(yaml, "CSafeLoader", None)  # libyaml's parser, when PyYAML was built with it
+
 
 @dataclass
 class Source:
@@ -128,7 +130,7 @@ def read_yaml(text: str, file: str) -> Source:
     """Parse *text*; syntax errors, duplicate keys and what :func:`~.yaml_guard.guard` refuses
     become problems, never exceptions."""
     source = Source(file=file, data=None)
-    refused = guard(text, file, _Loader)
+    refused = _guard(text, file)
     if refused is not None:
         source.problems.append(refused)
         return source
@@ -163,6 +165,23 @@ def read_yaml(text: str, file: str) -> Source:
     constructor = _Loader("")
     source.data = _build(node, (), source, constructor)
     return source
+
+
+def _guard(text: str, file: str) -> Problem | None:
+    """:func:`~.yaml_guard.guard` with the pure-Python parser, what every message and location
+    comes from; but a file that libyaml parses to the end with nothing to refuse is let through
+    on libyaml's events alone (twenty times faster: ``sdsim validate`` starts sooner). Both
+    parsers give the same events where both parse, so what libyaml passes whole the pure parser
+    refuses nowhere: it either passes too or stops at a syntax error, which composing reports."""
+    if _CLoader is not None:
+        try:
+            for _ in yaml.parse(text, Loader=_CLoader):  # libyaml parses the whole file…
+                pass
+            if guard(text, file, _CLoader) is None:  # …and finds nothing to refuse
+                return None
+        except Exception:  # noqa: BLE001 - any doubt (a lone surrogate cannot be encoded for libyaml): ask the pure parser
+            pass
+    return guard(text, file, _Loader)
 
 
 def read_value(text: str) -> Any:

@@ -15,15 +15,17 @@ the operations involved. Reports and pictures draw from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterator
 
 from ..catalog import INSTANCE_CLASSES
 from ..steps import Step, kind_of
+from .digraph import descendants, has_cycle
 from .model import Scenario
 from ..security.spec import check as security_check
 from .source import Path
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def edges(scenario: Scenario) -> Iterator[Edge]:
 
 def call_graph(scenario: Scenario) -> nx.DiGraph:
     """The architecture: components and workloads as nodes, calls and publishes as edges."""
+    import networkx as nx
+
     graph = nx.DiGraph(name=scenario.name)
     for name, spec in scenario.components.items():
         graph.add_node(name, role="component", kind=spec.kind, zone=spec.zone,
@@ -125,10 +129,9 @@ def check(scenario: Scenario) -> tuple[list[tuple[Path, str]], list[tuple[Path, 
     errors += security_check(scenario)
 
     reachable: set[str] = set()
-    graph = call_graph(scenario)
+    graph = _call_successors(scenario, graph_edges)
     for w in scenario.workload:
-        node = f"workload:{w.name}"
-        reachable |= nx.descendants(graph, node) if node in graph else set()
+        reachable |= descendants(graph, f"workload:{w.name}")
     for name in comps:
         if name not in reachable:
             warnings.append((("components", name), f"component {name!r} is unreachable: no workload or call leads to it"))
@@ -225,6 +228,21 @@ def _check_faults(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
         errors += fault.check(i, scenario.components)
 
 
+def _call_successors(scenario: Scenario, graph_edges: list[Edge]) -> dict[str, set[str]]:
+    """The edges of :func:`call_graph` as ``{node: its successors}``, built without networkx."""
+    nodes = set(scenario.components)
+    succ: dict[str, set[str]] = {}
+    for w in scenario.workload:  # in call_graph's order: an entry naming an earlier workload's node is an edge too
+        node = f"workload:{w.name}"
+        nodes.add(node)
+        if w.entry in nodes:
+            succ.setdefault(node, set()).add(w.entry)
+    for e in graph_edges:
+        if e.target in scenario.components:
+            succ.setdefault(e.caller, set()).add(e.target)
+    return succ
+
+
 def _check_kinds(scenario: Scenario, errors: list[tuple[Path, str]]) -> None:
     """What one kind requires of another (a balancer needs a service behind it, a cache an origin)."""
     comps = scenario.components
@@ -243,10 +261,14 @@ def _check_cycles(scenario: Scenario, graph_edges: list[Edge], errors: list[tupl
     "back to the app server with probability 0.5") terminate with probability one and are
     allowed.
     """
+    sync = [e for e in graph_edges if e.sync and e.certain and e.target in scenario.components]
+    if not has_cycle(((e.caller, e.operation), (e.target, e.target_op)) for e in sync):
+        return  # no cycle: networkx (slow to import) stays out
+    import networkx as nx
+
     ops = nx.DiGraph()
-    for e in graph_edges:
-        if e.sync and e.certain and e.target in scenario.components:
-            ops.add_edge((e.caller, e.operation), (e.target, e.target_op), path=e.path)
+    for e in sync:
+        ops.add_edge((e.caller, e.operation), (e.target, e.target_op), path=e.path)
     for cycle in nx.simple_cycles(ops):
         first = ops.edges[cycle[0], cycle[(1) % len(cycle)]]["path"]
         loop = " → ".join(f"{c}.{o}" for c, o in cycle + [cycle[0]])
