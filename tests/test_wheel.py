@@ -71,7 +71,7 @@ def test_labs_are_listed_and_started_from_any_folder(installed, tmp_path):
     assert docs.returncode == 0 and "Typical numbers" in docs.stdout
 
 
-@pytest.mark.parametrize("lab", ["lab1-decomposition", "lab2-load-balancing", "lab3-event-driven"])
+@pytest.mark.parametrize("lab", ["lab1-decomposition", "lab2-load-balancing", "lab3-event-driven", "lab4-production"])
 def test_reference_solutions_grade_100_and_starters_low_outside_the_checkout(installed, tmp_path, lab):
     solution = tmp_path / "solution"
     shutil.copytree(ROOT / "labs" / lab / "solution", solution)
