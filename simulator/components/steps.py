@@ -45,6 +45,8 @@ class StepCompiler:
         caller = ".".join(self.stream.split("/")[:2])  # streams start <component>/<operation>/steps
         if self.world.on_cycle(caller, target):  # a feedback loop: any number of visits, bounded stack
             call = unnested(self.env, call)
+        elif self.world.hands_over(caller, target):  # a deep chain: a fresh process every few levels
+            call = unnested(self.env, call, limit=0)
         return call
 
     def send(self, target: str, sender: str | None = None) -> StepFn:

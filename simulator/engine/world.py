@@ -23,6 +23,42 @@ from ..core.request import TIMEOUT
 from ..core.sampling import Buffered
 
 
+HANDOVER_DEPTH = 8
+"""Synchronous calls nested in one process before a call continues in a process of its own (World.hands_over)."""
+
+
+def call_depths(scenario: Scenario, on_cycle: Callable[[str, str], bool]) -> dict[str, int]:
+    """Each operation's depth (``component.operation``): 0 where no synchronous call leads, else one more
+    than the deepest operation that calls it, over the calls not on a feedback loop (a DAG)."""
+    from ..scenario.topology import edges
+
+    callers: dict[str, set[str]] = {}
+    for e in edges(scenario):
+        a, b = f"{e.caller}.{e.operation}", f"{e.target}.{e.target_op}"
+        callers.setdefault(a, set())
+        if e.sync and not on_cycle(a, b):
+            callers.setdefault(b, set()).add(a)
+        else:
+            callers.setdefault(b, set())
+    depths: dict[str, int] = {}
+
+    def depth(node: str) -> int:
+        stack = [node]
+        while stack:  # iterative: chains may be thousands deep
+            top = stack[-1]
+            pending = [c for c in callers.get(top, ()) if c not in depths]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            depths[top] = max((depths[c] + 1 for c in callers.get(top, ())), default=0)
+        return depths[node]
+
+    for node in sorted(callers):
+        depth(node)
+    return depths
+
+
 class World:
     def __init__(self, scenario: Scenario, seed: int, recorder: Recorder | None = None):
         self.scenario = scenario
@@ -36,6 +72,7 @@ class World:
         self.cuttable_links: set[tuple[str, str]] = set()  # (from zone, to zone) a partition may cut
         self.components: dict[str, Component] = {}
         self._cycles: dict[str, int] | None = None  # operation -> its feedback loop (see on_cycle)
+        self._depths: dict[str, int] | None = None  # operation -> its depth of synchronous calls (see hands_over)
         self.issued = 0
         self.pending: dict[int, Any] = {}
         self._drained: simpy.Event | None = None
@@ -131,6 +168,21 @@ class World:
                             for node in group if len(group) > 1 or graph.has_edge(node, node)}
         group = self._cycles.get(caller)
         return group is not None and self._cycles.get(target) == group
+
+    def hands_over(self, caller: str, target: str) -> bool:
+        """Whether a synchronous call from operation *caller* to *target* continues in a process of its own.
+
+        A call runs inside its caller's generator, and every event of the callee resumes the whole
+        chain of generators above it: the cost of an event grows with the depth of the call chain.
+        Operations are given their depth, the longest chain of synchronous calls that leads to them
+        (feedback loops left out: :meth:`on_cycle` bounds those); a call that crosses a multiple of
+        :data:`HANDOVER_DEPTH` starts a process, so no process nests more than that many calls. Two
+        events per hand-over; architectures shallower than that (nearly all) are untouched.
+        """
+        if self._depths is None:
+            self._depths = call_depths(self.scenario, self.on_cycle)
+        a, b = self._depths.get(caller), self._depths.get(target)
+        return a is not None and b is not None and b // HANDOVER_DEPTH > a // HANDOVER_DEPTH
 
     def caller(self, zone: str | None, target: str, source: str | None = None) -> Callable[[Any], Any]:
         """A step function calling ``component.operation`` from *zone*, through the hop between the zones.
