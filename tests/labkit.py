@@ -62,6 +62,27 @@ def grade_text(lab: LabSpec, design: str, answers: str | None) -> GradeReport:
         return grade(lab, Path(folder), workers=1)
 
 
+def grade_job(lab_dir: Path, job: list[tuple[str, str, str | None]]) -> dict[str, GradeReport]:
+    """Grade each ``(name, design, answers)`` of *job* against the lab in *lab_dir*, runs memoised:
+    ``grade_in_pool(functools.partial(grade_job, LAB), jobs)``."""
+    from simulator.labs import load_lab
+
+    memoise_grader_runs()
+    lab = load_lab(lab_dir)
+    return {name: grade_text(lab, design, answers) for name, design, answers in job}
+
+
+def reference_jobs(solution: str, answers: str, wrong_answers: str, tampered: str, starter: str,
+                   starter_answers: str, variants: dict[str, tuple[str, Any]]) -> list[list[tuple]]:
+    """The designs a lab's test module grades: the solution with its answers, with wrong answers and
+    tampered (one job: they share their runs), the starter, and each one-mistake variant (a job each)."""
+    jobs = [[("solution", solution, answers), ("wrong-answer", solution, wrong_answers),
+             ("tampered", tampered, answers)],
+            [("starter", starter, starter_answers)]]
+    jobs += [[(name, text, answers)] for name, (text, _) in variants.items()]
+    return jobs
+
+
 def grade_in_pool(run_job: Callable[[list], dict[str, Any]], jobs: list[list]) -> dict[str, Any]:
     """Run each job (a list of designs to grade) with *run_job* in a pool of at most two processes;
     every job's results merged, by name. The longest jobs should come first: the two workers finish together."""

@@ -27,13 +27,15 @@ designs with the same imposed scenario are shared.
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from labkit import grade_in_pool, by_id, edit, failed, grade_text, load_text, memoise_grader_runs
+from labkit import by_id, edit, failed, grade_in_pool, grade_job, load_text, reference_jobs
 
 from simulator import check_scenario
 from simulator.cli import app
@@ -101,25 +103,12 @@ def answers_with(value: float) -> str:
     return yaml.safe_dump({"book_availability_during_partition": value})
 
 
-def _run_job(job: list[tuple[str, str, str | None]]) -> dict[str, GradeReport]:
-    memoise_grader_runs()
-    lab = load_lab(LAB)
-    return {name: grade_text(lab, design, answers) for name, design, answers in job}
-
-
-def _jobs() -> list[list[tuple[str, str, str | None]]]:
-    starter_answers = (STARTER_DIR / "answers.yaml").read_text()
-    jobs = [[("solution", SOLUTION, ANSWERS), ("wrong-answer", SOLUTION, answers_with(1.0)),
-             ("tampered", TAMPERED, ANSWERS)],
-            [("starter", STARTER, starter_answers)]]
-    jobs += [[(name, text, ANSWERS)] for name, (text, _) in VARIANTS.items()]
-    return jobs
-
-
 @pytest.fixture(scope="module")
 def reports() -> dict[str, GradeReport]:
     """Every graded design of this module, by name (11 designs: about a minute on two cores)."""
-    return grade_in_pool(_run_job, _jobs())
+    jobs = reference_jobs(SOLUTION, ANSWERS, answers_with(1.0), TAMPERED, STARTER,
+                          (STARTER_DIR / "answers.yaml").read_text(), VARIANTS)
+    return grade_in_pool(functools.partial(grade_job, LAB), jobs)
 
 
 @pytest.fixture(scope="module")
