@@ -29,7 +29,6 @@ designs with the same imposed scenario are shared.
 from __future__ import annotations
 
 import functools
-
 import shutil
 import subprocess
 from pathlib import Path
