@@ -28,7 +28,6 @@ designs with the same imposed scenario are shared.
 from __future__ import annotations
 
 import functools
-
 from pathlib import Path
 
 import pytest
