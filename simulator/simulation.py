@@ -27,11 +27,11 @@ from .engine.build import build
 
 def simulate(scenario: Scenario, seed: int | None = None,
              progress: Callable[[float, float, int], None] | None = None,
-             records: RecordsMode | None = None) -> Result:
+             records: RecordsMode | None = None, ticks: int = 100) -> Result:
     """Run *scenario* once (with its own seed unless *seed* is given) and return the result.
 
     Same scenario + same seed ⇒ identical result, bit for bit (with or without *progress*,
-    which is called about a hundred times as ``progress(sim_time, duration, events)``).
+    which is called *ticks* times, evenly in simulated time, as ``progress(sim_time, duration, events)``).
     *records* (``full``, ``summary`` or ``auto``) overrides the scenario's ``records`` field;
     ``result.records`` says what was kept and why. The simulated run is the same in
     every mode (same events, same random draws); only what is kept of it differs.
@@ -45,7 +45,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
                                      scenario.monitoring)
     world = build(scenario, seed, recorder=recorder)
     with _fewer_collections():
-        end = world.run(progress)
+        end = world.run(progress, ticks)
     common = dict(scenario=scenario, seed=world.seed, end_time=end, operation_keys=world.operation_keys,
                   fault_events=_pair_faults(recorder.faults, end), scaling_events=[vars(e) for e in recorder.scaling],
                   records=choice)

@@ -1,7 +1,7 @@
 """Capacity planning: the knee of an SLO along a load, and the cheapest knob values meeting it.
 
-Every verdict is on a 95 % confidence bound over R replications with common random numbers
-(simulator.experiments.planning). Runs are short (a few hundred seconds of M/M/c at 90 req/s,
+Every verdict is on a 95 % confidence bound over up to R replications with common random
+numbers (simulator.experiments.planning; adaptive: 2, 4, … R, stopping once settled). Runs are short (a few hundred seconds of M/M/c at 90 req/s,
 or a few thousand of M/M/1 at under 1 req/s) so the file stays well under a minute.
 """
 
@@ -45,7 +45,8 @@ def test_plan_finds_the_golden_server_count():
     assert by_servers[20].met and not by_servers[12].met and by_servers[13].met
     assert len(result.evaluations) <= 1 + math.ceil(math.log2(11))  # binary search, not a scan
     check = result.chosen.checks[0]
-    assert check.confidence_bound == pytest.approx(check.mean + t_quantile_975(4) * check.se)
+    assert check.n in (2, 4, 5)  # adaptive: judged at the first stage that settled it, or on all R
+    assert check.confidence_bound == pytest.approx(check.mean + t_quantile_975(check.n - 1) * check.se)
     assert abs(check.mean - 0.1575) < 4 * check.se + 0.01  # the simulation agrees with Erlang C
     data = result.to_dict()
     assert data["config"] == {"servers": 13} and data["method"] == "binary search"
@@ -200,3 +201,126 @@ components:
     # MVA: the smallest N whose mean response time exceeds 50 ms (one station, demand 10 ms, Z = 1 s)
     first_over = next(n for n in range(10, 201) if theory.mva(n, 1.0, {"svc": 0.01}).response_time > 0.05)
     assert abs(result.first_broken - first_over) <= 8  # two 270 s replications: a few users of noise
+
+
+# ----------------------------------------------------------------------------- adaptive replications
+
+
+def _records(column: str, values: list[float | None]) -> list[dict]:
+    return [{column: v} for v in values]
+
+
+def test_a_verdict_settles_only_when_the_whole_interval_is_on_one_side():
+    """`settled`: an objective breaks whatever comes when its interval lies wholly on the wrong
+    side (or a run measured nothing); a configuration meets for good only when every
+    objective's interval lies wholly on the right side. One run never settles anything."""
+    from simulator.experiments.evaluation import settled
+
+    at_most = parse_slo("latency_mean<=2s")
+    at_least = parse_slo("availability>=0.99")
+    col = at_most.column
+    assert settled([at_most], _records(col, [1.0, 1.1]))          # 1.05 ± 12.706·0.05 = [0.415, 1.685] < 2 s
+    assert not settled([at_most], _records(col, [1.0, 1.3]))      # mean 1.15 ± 12.7·0.15: straddles 2 s
+    assert settled([at_most], _records(col, [3.0, 3.01]))         # wholly above: breaks
+    assert not settled([at_most], _records(col, [1.5]))           # one run: no interval
+    assert settled([at_most], _records(col, [1.0, None]))         # a run measured nothing: fails anyway
+    assert settled([at_most], _records(col, [2.0, 2.0]))          # no spread: the point itself decides
+    a = at_least.column
+    assert settled([at_least], [{a: 0.999}, {a: 0.9991}])
+    assert settled([at_least], [{a: 0.5}, {a: 0.51}])
+    assert not settled([at_least], [{a: 0.98}, {a: 0.999}])
+    # several objectives: one settled break decides; one open question among met ones does not
+    both = [{col: 1.0, a: 0.5}, {col: 1.3, a: 0.51}]
+    assert settled([at_most, at_least], both)
+    open_ = [{col: 1.0, a: 0.999}, {col: 1.3, a: 0.9991}]
+    assert not settled([at_most, at_least], open_)
+
+
+def test_stages_depend_on_r_alone():
+    """2, 4, 8, … R: the same for every executor, so a search is reproducible anywhere."""
+    from simulator.experiments.evaluation import Evaluator
+
+    def stages(r: int, adaptive: bool = True) -> list[int]:
+        return Evaluator(MMC, [], r, [], [], SerialExecutor(), None, None, 0, {}, adaptive).stages()
+
+    assert stages(1) == [1] and stages(2) == [2] and stages(3) == [2, 3] and stages(5) == [2, 4, 5]
+    assert stages(10) == [2, 4, 8, 10] and stages(16) == [2, 4, 8, 16]
+    assert stages(5, adaptive=False) == [5]
+
+
+def test_adaptive_plan_reaches_the_same_answer_with_fewer_runs_and_common_seeds():
+    """The golden sizing (13 servers) again, adaptive and not: the same configuration, every
+    configuration at most R runs and at least 2, fewer runs in all; an early verdict is the
+    verdict of exactly the first n replications of the full search (the same seeds: a sweep of
+    n replications at that configuration gives the same mean)."""
+    from simulator.experiments.sweep import sweep
+
+    kwargs = dict(replications=5, params=["service_rate=10"], sets=GOLDEN_SETS, workers=2)
+    adaptive = plan(MMC, {"servers": (10, 20)}, ["component.station.p_wait<=0.2"], **kwargs)
+    full = plan(MMC, {"servers": (10, 20)}, ["component.station.p_wait<=0.2"], adaptive=False, **kwargs)
+    assert adaptive.config == full.config == {"servers": 13}
+    assert adaptive.adaptive and not full.adaptive and adaptive.to_dict()["adaptive"] is True
+    counts = [e.checks[0].n for e in adaptive.evaluations]
+    assert all(n in (2, 4, 5) for n in counts) and all(e.checks[0].n == 5 for e in full.evaluations)
+    assert sum(counts) < 5 * len(full.evaluations)
+    early = next(e for e in adaptive.evaluations if e.checks[0].n < 5)
+    first = sweep(MMC, {"servers": [early.values["servers"]], "service_rate": [10]}, early.checks[0].n,
+                  sets=GOLDEN_SETS, workers=2)
+    values = [r["component.station.p_wait"] for r in first.records]
+    assert early.checks[0].mean == pytest.approx(sum(values) / len(values), rel=1e-12)
+
+
+def test_a_sweep_can_add_the_later_replications_of_a_point():
+    """first_replication=k runs replications k … R − 1 with the seeds of a full sweep, so the
+    first k and the rest together are the full sweep's runs."""
+    from simulator.experiments.sweep import sweep
+
+    sets = ["duration=500s", "warmup=50s"]
+    whole = sweep(MM1, {"arrival_rate": [0.5]}, 4, sets=sets, executor=SerialExecutor())
+    head = sweep(MM1, {"arrival_rate": [0.5]}, 2, sets=sets, executor=SerialExecutor())
+    tail = sweep(MM1, {"arrival_rate": [0.5]}, 4, sets=sets, executor=SerialExecutor(), first_replication=2)
+    key = "latency_mean"
+    assert [r[key] for r in head.records + tail.records] == [r[key] for r in whole.records]
+    assert [r["seed"] for r in tail.records] == whole.seeds[2:]
+    with pytest.raises(ValueError, match="first_replication"):
+        sweep(MM1, {"arrival_rate": [0.5]}, 2, sets=sets, executor=SerialExecutor(), first_replication=2)
+
+
+def test_the_forecast_counts_what_the_search_may_run():
+    """The forecast's arithmetic: E configurations × the stages' waves over the workers × one
+    run's time; announced once, before the first run, and the search stays within it."""
+    from simulator.experiments.forecast import Forecast
+
+    f = Forecast("plan", 5, (2, 4, 5), 300.0, 2, 2.0)
+    assert f.runs() == (10, 25)
+    assert f.seconds() == (10.0, 30.0)          # waves 1 + 1 + 1 of 2 workers
+    assert Forecast("plan", 5, (5,), 300.0, 2, 2.0).seconds() == (30.0, 30.0)   # ⌈5/2⌉ = 3 waves
+    assert Forecast("plan", 3, (2, 4, 8), 1.0, 8, 1.0).seconds() == (3.0, 9.0)
+    assert "5 configurations at most" in f.text() and "10–25 runs" in f.text()
+
+    seen: list = []
+    progress: list[tuple[int, int]] = []
+    result = knee(MM1, "arrival_rate", 0.3, 0.7, ["latency_mean<=2s"], replications=3, tolerance=0.05,
+                  sets=MM1_SHORT, executor=SerialExecutor(), announce=lambda fc: seen.append((fc, len(progress))),
+                  progress=lambda done, total: progress.append((done, total)))
+    (forecast, progress_before), = seen
+    assert progress_before == 0 and forecast.run_s > 0 and forecast.stages == (2, 3)
+    runs = sum(max(c.n for c in p.checks) for p in result.probes)
+    assert len(result.probes) <= forecast.evaluations
+    assert forecast.runs()[0] <= runs <= forecast.runs()[1]
+    assert progress[-1][0] == runs and all(done <= total for done, total in progress)
+
+
+def test_cli_says_what_it_will_run_first_and_all_replications_turns_adaptivity_off():
+    """The forecast is on stderr (stdout stays the result); --all-replications judges every
+    configuration on R runs, and the table has a runs column either way."""
+    args = ["plan", MMC, "--knob", "servers=10:14", "--slo", "component.station.p_wait<=0.5",
+            "--set", "duration=200s", "--set", "warmup=20s", "-r", "3", "-w", "1"]
+    adaptive = _cli(*args)
+    assert adaptive.exit_code == 0, adaptive.output
+    assert "configurations at most" in adaptive.stderr and "configurations" not in adaptive.stdout
+    assert "R≤3" in adaptive.stdout and "runs" in adaptive.stdout
+    full = _cli(*args, "--all-replications", "--json")
+    data = json.loads(full.stdout)
+    assert data["adaptive"] is False and all(c["n"] == 3 for e in data["evaluations"] for c in e["checks"])
+    assert "3 replications each" in full.stderr

@@ -48,7 +48,8 @@ def sim_progress(name: str) -> Iterator[Callable[[float, float, int], None] | No
 
 @contextmanager
 def count_progress(label: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A bar of finished runs out of *total* on stderr, or nothing when stderr is not a terminal."""
+    """A bar of finished runs out of *total* on stderr (the caller may revise the total as it
+    learns: ``advance(done, total)``), or nothing when stderr is not a terminal."""
     if not err.is_terminal:
         yield None
         return
@@ -57,4 +58,4 @@ def count_progress(label: str, total: int) -> Iterator[Callable[[int, int], None
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+        yield lambda done, total: bar.update(task, completed=done, total=max(total, done))

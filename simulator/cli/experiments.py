@@ -189,6 +189,24 @@ def _checks_cells(checks: list[Any]) -> list[str]:
     return cells
 
 
+AllReplicationsOpt = Annotated[bool, typer.Option(
+    "--all-replications", help="Run every configuration R times (default: 2, 4, 8, … R, stopping once the 95 % "
+    "bounds settle its verdict).")]
+
+
+def _announce(forecast: Any) -> None:
+    """The search's forecast on stderr, before it starts (progress, not a result)."""
+    console.err.print(forecast.text(), highlight=False)
+
+
+def _replications_label(replications: int, every: bool) -> str:
+    return f"R={replications}" if every or replications <= 2 else f"R≤{replications}"
+
+
+def _runs_cell(evaluation: Any) -> str:
+    return str(max((c.n for c in evaluation.checks), default=0))
+
+
 def _verdict(met: bool) -> Any:
     from rich.text import Text
 
@@ -209,6 +227,7 @@ def knee(
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
                                                    "(default: one per CPU; 1 = in this process).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    all_replications: AllReplicationsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the load at which an SLO breaks: bisection, each probe judged on its 95 % confidence bound."""
@@ -228,7 +247,8 @@ def knee(
     with console.count_progress(f"knee of {scenario.stem}", estimate) as advance:
         result = _planning_call(lambda: find_knee(scenario, name, low, high, objectives, replications=replications,
                                                   tolerance=tolerance, params=fixed, sets=set_ or [],
-                                                  workers=workers, seed=seed, progress=advance))
+                                                  workers=workers, seed=seed, progress=advance,
+                                                  adaptive=not all_replications, announce=_announce))
     if as_json:
         sys.stdout.write(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
@@ -237,13 +257,15 @@ def knee(
         from ..units import human_number
 
         unit = f" {result.unit}" if result.unit else ""
-        table = Table(title=f"knee of {result.scenario} along {name} (R={replications}, 95 % bounds)")
+        table = Table(title=f"knee of {result.scenario} along {name} ({_replications_label(replications, all_replications)}, 95 % bounds)")
         table.add_column(f"{name} ({result.unit})" if unit else name, justify="right")
         for o in result.objectives:
             table.add_column(o.name, justify="right")
+        table.add_column("runs", justify="right")
         table.add_column("verdict")
         for probe in sorted(result.probes, key=lambda p: p.values[name]):
-            table.add_row(human_number(probe.values[name], 6), *_checks_cells(probe.checks), _verdict(probe.met))
+            table.add_row(human_number(probe.values[name], 6), *_checks_cells(probe.checks), _runs_cell(probe),
+                          _verdict(probe.met))
         console.out.print(table)
         if result.found:
             console.out.print(f"knee: {name} between {human_number(result.last_ok, 6)}{unit} (meets) and "
@@ -269,6 +291,7 @@ def plan(
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes "
                                                    "(default: one per CPU; 1 = in this process).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Base seed (default: the scenario's).", min=0)] = None,
+    all_replications: AllReplicationsOpt = False,
     minimise: Annotated[str, typer.Option("--minimise", help="knobs: the sum of the knob values; dollars: the "
                                           "hourly cost (simulator.cost) with --price.")] = "knobs",
     price: Annotated[Optional[list[str]], typer.Option("--price", metavar="KIND_OR_CLASS=USD", help="USD per "
@@ -304,20 +327,22 @@ def plan(
         result = _planning_call(lambda: find_plan(scenario, knobs, objectives, replications=replications,
                                                   params=param or [], sets=set_ or [], workers=workers, seed=seed,
                                                   progress=advance, cost="dollars" if minimise == "dollars"
-                                                  else None, prices=prices))
+                                                  else None, prices=prices, adaptive=not all_replications,
+                                                  announce=_announce))
     if as_json:
         sys.stdout.write(json.dumps(json_safe(result.to_dict()), indent=2, allow_nan=False) + "\n")
     else:
         from rich.table import Table
 
-        table = Table(title=f"plan for {result.scenario} (R={replications}, 95 % bounds)")
+        table = Table(title=f"plan for {result.scenario} ({_replications_label(replications, all_replications)}, 95 % bounds)")
         for name in knobs:
             table.add_column(name, justify="right")
         for o in result.objectives:
             table.add_column(o.name, justify="right")
+        table.add_column("runs", justify="right")
         table.add_column("verdict")
         for e in result.evaluations:
-            table.add_row(*(str(e.values[k]) for k in knobs), *_checks_cells(e.checks), _verdict(e.met))
+            table.add_row(*(str(e.values[k]) for k in knobs), *_checks_cells(e.checks), _runs_cell(e), _verdict(e.met))
         console.out.print(table)
         if result.found:
             chosen = ", ".join(f"{k}={v}" for k, v in result.config.items())

@@ -1,11 +1,12 @@
 """A configuration of a design, judged: what :func:`~simulator.experiments.planning.knee` and
 :func:`~simulator.experiments.planning.plan` search over.
 
-An :class:`Evaluator` runs a configuration (``{knob or param: value}``) R times through
+An :class:`Evaluator` runs a configuration (``{knob or param: value}``) up to R times through
 :func:`~simulator.experiments.sweep.sweep`, with the same seeds for every configuration
 (common random numbers), and judges every objective on the runs
 (:func:`simulator.objectives.judge`: the confidence bound on the wrong side must meet the
-target). The result is an :class:`Evaluation`; each configuration runs once and is cached.
+target). Adaptive, it stops adding replications once the verdicts are :func:`settled`. The
+result is an :class:`Evaluation`; each configuration runs once and is cached.
 A NAME without a dot is a declared parameter (passed like ``--param``); a dotted NAME is a
 field path (passed like ``--set``), written in the unit the scenario file uses for it.
 
@@ -50,14 +51,23 @@ class Evaluation:
 
 
 class Evaluator:
-    """Runs one configuration R times through :func:`sweep` (same seeds every time), caches it."""
+    """Runs a configuration through :func:`sweep` (the same seeds for every configuration),
+    judges it and caches the evaluation.
+
+    *Adaptive* (the default), it runs the first 2 replications, then 4, 8, … up to R, and
+    stops as soon as every verdict is :func:`settled` (a configuration far from its target
+    needs no more evidence); otherwise every configuration gets all R. The first n seeds are
+    the same at every configuration, so the runs stay common random numbers either way.
+    """
 
     def __init__(self, path: Path, objectives: list[Objective], replications: int, params: Sequence[str],
                  sets: Sequence[str], executor: Executor, seed: int | None,
-                 progress: Callable[[int, int], None] | None, expected_runs: int, declared: Mapping[str, Any]):
+                 progress: Callable[[int, int], None] | None, expected_runs: int, declared: Mapping[str, Any],
+                 adaptive: bool = True):
         self.path, self.objectives, self.replications = path, objectives, replications
         self.params, self.sets, self.executor, self.seed = list(params), list(sets), executor, seed
         self.progress, self.expected, self.declared = progress, expected_runs, declared
+        self.adaptive = adaptive
         self.done = 0
         self.units: dict[str, str] = {}
         self.cache: dict[tuple, Evaluation] = {}
@@ -111,6 +121,34 @@ class Evaluator:
 
         return self.field_unit(name) if "." in name else duration_unit(self.declared.get(name)) or ""
 
+    def scenario_at(self, values: Mapping[str, Any]) -> Any:
+        """The design as the runs of the configuration *values* build it (a loaded ``Scenario``)."""
+        from ..scenario.load import check_scenario
+        from .grid import param_arguments
+
+        grid, sets = self.arguments(values)
+        return check_scenario(self.path, params=param_arguments({k: v[0] for k, v in grid.items()}), sets=sets)[0]
+
+    def forecast(self, what: str, evaluations: int, first: Mapping[str, Any]) -> Any:
+        """A :class:`~simulator.experiments.forecast.Forecast` of *evaluations* configurations,
+        timed by a pilot of the configuration *first* (the search's first and dearest)."""
+        from .forecast import Forecast, parallelism, seconds_per_run
+
+        scenario = self.scenario_at(first)
+        return Forecast(what, evaluations, tuple(self.stages()), scenario.duration, parallelism(self.executor),
+                        seconds_per_run(scenario, self.seed))
+
+    def stages(self) -> list[int]:
+        """The replication counts a configuration is judged at, in order: 2, 4, 8, … R when the
+        search is adaptive (it stops at the first that settles every verdict), else just R. Fixed
+        by R alone, never by the workers, so the verdicts are the same on any executor."""
+        if not self.adaptive or self.replications <= 2:
+            return [self.replications]
+        counts = [2]
+        while counts[-1] < self.replications:
+            counts.append(min(2 * counts[-1], self.replications))
+        return counts
+
     def __call__(self, values: Mapping[str, Any]) -> Evaluation:
         from .sweep import sweep
 
@@ -118,28 +156,67 @@ class Evaluator:
         if key in self.cache:
             return self.cache[key]
         grid, sets = self.arguments(values)
-        offset = self.done
-        total = max(self.expected, self.done + self.replications)
+        records: list[dict[str, Any]] = []
+        for count in self.stages():
+            offset = self.done
+            total = max(self.expected, self.done + self.replications - len(records))
 
-        def advance(done: int, _total: int) -> None:
-            if self.progress is not None:
-                self.progress(offset + done, total)
+            def advance(done: int, _total: int, offset: int = offset, total: int = total) -> None:
+                if self.progress is not None:
+                    self.progress(offset + done, total)
 
-        result = sweep(self.path, grid, self.replications, executor=self.executor, seed=self.seed, sets=sets,
-                       progress=advance)
-        self.done += self.replications
-        self.base_seed, self.seeds = result.seed, result.seeds
+            result = sweep(self.path, grid, count, executor=self.executor, seed=self.seed, sets=sets,
+                           progress=advance, first_replication=len(records))
+            self.done += count - len(records)
+            records += result.records
+            self.base_seed = result.seed
+            if len(result.seeds) > len(self.seeds):
+                self.seeds = result.seeds
+            if not records_measure(self.objectives, records) or settled(self.objectives, records):
+                break
+        self.expected -= self.replications - len(records)  # the runs an early verdict saved
         for objective in self.objectives:
-            if not any(objective.measured_in(r) for r in result.records):
-                available = sorted({k for r in result.records for k in r
+            if not any(objective.measured_in(r) for r in records):
+                available = sorted({k for r in records for k in r
                                     if k.startswith(("latency_", "op.", "component.", "slo.")) or
                                     k in ("availability", "throughput_rps", "goodput_rps")})
                 raise ValueError(f"objective {objective.name!r}: the runs do not measure {objective.column!r} "
                                  f"(a misspelt component or operation?); measured: {', '.join(available)}")
-        evaluation = Evaluation(dict(values), [judge(o, result.records) for o in self.objectives])
+        evaluation = Evaluation(dict(values), [judge(o, records) for o in self.objectives])
         self.cache[key] = evaluation
         self.evaluations.append(evaluation)
         return evaluation
+
+
+def records_measure(objectives: Sequence[Objective], records: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every objective is measured in some record (else the search stops to say so)."""
+    return all(any(o.measured_in(r) for r in records) for o in objectives)
+
+
+def settled(objectives: Sequence[Objective], records: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether more replications could not change the configuration's verdict: one objective
+    fails whatever comes (a run measured nothing, or its whole 95 % interval is on the wrong
+    side of the target), or every objective's whole interval is on the right side.
+
+    With n runs the interval is the Student t one of :func:`~simulator.stats.mean_interval`
+    (t = 12.7 at n = 2), so a configuration settles early only when it is far from its
+    target; near the target it gets every replication."""
+    from ..stats import mean_interval
+
+    every_met = True
+    for objective in objectives:
+        values = [objective.value(r) for r in records]
+        if any(v is None or not math.isfinite(v) for v in values):
+            return True
+        ci = mean_interval(values)
+        if ci.n < 2:
+            return False
+        low_meets, high_meets = objective.met_by(ci.low), objective.met_by(ci.high)
+        if low_meets != high_meets:
+            every_met = False
+        elif not low_meets:
+            return True
+    return every_met
 
 
 def objectives_of(scenario: str | os.PathLike[str], slos: Sequence[Any] | None, params: Sequence[str],
@@ -188,13 +265,9 @@ def dollars(run: Evaluator, prices: Mapping[str, float]) -> Callable[[Mapping[st
     """The hourly cost (:func:`simulator.cost.hourly_cost`, with *prices*) of the design at a
     configuration, as *run* would build it."""
     from ..cost import hourly_cost
-    from ..scenario.load import check_scenario
-    from .grid import param_arguments
 
     def cost(config: Mapping[str, int]) -> float:
-        grid, sets = run.arguments(config)
-        design = check_scenario(run.path, params=param_arguments({k: v[0] for k, v in grid.items()}), sets=sets)[0]
-        return hourly_cost(design, prices)[0]
+        return hourly_cost(run.scenario_at(config), prices)[0]
 
     return cost
 

@@ -298,7 +298,8 @@ def _validate(path: Path, text: str, grid: dict[str, list[Any]], sets: tuple[str
 def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = None, replications: int = 5, *,
           executor: Executor | None = None, workers: int | None = None, scheduler: str | None = None,
           seed: int | None = None, sets: Sequence[str] = (), out_dir: str | os.PathLike[str] | None = None,
-          resume: bool = False, retries: int = 2, progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          resume: bool = False, retries: int = 2, progress: Callable[[int, int], None] | None = None,
+          first_replication: int = 0) -> SweepResult:
     """Run *scenario* at every point of *grid*, *replications* times each; see the module docstring.
 
     Args:
@@ -316,6 +317,9 @@ def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = Non
         retries: resubmissions allowed per failing run.
         progress: ``progress(done, total)`` at the start and after every finished run
             (*done* includes reused runs).
+        first_replication: run only replications *first_replication* … R − 1 of every point
+            (their seeds are those of a full sweep): how a search adds runs to a point whose
+            first replications it already has (:mod:`~simulator.experiments.evaluation`).
 
     Raises:
         ScenarioError: a point is invalid (nothing ran).
@@ -332,6 +336,9 @@ def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = Non
                         "not a loaded Scenario")
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ValueError(f"replications must be a whole number of at least 1, not {replications!r}")
+    if isinstance(first_replication, bool) or not isinstance(first_replication, int) or not (
+            0 <= first_replication < replications):
+        raise ValueError(f"first_replication must be a whole number in [0, {replications}), not {first_replication!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a whole number of at least 0, not {retries!r}")
     if resume and out_dir is None:
@@ -358,7 +365,7 @@ def sweep(scenario: str | os.PathLike[str], grid: Mapping[str, Any] | None = Non
     seeds = replication_seeds(base_seed, replications)
     location = str(path.resolve())
     specs = [RunSpec(location, tuple(point.items()), sets, seeds[r], i, r, text, digests[i])
-             for i, point in enumerate(points(grid)) for r in range(replications)]
+             for i, point in enumerate(points(grid)) for r in range(first_replication, replications)]
 
     done: dict[str, dict[str, Any]] = {}
     log = None
