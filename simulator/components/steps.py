@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..core.process import StepFn, guarded, run_sequence, unnested
+from ..core.process import Detached, StepFn, guarded, run_sequence, unnested
 from ..core.request import OK
 from ..steps import kind_of
 
@@ -39,6 +39,10 @@ class StepCompiler:
 
     def compile(self, spec) -> StepFn:
         return kind_of(spec).compile(spec, self)
+
+    def detach(self, generator) -> Detached:
+        """Start *generator* as a process nobody waits for (no end event; :class:`Detached`)."""
+        return Detached(self.env, generator)
 
     def call(self, target: str) -> StepFn:
         call = self.world.caller(self.zone, target, self.component)

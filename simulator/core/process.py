@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Generator
 
 import simpy
+from simpy.events import PENDING
 
 from .request import ERROR, OK
 
@@ -59,3 +60,82 @@ def unnested(env, call: StepFn, limit: int = NESTED_LIMIT) -> StepFn:
         return (yield env.process(guarded(call(request))))
 
     return call_round_the_loop
+
+
+class _Go:
+    """What a process started at once resumes from: an event already succeeded with ``None``."""
+
+    __slots__ = ()
+    _ok = True
+    _value = None
+
+
+_GO = _Go()
+
+
+class Detached(simpy.Process):
+    """A process nobody waits for (a client's request, a published message): the same as
+    ``env.process(generator)``, with fewer scheduler events.
+
+    * Its end is an event only when something waits for it then (a callback on it): a
+      process that ends unwatched is marked processed on the spot, with its value, instead of
+      scheduling an end event nobody would hear. A process that fails still schedules its end,
+      so the error surfaces as SimPy's would. Event ids only break ties among events in
+      the queue, so leaving one out reorders nothing.
+    * With ``now=True`` it starts in its creator's turn (its first step runs inside the
+      call) instead of at an ``Initialize`` event. That moves it ahead of whatever its creator
+      does next at the same instant, so it is only for a creator whose next action cannot meet
+      it: the open-loop source, whose next action is to wait an exponential gap.
+    """
+
+    def __init__(self, env: simpy.Environment, generator: Generator, now: bool = False):
+        if not now:
+            super().__init__(env, generator)
+            return
+        self.env = env
+        self.callbacks = []
+        self._generator = generator
+        self._value = PENDING
+        self._target = None
+        creator = env._active_proc
+        self._resume(_GO)
+        env._active_proc = creator
+
+    def _resume(self, event: Any) -> None:
+        """:meth:`simpy.Process._resume`, but an unwatched end schedules no event."""
+        env = self.env
+        env._active_proc = self
+        generator = self._generator
+        while True:
+            try:
+                if event._ok:
+                    event = generator.send(event._value)
+                else:
+                    event._defused = True  # the process handles the failure (or fails with it)
+                    error = type(event._value)(*event._value.args)
+                    error.__cause__ = event._value
+                    event = generator.throw(error)
+            except StopIteration as stop:
+                event = None
+                self._ok = True
+                self._value = stop.args[0] if stop.args else None
+                if self.callbacks:
+                    env.schedule(self)
+                else:
+                    self.callbacks = None  # processed: nothing was waiting
+                break
+            except BaseException as error:
+                event = None
+                self._ok = False
+                error.__traceback__ = error.__traceback__.tb_next
+                self._value = error
+                env.schedule(self)
+                break
+            callbacks = getattr(event, "callbacks", False)
+            if callbacks is False:
+                raise RuntimeError(f"invalid yield value {event!r} in a detached process")
+            if callbacks is not None:  # not yet processed: resume when it is
+                callbacks.append(self._resume)
+                break
+        self._target = event
+        env._active_proc = None

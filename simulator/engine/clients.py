@@ -20,7 +20,7 @@ import simpy
 
 from ..scenario.model import Closed, Workload
 from ..core.profile import pieces, rate_function
-from ..core.process import guarded
+from ..core.process import Detached, guarded
 from ..core.request import ERROR, TIMEOUT, Deadlined, Request
 from ..core.sampling import Buffered, is_zero, key_sampler, sampler
 
@@ -103,10 +103,11 @@ class OpenLoop(Client):
         if self.spec.profile:
             self.env.process(self.arrive_profiled())
         elif arrivals.rate > 0:
-            self.env.process(self.arrive(arrivals.rate))
+            self.arrive(arrivals.rate)
 
     def fire(self):
-        """Issue one request and serve it in this process; nobody waits for it.
+        """Issue one request and serve it in this process; nobody waits for it (a
+        :class:`~simulator.core.process.Detached` process, started in the source's turn).
 
         A time-out is a callback that records ``TIMEOUT`` when it fires; the call goes on
         and its own outcome is then dropped (same outcome as :meth:`send`, three events fewer).
@@ -120,15 +121,21 @@ class OpenLoop(Client):
             status = ERROR  # defensive: a crash interrupt that no component claimed
         self.done(request, status)
 
-    def arrive(self, rate: float):
-        """A homogeneous Poisson process: exponential gaps of mean 1/rate."""
+    def arrive(self, rate: float) -> None:
+        """A homogeneous Poisson process: exponential gaps of mean 1/rate.
+
+        Each arrival is a timeout whose callback starts the request and sets the next
+        timeout (no process of its own: an arrival costs one event and no generator)."""
         env, fire, stop = self.env, self.fire, self.stop
         gap = Buffered(lambda r, n: r.exponential(1.0 / rate, n), self.world.rng(f"workload/{self.spec.name}/arrivals"))
-        while True:
-            yield env.timeout(gap())
+
+        def arrived(_event) -> None:
             if env.now >= stop:
                 return
-            env.process(fire())
+            Detached(env, fire(), now=True)  # next: wait a gap, so starting the request at once reorders nothing
+            env.timeout(gap()).callbacks.append(arrived)
+
+        env.timeout(gap()).callbacks.append(arrived)
 
     def arrive_profiled(self):
         """A non-homogeneous Poisson process, exact, by inversion and thinning.
@@ -150,7 +157,7 @@ class OpenLoop(Client):
                 t += mass / top
                 yield env.timeout(t - env.now)
                 if constant or accept() * top < rate_at(t):
-                    env.process(fire())
+                    Detached(env, fire(), now=True)
                 mass = unit()
             if top > 0:
                 mass = max(mass - (end - t) * top, 0.0)

@@ -32,13 +32,17 @@ from ..core.sampling import Sampler, is_zero, sampler
 
 
 class Link:
-    """The current one-way delay of one zone pair: a base sampler plus active extras."""
+    """The current one-way delay of one zone pair: a base sampler plus active extras.
 
-    __slots__ = ("base", "extra")
+    ``sample`` is what a hop calls for a delay: :meth:`delay` on a link a latency fault may
+    degrade, the base sampler itself on one none can (one call fewer per crossing)."""
 
-    def __init__(self, base: Sampler):
+    __slots__ = ("base", "extra", "sample")
+
+    def __init__(self, base: Sampler, degradable: bool = True):
         self.base = base
         self.extra: list[Sampler] = []
+        self.sample = self.delay if degradable else base
 
     def delay(self) -> float:
         d = self.base()
@@ -90,7 +94,8 @@ class Links:
         if is_zero(spec) and pair not in self.may_degrade:
             link = None
         else:
-            link = Link(sampler(spec, self.rng("network/" + "|".join(sorted(z for z in pair if z)) or "local")))
+            link = Link(sampler(spec, self.rng("network/" + "|".join(sorted(z for z in pair if z)) or "local")),
+                        pair in self.may_degrade)
         self._links[pair] = link
         return link
 
@@ -132,7 +137,7 @@ class LinkDelay:
         self.link = link
 
     def wrap(self, inner: Visit) -> Visit:
-        env, delay = self.env, self.link.delay
+        env, delay = self.env, self.link.sample
 
         def across(request, *where):
             yield env.timeout(delay())
@@ -144,7 +149,7 @@ class LinkDelay:
 
     def one_way(self, inner: Visit) -> Visit:
         """The link's one-way delay, then *inner*: a message that needs no reply."""
-        env, delay = self.env, self.link.delay
+        env, delay = self.env, self.link.sample
 
         def there(request, *where):
             yield env.timeout(delay())
@@ -154,7 +159,7 @@ class LinkDelay:
 
     def around(self, handle: Visit, op) -> Callable:
         """The whole hop when this is its only stage: ``call(request)``, one generator level."""
-        env, delay = self.env, self.link.delay
+        env, delay = self.env, self.link.sample
 
         def call(request):
             yield env.timeout(delay())
@@ -166,7 +171,7 @@ class LinkDelay:
 
     def around_pinned(self, handle: Visit, op) -> Callable:
         """As :meth:`around`, to a replica the caller picked: ``call(request, replica)``."""
-        env, delay = self.env, self.link.delay
+        env, delay = self.env, self.link.sample
 
         def call(request, replica):
             yield env.timeout(delay())

@@ -35,6 +35,8 @@ class StepBuilder(Protocol):
 
     * ``env`` — the SimPy environment (``process``, ``timeout``, ``all_of``);
     * ``guarded(generator)`` — the root of a detached process (a crash ends it with ``ERROR``);
+    * ``detach(generator)`` — start *generator* as a process nobody will wait for (its end
+      schedules no event; :class:`simulator.core.process.Detached`);
     * ``run_sequence(steps, request)`` — run compiled steps in order, ``ERROR`` at the first failure;
     * ``scenario`` — the validated scenario; ``component`` — the name of the component whose
       operation the step belongs to;
@@ -44,6 +46,7 @@ class StepBuilder(Protocol):
 
     env: Any
     guarded: Callable[[Any], Any]
+    detach: Callable[[Any], Any]
     run_sequence: Callable[[list, Any], Any]
     scenario: Any
     component: str

@@ -56,10 +56,10 @@ class Publish(StepKind):
         call = ctx.call(spec.publish)
         if spec.via == "outbox":
             return _via_outbox(spec, ctx, call)
-        process, guarded = ctx.env.process, ctx.guarded
+        detach, guarded = ctx.detach, ctx.guarded
 
         def publish(request):
-            process(guarded(call(request)))
+            detach(guarded(call(request)))  # nobody waits for it: its end needs no event
             return OK
             yield  # a generator that never waits
 
