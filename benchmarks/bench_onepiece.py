@@ -1,4 +1,5 @@
 """Usage: python benchmarks/bench_onepiece.py [--seconds S] [--repeat K] [--scenario FILE] [--json]
+       python benchmarks/bench_onepiece.py --against CHECKOUT [--seconds S] [--repeat K]
 
 How fast does the engine simulate the flagship One Piece microservices platform on one core?
 
@@ -15,6 +16,10 @@ one process, and reports per run:
 
 Medians over the repeats are printed; machines are noisy, so rerun when the repeats
 disagree. The script imports ``simulator`` from the checkout it sits in.
+
+``--against CHECKOUT`` measures a change: K pairs of fresh processes, this checkout's and
+CHECKOUT's (its own copy of this script, seed 1 each), in alternating order, and reports
+each side's median requests/s and the median of the paired ratios this / CHECKOUT.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import gc
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs, seeds 1..K [5]")
     parser.add_argument("--scenario", type=Path, default=SCENARIO, help="scenario file [the microservices one]")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--against", type=Path, default=None, help="another checkout: paired runs, this / it")
     args = parser.parse_args(argv)
+    if args.against is not None:
+        return against(args)
     scenario = load_scenario(args.scenario, sets=[f"duration={args.seconds:g}s", "warmup=0s"])
     simulate(load_scenario(args.scenario, sets=["duration=10s", "warmup=0s"]), seed=1)  # warm-up
     runs = []
@@ -79,6 +88,31 @@ def main(argv: list[str] | None = None) -> int:
               f"(Python {report['python']}, SimPy {report['simpy']})")
         print(f"median {report['median_requests_per_s']:,.0f} requests/s, {report['median_events_per_s']:,.0f} events/s, "
               f"{report['median_events_per_request']:.1f} events/request")
+    return 0
+
+
+def one_process(checkout: Path, seconds: float) -> dict:
+    """One run (seed 1) in a fresh process of *checkout*'s copy of this script."""
+    done = subprocess.run([sys.executable, str(checkout / "benchmarks" / "bench_onepiece.py"), "--seconds",
+                           f"{seconds:g}", "--repeat", "1", "--json"], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["runs"][0]
+
+
+def against(args) -> int:
+    other = args.against.resolve()
+    pairs = []
+    for k in range(args.repeat):
+        order = [ROOT, other] if k % 2 == 0 else [other, ROOT]
+        got = {checkout: one_process(checkout, args.seconds) for checkout in order}
+        pairs.append((got[ROOT], got[other]))
+        print(f"  pair {k + 1}: this {got[ROOT]['requests_per_s']:,.0f} req/s ({got[ROOT]['events_per_request']:.1f} "
+              f"events/request), {other.name} {got[other]['requests_per_s']:,.0f} req/s "
+              f"({got[other]['events_per_request']:.1f})", file=sys.stderr)
+    ratios = [a["requests_per_s"] / b["requests_per_s"] for a, b in pairs]
+    print(f"this checkout {statistics.median(a['requests_per_s'] for a, _ in pairs):,.0f} requests/s, {other.name} "
+          f"{statistics.median(b['requests_per_s'] for _, b in pairs):,.0f}; this / {other.name}: median "
+          f"{statistics.median(ratios):.2f} (pairs {min(ratios):.2f}–{max(ratios):.2f}), {args.seconds:g} simulated s, "
+          f"seed 1, {args.repeat} pairs")
     return 0
 
 

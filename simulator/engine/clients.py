@@ -23,6 +23,7 @@ from ..core.profile import pieces, rate_function
 from ..core.process import Detached, guarded
 from ..core.request import ERROR, TIMEOUT, Deadlined, Request
 from ..core.sampling import Buffered, is_zero, key_sampler, sampler
+from .expiry import Expiry
 
 if TYPE_CHECKING:
     from .world import World
@@ -99,6 +100,7 @@ def reads_deadlines(scenario) -> bool:
 
 class OpenLoop(Client):
     def start(self) -> None:
+        self.expiry = None if self.timeout is None else Expiry(self.env, self.timeout, self.timed_out, self.pending)
         arrivals = self.spec.arrivals
         if self.spec.profile:
             self.env.process(self.arrive_profiled())
@@ -109,17 +111,21 @@ class OpenLoop(Client):
         """Issue one request and serve it in this process; nobody waits for it (a
         :class:`~simulator.core.process.Detached` process, started in the source's turn).
 
-        A time-out is a callback that records ``TIMEOUT`` when it fires; the call goes on
-        and its own outcome is then dropped (same outcome as :meth:`send`, three events fewer).
+        A time-out records ``TIMEOUT`` at the deadline (:class:`~simulator.engine.expiry.Expiry`:
+        one event for the client's oldest unanswered request, not one per request); the call
+        goes on and its own outcome is then dropped (same outcome as :meth:`send`).
         """
         request, call = self.issue()
-        if self.timeout is not None:
-            self.env.timeout(self.timeout).callbacks.append(lambda _: self.done(request, TIMEOUT))
+        if self.expiry is not None:
+            self.expiry.watch(request)
         try:
             status = yield from call(request)
         except simpy.Interrupt:
             status = ERROR  # defensive: a crash interrupt that no component claimed
         self.done(request, status)
+
+    def timed_out(self, request: Request) -> None:
+        self.done(request, TIMEOUT)
 
     def arrive(self, rate: float) -> None:
         """A homogeneous Poisson process: exponential gaps of mean 1/rate.

@@ -24,6 +24,7 @@ no reply crosses back.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Generator, Protocol
 
 from ..scenario.model import Network
@@ -261,7 +262,7 @@ class Hop:
         """``call(request)``: visit *op* through *handle* (``handle(op, request)``) across this hop."""
         stages = self.stages
         if not stages:
-            return lambda request: handle(op, request)
+            return partial(handle, op)  # a C-level call: no frame of its own
         if len(stages) == 1 and type(stages[0]) is LinkDelay:
             return stages[0].around(handle, op)
         return self._compose(lambda request: handle(op, request))
@@ -270,7 +271,7 @@ class Hop:
         """``call(request, replica)``: as :meth:`call`, to the replica the caller picked (a balancer)."""
         stages = self.stages
         if not stages:
-            return lambda request, replica: handle(op, request, replica)
+            return partial(handle, op)
         if len(stages) == 1 and type(stages[0]) is LinkDelay:
             return stages[0].around_pinned(handle, op)
         return self._compose(lambda request, replica: handle(op, request, replica))

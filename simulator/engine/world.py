@@ -115,7 +115,9 @@ class World:
             self._drained.succeed()
 
     def events(self) -> int:
-        """How many events SimPy has scheduled so far (reads its event counter)."""
+        """How many event ids SimPy has handed out so far (reads its counter): the events scheduled,
+        and one per open-loop request with a time-out, which keeps the id of the timeout event it
+        no longer needs (:mod:`simulator.engine.expiry`)."""
         counter = self.env._eid  # itertools.count: peek by taking one id; ids only break ties in order
         return next(counter)
 
