@@ -49,7 +49,8 @@ where none of the exceptional paths can happen — no crash fault anywhere in th
 and no cancelling hedge (so no interrupt can reach a visit), no wait bound, no shedding,
 no tracing, no error-rate fault, a CPU per worker — takes :meth:`Station._plain_visit`
 instead: the same records, events and draws without the bookkeeping for what cannot
-happen.
+happen. The clock is read as ``env._now``: SimPy's ``now`` property is a function call per
+read, and on this path that was 6 % of an M/M/c run.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class Station:
     def visit(self, op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
         """Serve *request* for *op* on *replica* (a caller's choice), or on the one the set picks."""
         env = self.env
-        t_arrive = env.now
+        t_arrive = env._now
         if replica is None:
             replica = self.replicas.pick()
             if replica is None:
@@ -190,10 +191,10 @@ class Station:
                     yield wait | env.timeout(self.max_wait)
                     if not wait.triggered:
                         if self.pool_timeouts is not None:
-                            self.pool_timeouts(env.now)
+                            self.pool_timeouts(env._now)
                         raise _GaveUp
                 holding = True
-            t_start = env.now
+            t_start = env._now
             if traced:
                 self.spans.started(request, t_start)
             if self.late is not None and self.late(request, t_arrive, t_start):
@@ -209,14 +210,14 @@ class Station:
             if replica.error_probability and self.error_draw() < replica.error_probability:
                 raise _Failed  # a bad deploy: the work was done, the answer is an error
             if self.blocking and body is not None:
-                t_done = env.now  # the body's calls are downstream time, not this station's sojourn
+                t_done = env._now  # the body's calls are downstream time, not this station's sojourn
                 status = yield from body(request)
             else:
                 status = OK
             holding = False
             del replica.serving[visit]
             replica.release()
-            t_release = env.now
+            t_release = env._now
             if not self.blocking and body is not None:
                 status = yield from body(request)
         except (_GaveUp, _Failed):
@@ -225,11 +226,11 @@ class Station:
             status = REJECTED
         except simpy.Interrupt as interrupt:
             if interrupt.cause is CANCEL:  # a hedged copy its caller cancelled while it waited in line
-                self.cancelled(env.now)
+                self.cancelled(env._now)
                 status = REJECTED
             elif not (isinstance(interrupt.cause, Crash) and interrupt.cause.replica is replica):
                 if traced:
-                    self.spans.cut(request, env.now)
+                    self.spans.cut(request, env._now)
                 raise  # a crash further up the call stack: let that component fail the request
             else:
                 status = ERROR
@@ -245,8 +246,8 @@ class Station:
             if inflight is not None:
                 replica.leave(process)
             if self.metered and t_start is not None:  # failed work kept the worker busy too
-                replica.busy += (env.now if t_release is None else t_release) - t_start
-        now = env.now
+                replica.busy += (env._now if t_release is None else t_release) - t_start
+        now = env._now
         release = now if t_release is None else t_release
         self.record(t_arrive, now if t_start is None else t_start, release, now, status, op.index,
                     release if t_done is None else t_done)
@@ -261,7 +262,7 @@ class Station:
         per worker), 6 and 7 of the module docstring; nothing to give back on an interrupt, as
         none can come."""
         env = self.env
-        t_arrive = env.now
+        t_arrive = env._now
         if replica is None:
             replica = self.replicas.pick()
             if replica is None:
@@ -280,7 +281,7 @@ class Station:
         visit = self._visits = self._visits + 1
         if wait is not None:
             yield wait
-        t_start = env.now
+        t_start = env._now
         replica.serving[visit] = (t_arrive, t_start)
         if op.work is not None:
             yield env.timeout(op.work() * replica.slowdown)
@@ -289,18 +290,18 @@ class Station:
         if body is None:
             status = OK
         elif self.blocking:
-            t_done = env.now
+            t_done = env._now
             status = yield from body(request)
         else:
             status = OK
         del replica.serving[visit]
         replica.release()
-        t_release = env.now
+        t_release = env._now
         if body is not None and not self.blocking:
             status = yield from body(request)
         if metered:  # when visit() counts it too: after the body, where an autoscaler may look in between
             replica.busy += t_release - t_start
-        self.record(t_arrive, t_start, t_release, env.now, status, op.index, t_release if t_done is None else t_done)
+        self.record(t_arrive, t_start, t_release, env._now, status, op.index, t_release if t_done is None else t_done)
         return status
 
     def finish(self, now: float) -> None:
@@ -396,7 +397,7 @@ def _cancellable(station: Station, late, visit):
         if copy is None or copy.started:
             return (yield from visit(op, request, replica))
         if copy.cancelled:  # on its way when its caller cancelled it: dropped on arrival
-            now = env.now
+            now = env._now
             cancelled(now)
             record(now, now, now, now, REJECTED, op.index)
             return REJECTED

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Callable, Generator
 
 import simpy
-from simpy.events import PENDING
 
 from .request import ERROR, OK
 
@@ -92,10 +91,9 @@ class Detached(simpy.Process):
         if not now:
             super().__init__(env, generator)
             return
-        self.env = env
+        self.env = env  # the attributes Process.__init__ sets, in its order (instances share one key table)
         self.callbacks = []
         self._generator = generator
-        self._value = PENDING
         self._target = None
         creator = env._active_proc
         self._resume(_GO)
@@ -131,9 +129,10 @@ class Detached(simpy.Process):
                 self._value = error
                 env.schedule(self)
                 break
-            callbacks = getattr(event, "callbacks", False)
-            if callbacks is False:
-                raise RuntimeError(f"invalid yield value {event!r} in a detached process")
+            try:
+                callbacks = event.callbacks
+            except AttributeError:
+                raise RuntimeError(f"invalid yield value {event!r} in a detached process") from None
             if callbacks is not None:  # not yet processed: resume when it is
                 callbacks.append(self._resume)
                 break

@@ -56,10 +56,10 @@ class Client:
         world = self.world
         world.issued += 1
         if self.deadlines:
-            request = Deadlined(world.issued, self.env.now, self.index, self.op_ids[choice],
-                                0 if self.key is None else self.key(), self.env.now + self.timeout)
+            request = Deadlined(world.issued, self.env._now, self.index, self.op_ids[choice],
+                                0 if self.key is None else self.key(), self.env._now + self.timeout)
         else:
-            request = Request(world.issued, self.env.now, self.index, self.op_ids[choice],
+            request = Request(world.issued, self.env._now, self.index, self.op_ids[choice],
                               0 if self.key is None else self.key())
         if world.tracer is not None:
             request = world.tracer.begin(request)
@@ -70,7 +70,7 @@ class Client:
         """Record *request*'s outcome, once: a later outcome (after a time-out) is dropped."""
         if self.pending.pop(request.id, None) is None:
             return
-        now = self.env.now
+        now = self.env._now
         self.record(request.t_issue, now, status, self.index, request.operation)
         if request.span is not None:
             self.world.tracer.root(request, now, status)
@@ -136,7 +136,7 @@ class OpenLoop(Client):
         gap = Buffered(lambda r, n: r.exponential(1.0 / rate, n), self.world.rng(f"workload/{self.spec.name}/arrivals"))
 
         def arrived(_event) -> None:
-            if env.now >= stop:
+            if env._now >= stop:
                 return
             Detached(env, fire(), now=True)  # next: wait a gap, so starting the request at once reorders nothing
             env.timeout(gap()).callbacks.append(arrived)
@@ -161,7 +161,7 @@ class OpenLoop(Client):
         for _, end, top, constant in plan:
             while top > 0 and t + mass / top < end:
                 t += mass / top
-                yield env.timeout(t - env.now)
+                yield env.timeout(t - env._now)
                 if constant or accept() * top < rate_at(t):
                     Detached(env, fire(), now=True)
                 mass = unit()
@@ -182,11 +182,11 @@ class ClosedLoop(Client):
         while True:
             if think is not None:
                 yield env.timeout(think())
-            if env.now >= stop:
+            if env._now >= stop:
                 return
-            sent = env.now
+            sent = env._now
             yield from self.send()
-            if think is None and env.now == sent:
+            if think is None and env._now == sent:
                 # no think time and an answer in no time: without an event here this loop would
                 # never give the clock back; with it, the stall detector (engine/clock.py) sees it
                 yield env.timeout(0)

@@ -11,6 +11,7 @@ The check costs one comparison per :data:`CHECK_EVERY` events.
 
 from __future__ import annotations
 
+from heapq import heappop
 from itertools import repeat
 
 import simpy
@@ -37,12 +38,27 @@ def run_until(env: simpy.Environment, until: float | simpy.Event) -> None:
         stop._value = None
         env.schedule(stop, URGENT, at - env.now)
     stop.callbacks.append(StopSimulation.callback)
-    step = env.step
+    queue = env._queue
     try:
         while True:
             before = env.now
-            for _ in repeat(None, CHECK_EVERY):
-                step()
+            for _ in repeat(None, CHECK_EVERY):  # env.step(), inlined: no method call per event (2 % of M/M/c)
+                try:
+                    env._now, _, _, event = heappop(queue)
+                except IndexError:
+                    raise EmptySchedule from None
+                callbacks, event.callbacks = event.callbacks, None
+                try:
+                    for callback in callbacks:
+                        callback(event)
+                except StopSimulation:  # as SimPy: the callbacks left run when the simulation resumes
+                    event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                    env.schedule(event, URGENT - 1)
+                    raise
+                if not event._ok and not hasattr(event, "_defused"):
+                    error = type(event._value)(*event._value.args)
+                    error.__cause__ = event._value
+                    raise error
             if env.now == before:
                 raise SimulationStalled(
                     f"the simulation stopped advancing at t = {env.now:g}s: {CHECK_EVERY:,} events happened at "

@@ -47,7 +47,7 @@ class Expiry:
     def watch(self, request: Any) -> None:
         """Time *request* out ``timeout`` from now unless it is answered (leaves *pending*) first."""
         env = self.env
-        entry = (env.now + self.timeout, next(env._eid), request)  # the id its own timeout event would take
+        entry = (env._now + self.timeout, next(env._eid), request)  # the id its own timeout event would take
         self.waiting.append(entry)
         if not self.armed:
             self._arm(entry)

@@ -115,7 +115,7 @@ class Database(Component):
             return ERROR if any(p.value for p in parts) else OK
         shard = self.shard_of(request.key)
         if self.to_shard is not None:
-            self.to_shard[shard](self.env.now)
+            self.to_shard[shard](self.env._now)
         return (yield from self._on_shard(op, request, shard))
 
     def _read_node(self, shard: int):
