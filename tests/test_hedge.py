@@ -367,3 +367,23 @@ def test_a_traced_hedge_cancels_its_losers_and_closes_their_spans():
     spans = traced.traces.frame()
     db = spans[(spans["kind"] == "server") & (spans["component"] == "db")]
     assert (db["status"] == "rejected").sum() == cancelled
+
+
+def test_whether_hedges_cancel_is_known_per_scenario():
+    """The answer is remembered per scenario (a walk of every step per component was
+    O(components²)), never carried over to another scenario, even one made in its place."""
+    import gc
+
+    from simulator.scenario.topology import hedges_cancel
+
+    def design(cancel):
+        return scenario({"front": service(0, steps=[{"call": "back.op", "hedge": {"delay": "10ms", "cancel": cancel}}]),
+                         "back": service(0.01)})
+
+    for _ in range(3):
+        yes, no = design(True), design(False)
+        assert hedges_cancel(yes) and not hedges_cancel(no)
+        assert hedges_cancel(yes) and not hedges_cancel(no)  # remembered
+        del yes, no
+        gc.collect()
+    assert hedges_cancel(design(False)) is False and hedges_cancel(design(True)) is True

@@ -361,15 +361,9 @@ def _overload(spec, log):
 
 def _hedges_cancel(scenario) -> bool:
     """Whether some call step of *scenario* hedges with ``cancel`` (then copies may be cancelled)."""
-    from ..scenario.topology import iter_steps  # the scenario's walk of nested steps
+    from ..scenario.topology import hedges_cancel  # the scenario's walk of nested steps
 
-    for spec in scenario.components.values():
-        for steps in spec.operation_steps().values():
-            for step, _, _ in iter_steps(steps, ()):
-                hedge = getattr(step, "hedge", None)
-                if hedge is not None and hedge.cancel:
-                    return True
-    return False
+    return hedges_cancel(scenario)
 
 
 def _uncounted(now: float) -> None:

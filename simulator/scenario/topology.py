@@ -14,6 +14,7 @@ the operations involved. Reports and pictures draw from it.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
@@ -48,6 +49,25 @@ def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[
         yield step, here, certain
         for nested, below, always in kind_of(step).children(step):
             yield from iter_steps(nested, here + below, certain and always)
+
+
+_CANCELLING: dict[int, tuple[weakref.ref, bool]] = {}  # id(scenario) -> (the scenario, hedges_cancel)
+
+
+def hedges_cancel(scenario: Scenario) -> bool:
+    """Whether some call step of *scenario* hedges with ``cancel`` (then copies may be cancelled).
+
+    Asked once per component while building and reporting, so it is remembered per scenario
+    (a scenario is frozen): a walk of every step each time made those O(components²)."""
+    key = id(scenario)
+    known = _CANCELLING.get(key)
+    if known is not None and known[0]() is scenario:
+        return known[1]
+    found = any(getattr(step, "hedge", None) is not None and step.hedge.cancel
+                for spec in scenario.components.values() for steps in spec.operation_steps().values()
+                for step, _, _ in iter_steps(steps, ()))
+    _CANCELLING[key] = (weakref.ref(scenario, lambda _, key=key: _CANCELLING.pop(key, None)), found)
+    return found
 
 
 def edges(scenario: Scenario) -> Iterator[Edge]:

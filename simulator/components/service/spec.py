@@ -91,6 +91,13 @@ def _hedged(*specs, cancelling: bool = False) -> bool:
                for spec in specs for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
 
 
+def _cancelling(scenario) -> bool:
+    """Whether some hedge of *scenario* cancels its losers (then every service counts the copies cancelled)."""
+    from ...scenario.topology import hedges_cancel  # the step registry, loaded once a scenario is
+
+    return hedges_cancel(scenario)
+
+
 OUTBOX_FACTS = ("outbox_written", "outbox_relayed", "outbox_pending", "outbox_pending_max", "outbox_relay_failures",
                 "outbox_delay_mean", "outbox_delay_p50", "outbox_delay_p99")
 """What a service with an outbox reports (written → acknowledged by the broker, for the delay)."""
@@ -145,7 +152,7 @@ class ServiceSpec(ComponentBase):
         Counter("expired", when=lambda spec, _: spec.drop_expired),
         *(Counter(n, when=lambda spec, _: _hedged(spec)) for n in ("hedges_sent", "hedges_won")),
         Counter("hedges_cancelled", when=lambda spec, _: _hedged(spec, cancelling=True)),
-        Counter("cancelled", when=lambda _, scenario: _hedged(*scenario.components.values(), cancelling=True)))
+        Counter("cancelled", when=lambda _, scenario: _cancelling(scenario)))
     """Beyond every component's visits, waits and utilization: its outbox's counts and delay, when it has
     one; an event-sourced one's replays; requests it shed and expired requests it dropped, with those
     settings; the hedges its calls sent, those that answered first and the losers cancelled, when one
