@@ -60,7 +60,8 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this checkout's engine
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # measure this checkout's engine
 
 from simulator import load_scenario, simulate  # noqa: E402
 from simulator.theory import mmc  # noqa: E402
@@ -271,7 +272,18 @@ def profile_engine(customers: int, seed: int, top: int = 25) -> None:
           f"top {top} by tottime; total {stats.total_tt:.2f} s = {stats.total_tt / issued * 1e6:.1f} µs/customer "
           f"under the profiler", file=sys.stderr)
     stats.sort_stats("tottime").print_stats(top)
-    print(stream.getvalue(), file=sys.stderr)
+    print(_relative(stream.getvalue()), file=sys.stderr)
+
+
+def _relative(text: str) -> str:
+    """The profile with this checkout's and the interpreter's folders left out of the file
+    names (a profile is committed as benchmark output; it must not name a machine's paths)."""
+    import site
+    import sysconfig
+
+    for folder in sorted({str(ROOT), *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}, key=len, reverse=True):
+        text = text.replace(folder.rstrip("/") + "/", "")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """Usage: python benchmarks/bench_onepiece.py [--seconds S] [--repeat K] [--scenario FILE] [--json]
        python benchmarks/bench_onepiece.py --against CHECKOUT [--seconds S] [--repeat K]
+       python benchmarks/bench_onepiece.py --profile [--seconds S]
 
 How fast does the engine simulate the flagship One Piece microservices platform on one core?
 
@@ -20,6 +21,10 @@ disagree. The script imports ``simulator`` from the checkout it sits in.
 ``--against CHECKOUT`` measures a change: K pairs of fresh processes, this checkout's and
 CHECKOUT's (its own copy of this script, seed 1 each), in alternating order, and reports
 each side's median requests/s and the median of the paired ratios this / CHECKOUT.
+
+``--profile`` runs seed 1 once under cProfile and prints the 30 functions with the most own
+time (file names relative to the checkout and the interpreter's folders); cProfile inflates
+call-heavy code, so read it for proportions, not speed.
 """
 
 from __future__ import annotations
@@ -63,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, default=SCENARIO, help="scenario file [the microservices one]")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--against", type=Path, default=None, help="another checkout: paired runs, this / it")
+    parser.add_argument("--profile", action="store_true", help="profile one run (seed 1); top 30 by own time")
     args = parser.parse_args(argv)
     if args.against is not None:
         return against(args)
+    if args.profile:
+        return profile(args)
     scenario = load_scenario(args.scenario, sets=[f"duration={args.seconds:g}s", "warmup=0s"])
     simulate(load_scenario(args.scenario, sets=["duration=10s", "warmup=0s"]), seed=1)  # warm-up
     runs = []
@@ -88,6 +96,33 @@ def main(argv: list[str] | None = None) -> int:
               f"(Python {report['python']}, SimPy {report['simpy']})")
         print(f"median {report['median_requests_per_s']:,.0f} requests/s, {report['median_events_per_s']:,.0f} events/s, "
               f"{report['median_events_per_request']:.1f} events/request")
+    return 0
+
+
+def profile(args, top: int = 30) -> int:
+    import cProfile
+    import io
+    import pstats
+    import site
+    import sysconfig
+
+    scenario = load_scenario(args.scenario, sets=[f"duration={args.seconds:g}s", "warmup=0s"])
+    simulate(load_scenario(args.scenario, sets=["duration=10s", "warmup=0s"]), seed=1)  # warm-up
+    gc.collect()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    result = simulate(scenario, seed=1)
+    profiler.disable()
+    issued = int(result.summary()["requests"]["issued"])
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("tottime").print_stats(top)
+    text = stream.getvalue()
+    for folder in sorted({str(ROOT), *site.getsitepackages(), sysconfig.get_paths()["stdlib"]}, key=len, reverse=True):
+        text = text.replace(folder.rstrip("/") + "/", "")
+    print(f"cProfile of one run of {args.scenario.name}, {args.seconds:g} simulated s, seed 1: {issued} requests, "
+          f"{result.events} event ids; top {top} by own time, {stats.total_tt / issued * 1e6:.1f} µs/request under "
+          f"the profiler\n{text}")
     return 0
 
 
