@@ -29,12 +29,12 @@ and is listed by ``sdsim schema``; a policy's :attr:`~.base.CallPolicy.fields` j
 
 from __future__ import annotations
 
-from importlib import import_module, metadata
+from importlib import import_module
 from typing import Annotated, Any, Callable, Mapping, Union
 
 from pydantic import BaseModel, Discriminator, GetCoreSchemaHandler, Tag
 
-from ..registry import Registry
+from ..registry import Registry, entry_points_of
 
 BUILTIN = {
     "call": "simulator.steps.call",
@@ -79,7 +79,7 @@ class ModuleRegistry(Registry):
         self._loaded = True
         for name, module in self._modules.items():
             self._entries[name] = self._entry(name, module, "listed")
-        for point in metadata.entry_points(group=self.group):
+        for point in entry_points_of(self.group):
             if point.attr:
                 raise ValueError(f"entry point {point.name} = {point.value} ({self.group}): name the module "
                                  f"defining {self._attributes[0]}, without ':attribute'")
