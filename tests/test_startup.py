@@ -127,3 +127,34 @@ TRICKY = [
 @pytest.mark.parametrize("text", TRICKY)
 def test_the_libyaml_first_look_refuses_exactly_what_the_pure_parser_refuses(text):
     assert source._guard(text, "f.yaml") == guard(text, "f.yaml", source._Loader)
+
+
+_SCANS = """
+import json, runpy, sys
+from importlib import metadata
+scans = []
+real = metadata.entry_points
+def counting(**selection):
+    scans.append(selection)
+    return real(**selection)
+metadata.entry_points = counting
+sys.argv = ["sdsim", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("simulator.cli", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+ours = [s for s in scans if not s or str(s.get("group", "")).startswith("sdsim")]
+print(json.dumps({"code": code, "scans": ours, "promql": "simulator.monitoring.promql" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("scenario, promql", [("scenarios/onepiece/microservices.yaml", False),
+                                              ("scenarios/monitoring/alerts.yaml", True)])
+def test_validate_scans_the_installed_plugins_once_and_loads_promql_only_for_monitoring(scenario, promql):
+    """The component, fault, step and policy registries share one scan of the installed
+    distributions' entry points; the PromQL parser is loaded for a design whose rules need it."""
+    done = subprocess.run([sys.executable, "-c", _SCANS, json.dumps(["validate", scenario])], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["code"] == 0 and seen["scans"] == [{}] and seen["promql"] is promql

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..present import percent
 from ..scenario.kinds import TargetFault
 from ..scenario.types import Probability
 from .base import Fault
@@ -49,6 +48,8 @@ class Errors(Fault):
         self._set(world, active)
 
     def describe(self) -> tuple[str, str]:
+        from ..present import percent  # formatting, loaded when a fault is described
+
         return self.spec.target, f"{percent(self.spec.probability, 0)} errors"
 
 

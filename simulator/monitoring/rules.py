@@ -25,7 +25,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..scenario.types import Duration, Name, PositiveDuration, Strict
-from .promql import format_duration
 
 __all__ = ["PRESETS", "AlertRule", "BurnRate", "budget_minutes", "budget_spent", "exhaustion_days"]
 
@@ -80,6 +79,8 @@ class BurnRate(Strict):
         if self.preset is None and len(own) < 3:
             raise ValueError("expected preset: page or ticket, or all of long, short and factor")
         if self.long is not None and self.short is not None and self.short >= self.long:
+            from .promql import format_duration  # the PromQL module: loaded when a rule is written out
+
             raise ValueError(f"short ({format_duration(self.short)}) must be shorter than long "
                              f"({format_duration(self.long)})")
         return self
@@ -108,6 +109,8 @@ class BurnRate(Strict):
 
     def error_ratio(self, window: float) -> str:
         """PromQL of the error ratio over *window*."""
+        from .promql import format_duration
+
         w = format_duration(window)
         return f"sum(rate({self.selector(True)}[{w}])) / sum(rate({self.selector(False)}[{w}]))"
 

@@ -24,7 +24,6 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, field_validator
 
 from ..scenario.types import Duration, PositiveDuration, Strict
-from .alerts_check import check_rules
 from .rules import AlertRule
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -73,6 +72,8 @@ class Monitoring(Strict):
         """What the section needs of the scenario around it: a scrape interval on the records' grid
         and rules that parse and name what the scrape has (:func:`.alerts_check.check_rules`). With
         summary records the run folds the request and visit families as it goes (:mod:`.folding`)."""
+        from .alerts_check import check_rules  # the PromQL parser: loaded only for a design with monitoring
+
         problems: list[tuple[tuple, str]] = check_rules(self, scenario)
         step = scenario.sample_interval
         ratio = self.scrape_interval / step
