@@ -156,13 +156,8 @@ class Station:
         """Serve *request* for *op* on *replica* (a caller's choice), or on the one the set picks."""
         env = self.env
         t_arrive = env._now
+        replica = self._serving(op, replica, t_arrive)
         if replica is None:
-            replica = self.replicas.pick()
-            if replica is None:
-                self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
-                return ERROR
-        elif not replica.up:  # sent to a dead host: connection refused
-            self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
             return ERROR
         if self.metered:
             replica.arrivals += 1
@@ -256,6 +251,17 @@ class Station:
                              release if t_done is None else t_done, now, status)
         return status
 
+    def _serving(self, op: Operation, replica, t_arrive: float):
+        """Step 1: the replica given (``None`` if it is down: connection refused), or the one the
+        set picks (``None`` if none is up); a visit with none is recorded as an ``ERROR``."""
+        if replica is None:
+            replica = self.replicas.pick()
+        elif not replica.up:
+            replica = None
+        if replica is None:
+            self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
+        return replica
+
     def _plain_visit(self, op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
         """:meth:`visit` where none of its exceptional paths can happen (:meth:`_plain`): the same
         records, events and draws, one frame with no ``try``. Steps 1, 2, 3 (unbounded), 4 (a CPU
@@ -263,13 +269,8 @@ class Station:
         none can come."""
         env = self.env
         t_arrive = env._now
+        replica = self._serving(op, replica, t_arrive)
         if replica is None:
-            replica = self.replicas.pick()
-            if replica is None:
-                self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
-                return ERROR
-        elif not replica.up:
-            self.record(t_arrive, t_arrive, t_arrive, t_arrive, ERROR, op.index)
             return ERROR
         metered = self.metered
         if metered:
