@@ -172,7 +172,7 @@ class Evaluator:
             self.base_seed = result.seed
             if len(result.seeds) > len(self.seeds):
                 self.seeds = result.seeds
-            if not records_measure(self.objectives, records) or settled(self.objectives, records):
+            if settled(self.objectives, records):  # an objective no run measures is settled too: reported below
                 break
         self.expected -= self.replications - len(records)  # the runs an early verdict saved
         for objective in self.objectives:
@@ -186,11 +186,6 @@ class Evaluator:
         self.cache[key] = evaluation
         self.evaluations.append(evaluation)
         return evaluation
-
-
-def records_measure(objectives: Sequence[Objective], records: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether every objective is measured in some record (else the search stops to say so)."""
-    return all(any(o.measured_in(r) for r in records) for o in objectives)
 
 
 def settled(objectives: Sequence[Objective], records: Sequence[Mapping[str, Any]]) -> bool:

@@ -27,7 +27,8 @@ right side (it meets). At n = 2 the interval is ±12.7 SE wide, so only configur
 from their targets stop early; one near its target gets all R, as before. The stages depend
 on R alone, never on the workers, so a search is reproducible on any executor; its checks
 report the n they were judged on. On the README's plan example this cuts the runs from 25
-to 10 (every configuration is far from P(wait) = 0.2 except 13, settled at 2 as well).
+to 10: every configuration it visits, 13 servers included, is far enough from P(wait) = 0.2
+to settle at 2 runs.
 
 **Forecast** (``announce=``; the CLI prints it first): how many configurations and runs the
 search makes at most and about how long they take here, timed by a short pilot run of the
