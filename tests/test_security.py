@@ -16,6 +16,8 @@ time; the decision cache's hit ratio uses R independent replications (tests/band
 
 from __future__ import annotations
 
+import functools
+
 import math
 
 import pytest
@@ -272,8 +274,9 @@ def test_without_security_the_hop_is_compiled_as_before():
     world = build(scenario({"a": service(steps=[{"call": "b.op"}]), "b": service()}, entry="a"))
     assert world.security is None
     call = world.caller(None, "b.op", "a")
-    assert call.__qualname__ == "Hop.call.<locals>.<lambda>"  # the bare visit: no sidecar, no connection
-    assert call.__closure__[0].cell_contents == world.components["b"].handle
+    # the bare visit: the callee's handle with its operation bound, no sidecar, no connection around it
+    assert isinstance(call, functools.partial) and not call.keywords
+    assert call.func == world.components["b"].handle and call.args == (world.components["b"].operation("op"),)
 
 
 def test_bad_security_input_is_located():
