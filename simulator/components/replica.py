@@ -10,6 +10,13 @@ waiter by succeeding that waiter's event (or goes idle). Per visit that is two s
 events fewer than ``Resource.request()`` + ``release()``, with the same FIFO semantics.
 :meth:`Replica.acquire` / :meth:`Replica.release` are the whole protocol.
 
+A waiter that nothing can interrupt may leave its start to the hand-over
+(:meth:`Replica.acquire` with a visit number and its work): the worker handed over starts
+that work on the spot, so the waiter's event succeeds once the work is done. One event per
+queued visit instead of two (the hand-over, then the work's timeout), the same times and
+draws; only the event ids that order simultaneous events differ (the work's timeout takes
+its id at the hand-over, not when the waiter resumes).
+
 While a crash fault could hit the replica, the processes inside it are remembered so
 that a crash can interrupt them: in-flight work fails. A clean stop (:meth:`Replica.stop`)
 takes the replica out of service the same way but interrupts nothing: work it holds finishes.
@@ -26,6 +33,7 @@ from __future__ import annotations
 from collections import deque
 
 import simpy
+from simpy.events import NORMAL
 
 from .cpu import Processor
 
@@ -80,17 +88,25 @@ class Replica:
         return (self.in_use >= self.workers and self.queue_limit is not None
                 and len(self.waiting) >= self.queue_limit)
 
-    def acquire(self, t_arrive: float) -> simpy.Event | None:
+    def acquire(self, t_arrive: float, visit: int | None = None, work=None) -> simpy.Event | None:
         """Take a free worker (``None``: granted now) or join the queue (the event to wait for).
 
         The caller must check :meth:`full` first. The waiting event succeeds when a
         worker is handed over; a caller that stops waiting calls :meth:`abandon`.
+
+        With *visit* (the visit's number; for a waiter nothing can interrupt, which never
+        abandons) the hand-over starts the visit instead: it enters ``serving`` as *visit*,
+        its *work* (a sampler; ``None``: none) starts at once on the replica's slow-down, and
+        the event succeeds when that work is done. Its ``t_start`` is when the worker was
+        handed over.
         """
         if self.in_use < self.workers:
             self.in_use += 1
             return None
         wait = self.env.event()
         wait.t_arrive = t_arrive  # read by the end-of-run bookkeeping
+        wait.visit = visit
+        wait.work = work
         self.waiting.append(wait)
         return wait
 
@@ -104,9 +120,24 @@ class Replica:
     def release(self) -> None:
         """A worker is done: hand it to the first waiter, or let it idle."""
         if self.waiting:
-            self.waiting.popleft().succeed()
+            self._hand_over(self.waiting.popleft())
         else:
             self.in_use -= 1
+
+    def _hand_over(self, wait: simpy.Event) -> None:
+        """Give the worker just freed to the visit waiting on *wait* (see :meth:`acquire`)."""
+        if wait.visit is None:
+            wait.succeed()  # the visit starts itself when it resumes
+            return
+        now = self.env._now
+        wait.t_start = now
+        self.serving[wait.visit] = (wait.t_arrive, now)
+        if wait.work is None:
+            wait.succeed()
+        else:  # succeed when the work is done: Event.succeed has no delay, so schedule it as a timeout would be
+            wait._ok = True
+            wait._value = None
+            self.env.schedule(wait, NORMAL, wait.work() * self.slowdown)
 
     def busy_until(self, now: float) -> float:
         """Worker-seconds of work done here up to *now*, work still in progress included."""
@@ -163,7 +194,7 @@ class LifoReplica(Replica):
 
     def release(self) -> None:
         if self.waiting:
-            self.waiting.pop().succeed()
+            self._hand_over(self.waiting.pop())
         else:
             self.in_use -= 1
 

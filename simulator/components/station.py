@@ -48,8 +48,8 @@ request`` objects: the pool grants a free worker without scheduling an event
 where none of the exceptional paths can happen — no crash fault anywhere in the scenario
 and no cancelling hedge (so no interrupt can reach a visit), no wait bound, no shedding,
 no tracing, no error-rate fault, a CPU per worker — takes :meth:`Station._plain_visit`
-instead: the same records, events and draws without the bookkeeping for what cannot
-happen. The clock is read as ``env._now``: SimPy's ``now`` property is a function call per
+instead: the same records and draws without the bookkeeping for what cannot happen, and
+one event for a queued visit's wait and work together (the worker handed over starts it). The clock is read as ``env._now``: SimPy's ``now`` property is a function call per
 read, and on this path that was 6 % of an M/M/c run.
 """
 
@@ -264,9 +264,11 @@ class Station:
 
     def _plain_visit(self, op: Operation, request: Any, replica=None) -> Generator[Any, Any, int]:
         """:meth:`visit` where none of its exceptional paths can happen (:meth:`_plain`): the same
-        records, events and draws, one frame with no ``try``. Steps 1, 2, 3 (unbounded), 4 (a CPU
+        records, times and draws, one frame with no ``try``. Steps 1, 2, 3 (unbounded), 4 (a CPU
         per worker), 6 and 7 of the module docstring; nothing to give back on an interrupt, as
-        none can come."""
+        none can come. A visit that waits leaves its start to the worker handed to it
+        (:meth:`Replica.acquire <simulator.components.replica.Replica.acquire>` with its number):
+        one event for the wait and the work together."""
         env = self.env
         t_arrive = env._now
         replica = self._serving(op, replica, t_arrive)
@@ -278,14 +280,16 @@ class Station:
         if replica.full():
             self.record(t_arrive, t_arrive, t_arrive, t_arrive, REJECTED, op.index)
             return REJECTED
-        wait = replica.acquire(t_arrive)
         visit = self._visits = self._visits + 1
-        if wait is not None:
-            yield wait
-        t_start = env._now
-        replica.serving[visit] = (t_arrive, t_start)
-        if op.work is not None:
-            yield env.timeout(op.work() * replica.slowdown)
+        wait = replica.acquire(t_arrive, visit, op.work)
+        if wait is None:
+            t_start = t_arrive
+            replica.serving[visit] = (t_arrive, t_start)
+            if op.work is not None:
+                yield env.timeout(op.work() * replica.slowdown)
+        else:
+            yield wait  # the worker handed over started this visit's work: this is its end
+            t_start = wait.t_start
         body = op.body
         t_done = None
         if body is None:

@@ -8,7 +8,8 @@ reproducible.
 
 from __future__ import annotations
 
-from typing import Callable
+from itertools import chain, repeat
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -18,22 +19,16 @@ BLOCK = 2048
 Sampler = Callable[[], float]
 
 
-class Buffered:
-    """Hands out values drawn *BLOCK* at a time by ``draw(rng, n)``."""
+def buffered(draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator) -> Sampler:
+    """A sampler handing out the values ``draw(rng, BLOCK)`` returns, last first, block after block.
 
-    __slots__ = ("_draw", "_rng", "_buffer")
+    A block is drawn when the previous one is spent (the first on the first call). The
+    sampler is an iterator's ``__next__``: one C call per value, no Python frame."""
 
-    def __init__(self, draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator):
-        self._draw = draw
-        self._rng = rng
-        self._buffer: list[float] = []
+    def block(_) -> Iterator[float]:
+        return reversed(draw(rng, BLOCK).tolist())
 
-    def __call__(self) -> float:
-        try:
-            return self._buffer.pop()
-        except IndexError:
-            self._buffer = self._draw(self._rng, BLOCK).tolist()
-            return self._buffer.pop()
+    return chain.from_iterable(map(block, repeat(None))).__next__
 
 
 def _truncated_normal(mean: float, sd: float):
@@ -63,28 +58,28 @@ def sampler(spec: d._Dist, rng: np.random.Generator) -> Sampler:
         return lambda: value
     if isinstance(spec, d.Exp):
         mean = spec.mean()
-        return Buffered(lambda r, n: r.exponential(mean, n), rng)
+        return buffered(lambda r, n: r.exponential(mean, n), rng)
     if isinstance(spec, d.Uniform):
-        return Buffered(lambda r, n: r.uniform(spec.low, spec.high, n), rng)
+        return buffered(lambda r, n: r.uniform(spec.low, spec.high, n), rng)
     if isinstance(spec, d.Normal):
-        return Buffered(_truncated_normal(spec.mean_, spec.sd), rng)
+        return buffered(_truncated_normal(spec.mean_, spec.sd), rng)
     if isinstance(spec, d.LogNormal):
         mu, sigma = spec.log_params()
-        return Buffered(lambda r, n: r.lognormal(mu, sigma, n), rng)
+        return buffered(lambda r, n: r.lognormal(mu, sigma, n), rng)
     if isinstance(spec, d.Erlang):
         k, scale = spec.k, spec.mean_ / spec.k
-        return Buffered(lambda r, n: r.gamma(k, scale, n), rng)
+        return buffered(lambda r, n: r.gamma(k, scale, n), rng)
     if isinstance(spec, d.Gamma):
         shape, theta = spec.shape, spec.theta()
-        return Buffered(lambda r, n: r.gamma(shape, theta, n), rng)
+        return buffered(lambda r, n: r.gamma(shape, theta, n), rng)
     if isinstance(spec, d.Pareto):
         alpha, xm = spec.alpha, spec.xm
-        return Buffered(lambda r, n: xm * (1.0 + r.pareto(alpha, n)), rng)
+        return buffered(lambda r, n: xm * (1.0 + r.pareto(alpha, n)), rng)
     if isinstance(spec, d.HyperExp):
-        return Buffered(_hyperexp(spec.p, spec.mean1, spec.mean2), rng)
+        return buffered(_hyperexp(spec.p, spec.mean1, spec.mean2), rng)
     if isinstance(spec, d.Empirical):
         values = np.asarray(spec.values, dtype=float)
-        return Buffered(lambda r, n: r.choice(values, n), rng)
+        return buffered(lambda r, n: r.choice(values, n), rng)
     raise TypeError(f"no sampler for {type(spec).__name__}")
 
 
@@ -92,11 +87,11 @@ def key_sampler(spec: d.UniformKeys | d.ZipfKeys, rng: np.random.Generator) -> C
     """A sampler of integer keys ``0..n-1`` following *spec*."""
     if isinstance(spec, d.UniformKeys):
         n = spec.n
-        return Buffered(lambda r, size: r.integers(0, n, size), rng)
+        return buffered(lambda r, size: r.integers(0, n, size), rng)
     weights = 1.0 / np.arange(1, spec.n + 1, dtype=float) ** spec.s
     cdf = np.cumsum(weights)
     cdf /= cdf[-1]
-    return Buffered(lambda r, size: np.minimum(np.searchsorted(cdf, r.random(size), side="right"), spec.n - 1), rng)
+    return buffered(lambda r, size: np.minimum(np.searchsorted(cdf, r.random(size), side="right"), spec.n - 1), rng)
 
 
 def is_zero(spec: d._Dist) -> bool:

@@ -22,7 +22,7 @@ from ..scenario.model import Closed, Workload
 from ..core.profile import pieces, rate_function
 from ..core.process import Detached, guarded
 from ..core.request import ERROR, TIMEOUT, Deadlined, Request
-from ..core.sampling import Buffered, is_zero, key_sampler, sampler
+from ..core.sampling import buffered, is_zero, key_sampler, sampler
 from .expiry import Expiry
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class OpenLoop(Client):
         Each arrival is a timeout whose callback starts the request and sets the next
         timeout (no process of its own: an arrival costs one event and no generator)."""
         env, fire, stop = self.env, self.fire, self.stop
-        gap = Buffered(lambda r, n: r.exponential(1.0 / rate, n), self.world.rng(f"workload/{self.spec.name}/arrivals"))
+        gap = buffered(lambda r, n: r.exponential(1.0 / rate, n), self.world.rng(f"workload/{self.spec.name}/arrivals"))
 
         def arrived(_event) -> None:
             if env._now >= stop:
@@ -152,7 +152,7 @@ class OpenLoop(Client):
         """
         env, fire = self.env, self.fire
         name = self.spec.name
-        unit = Buffered(lambda r, n: r.exponential(1.0, n), self.world.rng(f"workload/{name}/arrivals"))
+        unit = buffered(lambda r, n: r.exponential(1.0, n), self.world.rng(f"workload/{name}/arrivals"))
         base, profile = self.spec.arrivals.rate, self.spec.profile
         plan = pieces(base, profile, self.stop)
         rate_at = rate_function(base, profile)

@@ -20,7 +20,7 @@ from .clock import run_until
 from .network import Hops, Links
 from ..core.rng import stream
 from ..core.request import TIMEOUT
-from ..core.sampling import Buffered
+from ..core.sampling import buffered
 
 
 HANDOVER_DEPTH = 8
@@ -102,7 +102,7 @@ class World:
 
     def uniform(self, name: str) -> Callable[[], float]:
         """A fast U(0,1) sampler on stream *name*."""
-        return Buffered(lambda r, n: r.random(n), self.rng(name))
+        return buffered(lambda r, n: r.random(n), self.rng(name))
 
     def versions(self, component: str) -> dict[int, int]:
         """Per key, how many writes of *component*'s data were acknowledged (for staleness checks)."""
