@@ -11,16 +11,40 @@ The check costs one comparison per :data:`CHECK_EVERY` events.
 
 from __future__ import annotations
 
-from heapq import heappop
+from functools import partial
+from heapq import heappop, heappush
 from itertools import repeat
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import URGENT
+from simpy.events import NORMAL, URGENT
 
 from ..errors import SimulationStalled
 
 CHECK_EVERY = 1_000_000  # events at one instant before the run is called stalled
+
+
+class Timeout(simpy.Timeout):
+    """:class:`simpy.Timeout`, put in the queue by its constructor itself: SimPy's calls
+    ``env.schedule``, one Python call more per timeout (2 % of an M/M/c run). Same checks, same
+    attributes, same event id."""
+
+    def __init__(self, env: simpy.Environment, delay: float, value=None):
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        self.env = env
+        self.callbacks = []
+        self._value = value
+        self._delay = delay
+        self._ok = True
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+
+
+def environment() -> simpy.Environment:
+    """A SimPy environment whose ``timeout(delay, value=None)`` makes a :class:`Timeout`."""
+    env = simpy.Environment()
+    env.timeout = partial(Timeout, env)
+    return env
 
 
 def run_until(env: simpy.Environment, until: float | simpy.Event) -> None:

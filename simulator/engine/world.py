@@ -16,7 +16,7 @@ from ..components.base import Component
 from ..faults import FAULTS
 from ..metrics.recorder import Recorder
 from ..scenario.model import Scenario
-from .clock import run_until
+from .clock import environment, run_until
 from .network import Hops, Links
 from ..core.rng import stream
 from ..core.request import TIMEOUT
@@ -63,7 +63,7 @@ class World:
     def __init__(self, scenario: Scenario, seed: int, recorder: Recorder | None = None):
         self.scenario = scenario
         self.seed = seed
-        self.env = simpy.Environment()
+        self.env = environment()
         self.recorder = Recorder() if recorder is None else recorder
         self.crashable: set[str] = set()
         self.erratic: set[str] = set()  # components an error-rate fault may hit
