@@ -2,8 +2,8 @@
 
 Components and clients call exactly what they call on the full recorder
 (``request_done``, ``span_log(...).add``, ``add_unfinished``, ``counter(name)(now)``,
-``capacity_changed``, ``scaled``, ``fault``). The hot path is the same one flat
-``array.extend`` per record; when a buffer holds :data:`CHUNK_ROWS` rows it is **folded**
+``capacity_changed``, ``scaled``, ``fault``). The hot path is the same one packed row
+appended per record; when a buffer holds :data:`CHUNK_ROWS` rows it is **folded**
 — turned into numpy columns once, added into the aggregates, emptied. So memory holds at
 most one chunk of rows per buffer plus the aggregates:
 
@@ -44,7 +44,7 @@ from .aggregates import (KEY_BITS, LATENCY_ACCURACY, SERIES_ACCURACY, ComponentA
                          pack)
 from .grid import Grid
 from .integrals import total_overlap
-from .recorder import Recorder, SpanLog
+from .recorder import Recorder, SpanLog, packer
 from .sketch import LogSketch, gamma_for, keys_of
 from .window import STATUSES
 
@@ -314,11 +314,12 @@ class StreamingSpanLog(SpanLog):
         super().__init__(name, kind, capacity, operations)
         self.acc = acc
         self.monitor = monitor  # a monitoring ScrapeFolder, when the scenario is scraped
-        rows, extend, limit, fold = self.rows, self.rows.extend, CHUNK_ROWS * self.FIELDS, self.fold
+        rows, put, limit, fold = self.rows, self.rows.frombytes, CHUNK_ROWS * self.FIELDS, self.fold
+        pack = packer(self.FIELDS)
 
         def add(arrival: float, start: float, release: float, end: float, status: int, op: int,
                 done: float | None = None) -> None:
-            extend((arrival, start, release, end, status, op, release if done is None else done))
+            put(pack(arrival, start, release, end, status, op, release if done is None else done))
             if len(rows) >= limit:
                 fold()
 
@@ -328,10 +329,11 @@ class StreamingSpanLog(SpanLog):
         if name not in self.tally_names:
             self.tally_names.append(name)
         code = float(self.tally_names.index(name))
-        tallies, extend, limit, fold = self.tallies, self.tallies.extend, CHUNK_ROWS * 2, self.fold
+        tallies, put, limit, fold = self.tallies, self.tallies.frombytes, CHUNK_ROWS * 2, self.fold
+        pack = packer(2)
 
         def count(now: float) -> None:
-            extend((now, code))
+            put(pack(now, code))
             if len(tallies) >= limit:
                 fold()
 
@@ -365,10 +367,11 @@ class StreamingRecorder(Recorder):
         self.grid = Grid(sample_interval, duration)
         self.window_bounds = (warmup, duration)
         self.acc = RequestAccumulator(self.grid, warmup, duration)
-        rows, extend, limit, fold = self.requests, self.requests.extend, CHUNK_ROWS * self.REQUEST_FIELDS, self.fold
+        rows, put, limit, fold = self.requests, self.requests.frombytes, CHUNK_ROWS * self.REQUEST_FIELDS, self.fold
+        pack = packer(self.REQUEST_FIELDS)
 
         def request_done(t_issue: float, t_end: float, status: int, workload: int, operation: int) -> None:
-            extend((t_issue, t_end, status, workload, operation))
+            put(pack(t_issue, t_end, status, workload, operation))
             if len(rows) >= limit:
                 fold()
 

@@ -6,7 +6,8 @@ A table is declared where it is filled, once, before the run::
     add(now, now + delay, 3.0)          # one value per field, numbers only (codes for names)
 
 ``log.table(...)`` gives a component its own table the same way (``ComponentRecords.table``).
-Rows go into one flat ``array('d')`` (the cheapest append Python offers, as for spans).
+Rows go into one flat ``array('d')`` (8 bytes a value; ``extend`` with the row, which
+leaves a row of the wrong length to be caught when the table is read, with its name).
 
 Each table carries its rule for ``records: summary`` (:data:`SUMMARY_RULES`), so memory
 stays bounded where it must:
