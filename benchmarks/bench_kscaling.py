@@ -1,8 +1,9 @@
 """Usage: python benchmarks/bench_kscaling.py [--visits N] [--ks 2,10,50] [--repeat K] [--seed S] [--json] [--no-ciw]
+                                         [--handover-depth N]
 
 Does the cost of a station visit grow with the number of stations? (issue 18, item 1)
 
-Two networks of K exponential single-server stations (λ = 0.8/s per entry, μ = 1/s), each
+Three networks of K exponential single-server stations (λ = 0.8/s per entry, μ = 1/s), each
 simulated for about N station visits in total whatever K is, so that every K does the same
 amount of queueing work:
 
@@ -10,7 +11,15 @@ amount of queueing work:
   customers (the shared peers' ``parK`` model). A visit is a customer. Wq = 4 s at each.
 * **tandem** — K M/M/1 stations in series (a Jackson tandem: ``scenarios/theory/tandem.yaml``
   with K stages, each stage ``io: async`` so its worker is free while the request is
-  downstream), N/K customers, K visits each. W = K · 5 s.
+  downstream), N/K customers, K visits each. W = K · 5 s. Each stage *calls* the next, so
+  a request at stage j is j synchronous calls deep (the engine hands a chain over to a fresh
+  process every 8 levels: ``simulator.engine.world.HANDOVER_DEPTH``).
+* **pipeline** (engine only) — the same K stations visited in turn by one caller: a front
+  service (no work, ``io: async``, workers enough for every request) whose operation calls
+  s0, s1, … s(K-1) one after the other; N/(K+1) customers, K+1 visits each (the front's
+  visit counted too, which makes small K look cheaper, not larger K). This is the model
+  plain SimPy's tandem runs (a customer walking the stations), and it keeps the call depth
+  at 2 whatever K is, so it isolates the cost of *more components* from that of *deeper calls*.
 
 Three implementations per network and K: **plain SimPy** (the smallest correct model: one
 ``simpy.Resource`` per station, one process per customer walking the stations), the
@@ -22,6 +31,8 @@ visit does not depend on the size of the network). Method: one untimed warm-up, 
 ``--repeat`` rounds; in each round every (implementation, K) runs once on seed + round,
 in an order that rotates between rounds, ``gc.collect()`` before each; medians reported.
 
+``--handover-depth N`` sets how many synchronous calls nest in one process before a fresh one
+takes over (``simulator.engine.world.HANDOVER_DEPTH``, 8), to see what depth costs the tandem.
 The script imports ``simulator`` from the checkout it sits in.
 """
 
@@ -118,6 +129,15 @@ def scenario(network: str, k: int, visits: int) -> Scenario:
             components[f"s{i}"] = spec
         workload = [{"name": "c", "entry": "s0", "operation": "serve",
                      "arrivals": {"kind": "poisson", "rate": ARRIVAL_RATE}}]
+    if network == "pipeline":
+        per = visits // (k + 1)
+        for spec in components.values():
+            spec.pop("io", None)
+            spec["operations"]["serve"].pop("steps", None)
+        components["front"] = {"kind": "service", "workers": 1_000_000, "io": "async", "operations": {
+            "serve": {"work": "const(0s)", "steps": [{"call": f"s{i}.serve"} for i in range(k)]}}}
+        workload = [{"name": "c", "entry": "front", "operation": "serve",
+                     "arrivals": {"kind": "poisson", "rate": ARRIVAL_RATE}}]
     return Scenario.model_validate({"name": f"{network}-{k}", "duration": per / ARRIVAL_RATE, "warmup": 0,
                                     "drain": 1e6, "components": components, "workload": workload})
 
@@ -132,7 +152,7 @@ def engine(network: str, k: int, visits: int, seed: int) -> dict:
     # window, and a tandem's later stages are visited after it.)
     issued = summary["requests"]["issued"]
     assert summary["requests"]["ok"] == issued, "every request should complete"
-    return {"wall_s": wall, "visits": issued * (k if network == "tandem" else 1)}
+    return {"wall_s": wall, "visits": issued * {"tandem": k, "pipeline": k + 1}.get(network, 1)}
 
 
 # ------------------------------------------------------------------------------ benchmark
@@ -141,8 +161,8 @@ def benchmark(visits: int, ks: list[int], repeat: int, seed: int, with_ciw: bool
     impls = {"plain": plain, "engine": engine}
     if with_ciw and ciw is not None:
         impls["ciw"] = run_ciw
-    cases = [(net, name, k) for net in ("parallel", "tandem") for name in impls for k in ks
-             if not (name == "ciw" and net == "tandem")]
+    cases = [(net, name, k) for net in ("parallel", "tandem", "pipeline") for name in impls for k in ks
+             if not (name == "ciw" and net != "parallel") and not (name == "plain" and net == "pipeline")]
     for net, name, k in cases:  # warm-up
         impls[name](net, k, max(200, visits // 50), seed)
     times: dict[tuple, list[float]] = {case: [] for case in cases}
@@ -171,7 +191,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-ciw", action="store_true")
+    parser.add_argument("--handover-depth", type=int, default=None,
+                        help="calls nested in one process before a fresh one takes over (the engine's default: 8)")
     args = parser.parse_args()
+    if args.handover_depth is not None:
+        from simulator.engine import world
+
+        world.HANDOVER_DEPTH = args.handover_depth
     ks = sorted(int(k) for k in args.ks.split(","))
     result = benchmark(args.visits, ks, args.repeat, args.seed, not args.no_ciw)
     if args.json:
