@@ -38,3 +38,16 @@ def located_problems(components: dict[str, Any], *, entry: str, operation: str =
     found = [str(p) for p in caught.value.problems]
     assert found and all(re.match(r"s\.yaml:\d+:\d+: ", p) for p in found), found
     return found
+
+
+def simulate_yaml(tmp_path, text: str, monkeypatch, patches: tuple = ()):
+    """Run the scenario *text* (written to a file under *tmp_path*) with each ``(owner, name, value)``
+    of *patches* set for the run only: the same scenario run two ways, to compare them."""
+    from simulator import load_scenario, simulate
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    with monkeypatch.context() as patch:
+        for owner, name, value in patches:
+            patch.setattr(owner, name, value)
+        return simulate(load_scenario(path))

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import simpy
 
-from simulator import load_scenario, simulate
 from simulator.core.request import TIMEOUT
 from simulator.engine.clients import OpenLoop
 from simulator.engine.expiry import Expiry
+
+from helpers import simulate_yaml
 
 
 def _per_request_fire(self):
@@ -57,12 +58,7 @@ components:
 
 
 def _requests(monkeypatch, text: str, tmp_path, plain: bool):
-    path = tmp_path / "expiry.yaml"
-    path.write_text(text)
-    with monkeypatch.context() as patch:
-        if plain:
-            patch.setattr(OpenLoop, "fire", _per_request_fire)
-        result = simulate(load_scenario(path))
+    result = simulate_yaml(tmp_path, text, monkeypatch, ((OpenLoop, "fire", _per_request_fire),) if plain else ())
     return np.column_stack([result.t_issue, result.t_end, result.status, result.workload]), result.summary()
 
 

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import simpy
 
-from simulator import load_scenario, simulate
 from simulator.components.replica import LifoReplica, Replica
 from simulator.components.station import Station
+
+from helpers import simulate_yaml
 
 SCENARIO = """
 name: handover
@@ -49,12 +50,8 @@ components:
 
 
 def _run(tmp_path, text: str, monkeypatch, general: bool):
-    path = tmp_path / "handover.yaml"
-    path.write_text(text)
-    with monkeypatch.context() as patch:
-        if general:
-            patch.setattr(Station, "_plain", lambda self, world, spec: False)
-        return simulate(load_scenario(path))
+    general_visits = ((Station, "_plain", lambda self, world, spec: False),)
+    return simulate_yaml(tmp_path, text, monkeypatch, general_visits if general else ())
 
 
 def _spans(result, name: str) -> np.ndarray:
