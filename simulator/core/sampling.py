@@ -8,6 +8,7 @@ reproducible.
 
 from __future__ import annotations
 
+from array import array
 from itertools import chain, repeat
 from typing import Callable, Iterator
 
@@ -23,10 +24,17 @@ def buffered(draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.ran
     """A sampler handing out the values ``draw(rng, BLOCK)`` returns, last first, block after block.
 
     A block is drawn when the previous one is spent (the first on the first call). The
-    sampler is an iterator's ``__next__``: one C call per value, no Python frame."""
+    sampler is an iterator's ``__next__``: one C call per value, no Python frame. A block
+    waits in an ``array`` (8 bytes a value; integers come out as ``int``, the rest as
+    ``float``), not a list: the cyclic garbage collector walks every reference of a list at
+    each older-generation collection, and with a network's hundreds of live blocks that walk
+    made the cost of a visit grow with the number of components."""
 
     def block(_) -> Iterator[float]:
-        return reversed(draw(rng, BLOCK).tolist())
+        values = draw(rng, BLOCK)[::-1]
+        if values.dtype.kind in "iu":
+            return iter(array("q", values.astype(np.int64).tobytes()))
+        return iter(array("d", values.astype(np.float64).tobytes()))
 
     return chain.from_iterable(map(block, repeat(None))).__next__
 
