@@ -5,7 +5,8 @@ Specification:
 * ``write_run`` creates the directory and writes summary.json (exactly ``result.summary()``
   with non-finite floats as null), requests/timeseries/components tables (CSV, or Parquet
   when pyarrow is there or asked for), faults.csv, four chart PNGs (+ SVG on request),
-  topology.png and report.html; it returns exactly the paths it wrote.
+  topology.png and report.html, and each record table whose rows the run kept
+  (``table.<component>.<name>``); it returns exactly the paths it wrote.
 * Chart PNGs are real pictures: > 10 kB and at least 800×400 pixels.
 * report.html is one self-contained page: no http(s) URLs, no ``<link>``, no external
   scripts, every ``src=`` a ``data:`` URI; it shows scenario, seed, window, headline
@@ -29,14 +30,17 @@ import re
 import signal
 import struct
 import sys
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import scenario, service
 
 from simulator import artifacts, simulate
-from simulator.artifacts import json_safe, table_format, write_comparison, write_run
+from simulator.artifacts import json_safe, kept_tables, table_format, write_comparison, write_run
 
+ROOT = Path(__file__).resolve().parent.parent
 CHART_NAMES = ("latency", "throughput", "components", "distribution", "topology")
 
 
@@ -126,6 +130,28 @@ def test_tables_as_csv(run_dir, result):
     faults = pd.read_csv(out / "faults.csv")
     assert faults.to_dict("records")[0] | {"detail": None} == {"kind": "crash", "target": "svc", "start": 100.0,
                                                                 "end": 120.0, "detail": None}
+
+
+def test_the_record_tables_kept_are_written_one_file_each(tmp_path):
+    """A broker's messages (and every other table whose rows the run kept) land as
+    ``table.<component>.<name>.csv``, row for row; with summary records a ``"count"`` table
+    has no rows, so no file."""
+    from simulator import load_scenario
+
+    path = ROOT / "scenarios" / "events" / "dead-letter.yaml"
+    full = simulate(load_scenario(path, sets=["duration=60s", "warmup=10s", "records=full"]))
+    written = {p.name for p in write_run(full, tmp_path / "full", tables="csv", charts=False)}
+    stems = [stem for stem, _ in kept_tables(full)]
+    assert {f"{stem}.csv" for stem in stems} <= written and len(stems) >= 2
+    broker = next(name for name, rec in full.components.items() if "messages" in rec.tables)
+    messages = pd.read_csv(tmp_path / "full" / f"table.{broker}.messages.csv")
+    np.testing.assert_allclose(messages.to_numpy(), full.components[broker].table("messages").to_numpy())
+    assert len(messages) > 50
+
+    summary = simulate(load_scenario(path, sets=["duration=60s", "warmup=10s", "records=summary"]))
+    names = {p.name for p in write_run(summary, tmp_path / "summary", tables="csv", charts=False)}
+    assert f"table.{broker}.messages.csv" not in names
+    assert {f"{stem}.csv" for stem, _ in kept_tables(summary)} <= names
 
 
 def test_charts_are_real_pictures(run_dir):

@@ -9,6 +9,10 @@
 ``timeseries.*``    per sample interval (:attr:`Result.timeseries`)
 ``components.*``    per component and sample interval (:attr:`Result.component_timeseries`)
 ``faults.csv``      one row per fault (:attr:`Result.faults`)
+``table.*``         the record tables the kinds and steps fill (a broker's ``messages``, a saga's
+                    ``sagas``, a call policy's ``retries``, …) whose rows the run kept:
+                    ``table.<name>.*`` for the run's own, ``table.<component>.<name>.*`` for a
+                    component's, one column per field (names as their codes; :func:`kept_tables`)
 ``traces.*``        with ``tracing:``, one row per span (``result.traces.frame()``), and the same
                     spans as OTLP/JSON in ``traces.otlp.json`` (:mod:`simulator.tracing.otlp`)
 ``*.png``           latency, throughput, components, distribution (+ ``.svg`` with ``svg=True``);
@@ -43,7 +47,7 @@ and :mod:`.bundle` (what a run's or a comparison's folder holds).
 """
 
 from ..jsonsafe import json_safe
-from .bundle import CHARTS, optional_charts, write_comparison, write_run
+from .bundle import CHARTS, kept_tables, optional_charts, write_comparison, write_run
 from .files import (Tables, atomic, save_chart, table_format, write_bytes, write_json, write_table,
                     write_text)
 from .folders import FolderNotEmpty, check_output, staged
@@ -53,5 +57,5 @@ from .html import comparison_html, report_html
 _atomic, _save_chart, _write_json, _write_table, _write_text = atomic, save_chart, write_json, write_table, write_text
 
 __all__ = ["CHARTS", "FolderNotEmpty", "Tables", "atomic", "check_output", "comparison_html", "json_safe",
-           "optional_charts", "report_html", "save_chart", "staged", "table_format", "write_bytes", "write_comparison",
-           "write_json", "write_run", "write_table", "write_text"]
+           "kept_tables", "optional_charts", "report_html", "save_chart", "staged", "table_format", "write_bytes",
+           "write_comparison", "write_json", "write_run", "write_table", "write_text"]

@@ -27,7 +27,7 @@ from .html import comparison_html, report_html
 if TYPE_CHECKING:
     from ..metrics.result import Result
 
-__all__ = ["CHARTS", "optional_charts", "write_comparison", "write_run"]
+__all__ = ["CHARTS", "kept_tables", "optional_charts", "write_comparison", "write_run"]
 
 CHARTS = ("latency", "throughput", "components", "distribution")
 """Chart files of a run, in report order (each ``<name>.png`` from ``simulator.viz.plot_<name>``)."""
@@ -55,6 +55,17 @@ def optional_charts(result: "Result") -> list[str]:
     if result.scenario.monitoring is not None:
         names.append("monitoring")  # the RED/USE dashboard of the scraped series (simulator.monitoring)
     return names
+
+
+def kept_tables(result: "Result") -> list[tuple[str, Any]]:
+    """The record tables whose rows the run kept (every table with full records, ``"keep"`` tables
+    with summary records), as (file name stem, table): ``table.<name>`` for the run's own
+    (:attr:`Result.tables`), ``table.<component>.<name>`` for a component's."""
+    kept = [(f"table.{name}", table) for name, table in sorted(result.tables.items()) if table.rows is not None]
+    for component, rec in result.components.items():
+        kept += [(f"table.{component}.{name}", table) for name, table in sorted(rec.tables.items())
+                 if table.rows is not None]
+    return kept
 
 
 def write_run(result: "Result", out_dir: str | os.PathLike[str], *, svg: bool = False, tables: Tables = "auto",
@@ -87,6 +98,8 @@ def _write_run(result: "Result", out: Path, svg: bool, tables: Tables, charts: b
     written.append(files.write_table(result.component_timeseries, out / f"components.{ext}", fmt))
     faults = result.faults
     written.append(files.write_table(faults, out / "faults.csv", "csv"))
+    for stem, table in kept_tables(result):  # the kinds' own records: messages, sagas, replays, …
+        written.append(files.write_table(table.frame(), out / f"{stem}.{ext}", fmt))
     if result.traces is not None:  # tracing: the spans as a table and as OTLP/JSON (simulator.tracing.otlp)
         written.append(files.write_table(result.traces.frame(), out / f"traces.{ext}", fmt))
         written.append(files.write_text(out / "traces.otlp.json",
