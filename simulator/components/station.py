@@ -49,8 +49,9 @@ where none of the exceptional paths can happen — no crash fault anywhere in th
 and no cancelling hedge (so no interrupt can reach a visit), no wait bound, no shedding,
 no tracing, no error-rate fault, a CPU per worker — takes :meth:`Station._plain_visit`
 instead: the same records and draws without the bookkeeping for what cannot happen, and
-one event for a queued visit's wait and work together (the worker handed over starts it). The clock is read as ``env._now``: SimPy's ``now`` property is a function call per
-read, and on this path that was 6 % of an M/M/c run.
+one event for a queued visit's wait and work together (the worker handed over starts it).
+The clock is read as ``env._now``: SimPy's ``now`` property is a function call per read,
+and on this path that was 6 % of an M/M/c run.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ CHECK_EVERY = 1_000_000  # events at one instant before the run is called stalle
 
 class Timeout(simpy.Timeout):
     """:class:`simpy.Timeout`, put in the queue by its constructor itself: SimPy's calls
-    ``env.schedule``, one Python call more per timeout (2 % of an M/M/c run). Same checks, same
-    attributes, same event id."""
+    ``env.schedule``, one Python call more per timeout (about 75 ns, some 2 % of an M/M/c run).
+    Same checks, same attributes, same event id."""
 
     def __init__(self, env: simpy.Environment, delay: float, value=None):
         if delay < 0:

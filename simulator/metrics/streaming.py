@@ -315,11 +315,11 @@ class StreamingSpanLog(SpanLog):
         self.acc = acc
         self.monitor = monitor  # a monitoring ScrapeFolder, when the scenario is scraped
         rows, put, limit, fold = self.rows, self.rows.frombytes, CHUNK_ROWS * self.FIELDS, self.fold
-        pack = packer(self.FIELDS)
+        pack_row = packer(self.FIELDS)
 
         def add(arrival: float, start: float, release: float, end: float, status: int, op: int,
                 done: float | None = None) -> None:
-            put(pack(arrival, start, release, end, status, op, release if done is None else done))
+            put(pack_row(arrival, start, release, end, status, op, release if done is None else done))
             if len(rows) >= limit:
                 fold()
 
@@ -330,10 +330,10 @@ class StreamingSpanLog(SpanLog):
             self.tally_names.append(name)
         code = float(self.tally_names.index(name))
         tallies, put, limit, fold = self.tallies, self.tallies.frombytes, CHUNK_ROWS * 2, self.fold
-        pack = packer(2)
+        pack_row = packer(2)
 
         def count(now: float) -> None:
-            put(pack(now, code))
+            put(pack_row(now, code))
             if len(tallies) >= limit:
                 fold()
 
@@ -368,10 +368,10 @@ class StreamingRecorder(Recorder):
         self.window_bounds = (warmup, duration)
         self.acc = RequestAccumulator(self.grid, warmup, duration)
         rows, put, limit, fold = self.requests, self.requests.frombytes, CHUNK_ROWS * self.REQUEST_FIELDS, self.fold
-        pack = packer(self.REQUEST_FIELDS)
+        pack_row = packer(self.REQUEST_FIELDS)
 
         def request_done(t_issue: float, t_end: float, status: int, workload: int, operation: int) -> None:
-            put(pack(t_issue, t_end, status, workload, operation))
+            put(pack_row(t_issue, t_end, status, workload, operation))
             if len(rows) >= limit:
                 fold()
 
