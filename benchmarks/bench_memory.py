@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import platform
 import resource
 import statistics
@@ -59,6 +60,7 @@ def child(name: str, requests: int, mode: str, seed: int) -> dict:
     """One measured run (in its own process): scale the scenario to *requests*, simulate, summarise."""
     from simulator import load_scenario, simulate
     from simulator.metrics.records import expected_requests
+    from simulator.scenario.budget import MAX_SAMPLES
 
     path = SCENARIOS[name]
     # expected requests grow linearly with the duration once the profile's last change is past
@@ -66,7 +68,9 @@ def child(name: str, requests: int, mode: str, seed: int) -> dict:
     e1 = expected_requests(load_scenario(path, sets=["warmup=0s"]))
     e2 = expected_requests(load_scenario(path, sets=[f"duration={2 * d1}s", "warmup=0s"]))
     duration = d1 + (requests - e1) * d1 / (e2 - e1) if requests >= e1 else d1 * requests / e1
-    scenario = load_scenario(path, sets=[f"duration={duration:.6f}s", "warmup=0s"])
+    # the finest sample interval the scenario budget allows (simulator.scenario.budget.MAX_SAMPLES points a series)
+    interval = max(load_scenario(path).sample_interval, math.ceil(duration / MAX_SAMPLES * 100) / 100)
+    scenario = load_scenario(path, sets=[f"duration={duration:.6f}s", "warmup=0s", f"sample_interval={interval}s"])
     simulate(load_scenario(path, sets=["duration=5s", "warmup=0s"]), seed=seed, records=mode)  # warm imports
     gc.collect()
     baseline = _rss_bytes()
