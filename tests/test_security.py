@@ -17,7 +17,6 @@ time; the decision cache's hit ratio uses R independent replications (tests/band
 from __future__ import annotations
 
 import functools
-
 import math
 
 import pytest

@@ -54,6 +54,13 @@ def iter_steps(steps: list[Step], path: Path, certain: bool = True) -> Iterator[
 _CANCELLING: dict[int, tuple[weakref.ref, bool]] = {}  # id(scenario) -> (the scenario, hedges_cancel)
 
 
+def hedges(specs, cancelling: bool = False) -> bool:
+    """Whether any ``call`` step of the component *specs* hedges; with *cancelling*, hedges that
+    cancel their losers."""
+    return any(getattr(step, "hedge", None) is not None and (step.hedge.cancel or not cancelling)
+               for spec in specs for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
+
+
 def hedges_cancel(scenario: Scenario) -> bool:
     """Whether some call step of *scenario* hedges with ``cancel`` (then copies may be cancelled).
 
@@ -63,9 +70,7 @@ def hedges_cancel(scenario: Scenario) -> bool:
     known = _CANCELLING.get(key)
     if known is not None and known[0]() is scenario:
         return known[1]
-    found = any(getattr(step, "hedge", None) is not None and step.hedge.cancel
-                for spec in scenario.components.values() for steps in spec.operation_steps().values()
-                for step, _, _ in iter_steps(steps, ()))
+    found = hedges(scenario.components.values(), cancelling=True)
     _CANCELLING[key] = (weakref.ref(scenario, lambda _, key=key: _CANCELLING.pop(key, None)), found)
     return found
 

@@ -85,10 +85,9 @@ class Shed(Strict):
 def _hedged(*specs, cancelling: bool = False) -> bool:
     """Whether any ``call`` step of *specs* hedges (then it counts its hedges); with *cancelling*,
     hedges that cancel their losers (then callees count the copies cancelled)."""
-    from ...scenario.topology import iter_steps  # the step registry, loaded once a scenario is
+    from ...scenario.topology import hedges  # the step registry, loaded once a scenario is
 
-    return any(getattr(step, "hedge", None) is not None and (step.hedge.cancel or not cancelling)
-               for spec in specs for steps in spec.operation_steps().values() for step, _, _ in iter_steps(steps, ()))
+    return hedges(specs, cancelling)
 
 
 def _cancelling(scenario) -> bool:
